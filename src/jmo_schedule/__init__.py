@@ -1,0 +1,63 @@
+"""jmo-schedule: recurring security scans declared once in schedules.yaml.
+
+Public names are imported lazily so `jmo-schedule --version` and the in-pipeline
+commands start fast.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+_EXPORTS = {
+    "ScheduleManager": "manager",
+    "ScanSchedule": "model",
+    "ScheduleMetadata": "model",
+    "ScheduleSpec": "model",
+    "ScheduleStatus": "model",
+    "BackendConfig": "model",
+    "JobTemplateSpec": "model",
+    "Condition": "model",
+    "JmoError": "errors",
+    "ValidationError": "errors",
+    "ConflictError": "errors",
+    "NotFoundError": "errors",
+    "AlreadyExistsError": "errors",
+    "next_runs": "cron",
+    "previous_run": "cron",
+    "describe": "cron",
+    "load_file": "loader",
+    "GitHubActionsGenerator": "workflow_generators.github_actions",
+    "GitLabCIGenerator": "workflow_generators.gitlab_ci",
+    "KubernetesCronJobGenerator": "workflow_generators.kubernetes",
+    "LocalCronGenerator": "workflow_generators.local_cron",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jmo_schedule' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .cron import describe, next_runs, previous_run
+    from .errors import AlreadyExistsError, ConflictError, JmoError, NotFoundError, ValidationError
+    from .loader import load_file
+    from .manager import ScheduleManager
+    from .model import (
+        BackendConfig,
+        Condition,
+        JobTemplateSpec,
+        ScanSchedule,
+        ScheduleMetadata,
+        ScheduleSpec,
+        ScheduleStatus,
+    )

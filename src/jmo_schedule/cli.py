@@ -1,0 +1,484 @@
+"""The `jmo-schedule` command: thin argument parsing over the Python API.
+
+Exit codes: 0 success, 1 invalid input or failed operation, 2 usage error.
+Errors a user can cause are printed as one line on stderr, never as a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from .manager import ScheduleManager
+    from .model import ScanSchedule
+
+PROG = "jmo-schedule"
+DEFAULT_FILE = "schedules.yaml"
+
+EPILOG = """\
+examples:
+  jmo-schedule validate -f schedules.yaml      check a committed file (exit 1 if invalid)
+  jmo-schedule next weekly-scan --count 5       the next five runs of a stored schedule
+  jmo-schedule next -f schedules.yaml           next runs of every schedule in a file
+  jmo-schedule apply -f schedules.yaml          create or update them in the local store
+  jmo-schedule list -l 'env=prod,team in (a,b)' stored schedules matching a label selector
+  jmo-schedule suspend weekly-scan              stop a schedule without deleting it
+
+The local store is ~/.jmo/schedules.json ($JMO_HOME overrides the folder). Commands that
+take -f FILE work on that file instead (comments and ordering are kept).
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        self.exit(2, f"{self.prog}: error: {message}\n(see '{self.prog} --help')\n")
+
+
+def parse_time(text: str) -> datetime:
+    """ISO 8601 with an offset or Z; a bare time means UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time such as 2026-03-08T07:00:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"{value} is outside 1-1000")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Declare recurring security scans once in schedules.yaml; validate them, see when "
+        "they run, keep them in the local store, and generate the CI pipelines that run them.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def command(name: str, help: str, handler: Callable[[argparse.Namespace], int], description: str | None = None) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=description or help, formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(handler=handler)
+        return p
+
+    def file_opt(p: argparse.ArgumentParser, help: str = "work on this YAML file instead of the local store") -> None:
+        p.add_argument("-f", "--file", metavar="FILE", help=help)
+
+    def now_opt(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--now", type=parse_time, metavar="ISO8601", help="evaluate as of this time (default: now)")
+
+    p = command(
+        "validate", "check schedules files; exit 1 when any is invalid", cmd_validate,
+        "Check committed schedules files: structure, every field, cron syntax, time zones, names,\n"
+        "labels and secrets. Every problem is printed as FILE:LINE:COLUMN: FIELD: MESSAGE.",
+    )
+    p.add_argument("-f", "--file", metavar="FILE", action="append", help=f"file to check (repeatable; default {DEFAULT_FILE})")
+    p.add_argument("-q", "--quiet", action="store_true", help="print problems only, no summary")
+
+    p = command("apply", "create or update the schedules of a file in the local store", cmd_apply)
+    p.add_argument("-f", "--file", metavar="FILE", required=True, help="YAML or JSON file with ScanSchedule objects")
+
+    p = command("create", "create the schedules of a file in the local store (fails if one exists)", cmd_create)
+    p.add_argument("-f", "--file", metavar="FILE", required=True, help="YAML or JSON file with ScanSchedule objects")
+
+    p = command("get", "print one schedule", cmd_get)
+    p.add_argument("name", metavar="NAME")
+    file_opt(p)
+    p.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml", help="output format (default yaml)")
+
+    p = command("list", "list schedules", cmd_list)
+    file_opt(p)
+    p.add_argument("-l", "--selector", metavar="SELECTOR", help="label selector, e.g. 'env=prod,tier!=web,team in (a,b),!legacy'")
+    p.add_argument("-o", "--output", choices=("table", "wide", "json", "yaml"), default="table", help="output format (default table)")
+    now_opt(p)
+
+    p = command("describe", "show a schedule in detail, with its next runs", cmd_describe)
+    p.add_argument("name", metavar="NAME")
+    file_opt(p)
+    now_opt(p)
+
+    p = command("delete", "delete a schedule", cmd_delete)
+    p.add_argument("name", metavar="NAME")
+    file_opt(p)
+
+    for verb, flag in (("suspend", True), ("resume", False)):
+        p = command(verb, f"{verb} a schedule (spec.suspend: {str(flag).lower()})", cmd_suspend)
+        p.add_argument("name", metavar="NAME")
+        p.set_defaults(suspend=flag)
+        file_opt(p)
+
+    p = command(
+        "next", "print the next run times of a schedule", cmd_next,
+        "Print the next run times, in the schedule's zone and in UTC.\n"
+        "NAME reads the local store; -f FILE reads a file (all its schedules, or NAME).",
+    )
+    p.add_argument("name", metavar="NAME", nargs="?")
+    file_opt(p, "read schedules from this file")
+    p.add_argument("-n", "--count", type=_positive, default=5, help="how many runs (default 5)")
+    now_opt(p)
+
+    _register_extensions(sub, command)
+    return parser
+
+
+def _register_extensions(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
+    """Commands that live in their own modules (each with add_arguments/run)."""
+    import importlib
+
+    for name, module, help in EXTENSIONS:
+        try:
+            mod = importlib.import_module(f".commands.{module}", __package__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.commands.{module}":
+                raise
+            continue  # a command not built yet
+        p = command(name, help, _extension_handler(mod), getattr(mod, "DESCRIPTION", None))
+        mod.add_arguments(p)
+
+
+# (command, module in jmo_schedule.commands, one-line help). Each module owns its command.
+EXTENSIONS: list[tuple[str, str, str]] = [
+    ("export", "export", "print one schedule's generated pipeline to stdout"),
+    ("sync", "sync", "regenerate every pipeline file; --check reports drift"),
+    ("convert", "convert", "turn scan results (SARIF) into GitLab SAST / Code Quality reports"),
+    ("notify", "notify", "post the Slack success/failure message for a scan run"),
+    ("guard", "guard", "decide whether a scheduled scan job runs (suspend, deadline, concurrency)"),
+    ("run", "run", "run one scheduled scan locally, as a CronJob controller would"),
+    ("install", "install", "install schedules into the user's crontab or systemd timers"),
+    ("uninstall", "uninstall", "remove installed crontab entries / systemd timers"),
+    ("history", "history", "list the recorded local runs of a schedule"),
+    ("gitlab-schedules", "gitlab_schedules", "create/update/remove GitLab pipeline schedules via the API"),
+]
+
+
+def _extension_handler(mod: Any) -> Callable[[argparse.Namespace], int]:
+    return lambda args: int(mod.run(args))
+
+
+# ------------------------------------------------------------------------------------
+# Helpers
+
+
+def _manager(args: argparse.Namespace) -> ScheduleManager:
+    from .manager import ScheduleManager
+
+    return ScheduleManager(getattr(args, "file", None))
+
+
+def _now(args: argparse.Namespace) -> datetime:
+    return getattr(args, "now", None) or datetime.now(timezone.utc)
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text if text.endswith("\n") else text + "\n")
+
+
+def _show_warnings(problems: Sequence[Any]) -> None:
+    for p in problems:
+        _err(str(p))
+
+
+def _load_for_store(path: str) -> list[ScanSchedule]:
+    from .errors import ValidationError
+    from .loader import check_file
+
+    result = check_file(path, committed=False)
+    _show_warnings(result.warnings)
+    if result.errors:
+        raise ValidationError(result.errors)
+    return result.schedules
+
+
+def local_time(moment: datetime, zone: str) -> str:
+    from .cron import get_zone
+
+    local = moment.astimezone(get_zone(zone))
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+# ------------------------------------------------------------------------------------
+# Commands
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .loader import check_file
+
+    files = args.file or [DEFAULT_FILE]
+    failed = False
+    for path in files:
+        result = check_file(path, committed=True)
+        for problem in result.problems:
+            _err(str(problem))
+        if result.errors:
+            failed = True
+            if not args.quiet:
+                n = len(result.errors)
+                _out(f"{path}: {n} error{'s' if n != 1 else ''}")
+        elif not args.quiet:
+            n = len(result.items)
+            _out(f"{path}: {n} schedule{'s' if n != 1 else ''}, valid")
+    return 1 if failed else 0
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from .manager import ScheduleManager
+
+    manager = ScheduleManager()
+    for schedule in _load_for_store(args.file):
+        _out(f"scanschedule/{schedule.metadata.name} {manager.apply(schedule)}")
+    return 0
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    from .manager import ScheduleManager
+
+    manager = ScheduleManager()
+    for schedule in _load_for_store(args.file):
+        manager.create(schedule)
+        _out(f"scanschedule/{schedule.metadata.name} created")
+    return 0
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    from .masking import masked_schedule_dict
+
+    schedule = _manager(args).require(args.name)
+    data = masked_schedule_dict(schedule.to_dict(include_status=not args.file))
+    _out(_render(data, args.output))
+    return 0
+
+
+def _render(data: Any, fmt: str) -> str:
+    if fmt == "json":
+        import json
+
+        return json.dumps(data, indent=2, ensure_ascii=False)
+    from .yamltext import dump_yaml
+
+    return dump_yaml(data)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .masking import masked_schedule_dict
+
+    manager = _manager(args)
+    schedules = manager.list(selector=args.selector)
+    if args.output in ("json", "yaml"):
+        from .model import API_VERSION, LIST_KIND
+
+        items = [masked_schedule_dict(s.to_dict(include_status=not args.file)) for s in schedules]
+        _out(_render({"apiVersion": API_VERSION, "kind": LIST_KIND, "items": items}, args.output))
+        return 0
+    if not schedules:
+        _err(f"no schedules{' match ' + repr(args.selector) if args.selector else ''} in {manager.path}")
+        return 0
+    now = _now(args)
+    header = ["NAME", "SCHEDULE", "TIMEZONE", "BACKEND", "SUSPENDED", "NEXT RUN"]
+    if args.output == "wide":
+        header += ["PROFILE", "CONCURRENCY", "LABELS", "DESCRIPTION"]
+    rows = [header]
+    for s in schedules:
+        row = [s.metadata.name, s.spec.schedule, s.spec.timezone, s.spec.backend.type,
+               "yes" if s.spec.suspend else "no", _next_cell(s, now)]
+        if args.output == "wide":
+            from .cron import describe
+
+            labels = ",".join(f"{k}={v}" for k, v in sorted(s.metadata.labels.items())) or "<none>"
+            row += [s.spec.jobTemplate.profile, s.spec.concurrencyPolicy, labels, describe(s.spec.schedule, s.spec.timezone)]
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for r in rows:
+        _out("   ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+    return 0
+
+
+def _next_cell(schedule: ScanSchedule, now: datetime) -> str:
+    from .cron import next_runs
+
+    if schedule.spec.suspend:
+        return "-"
+    runs = next_runs(schedule.spec.schedule, schedule.spec.timezone, now, 1)
+    return local_time(runs[0], schedule.spec.timezone) if runs else "never"
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    from .cron import describe, next_runs
+    from .masking import mask_url
+
+    s = _manager(args).require(args.name)
+    spec, job, meta = s.spec, s.spec.jobTemplate, s.metadata
+    now = _now(args)
+
+    def kv(mapping: dict[str, Any]) -> str:
+        return ", ".join(f"{k}={v}" for k, v in mapping.items()) or "<none>"
+
+    lines = [
+        f"Name:                 {meta.name}",
+        f"Labels:               {kv(meta.labels)}",
+        f"Annotations:          {kv(meta.annotations)}",
+    ]
+    if meta.uid:
+        lines.append(f"UID:                  {meta.uid}")
+    if meta.creationTimestamp:
+        lines.append(f"Created:              {meta.creationTimestamp}")
+    if meta.generation:
+        lines.append(f"Generation:           {meta.generation}")
+    lines += [
+        f"Schedule:             {spec.schedule}  ({describe(spec.schedule, spec.timezone)})",
+        f"Timezone:             {spec.timezone}",
+        f"Suspend:              {str(spec.suspend).lower()}",
+        f"Concurrency Policy:   {spec.concurrencyPolicy}",
+        f"Starting Deadline:    {f'{spec.startingDeadlineSeconds}s' if spec.startingDeadlineSeconds is not None else '<unset>'}",
+        f"History Limits:       {spec.successfulJobsHistoryLimit} successful, {spec.failedJobsHistoryLimit} failed",
+        f"Backend:              {spec.backend.type}{' ' + kv(spec.backend.config) if spec.backend.config else ''}",
+        f"Profile:              {job.profile}",
+        f"Targets:              {kv(job.targets)}",
+        f"Results:              {job.results.get('dir', 'results')}",
+        f"Options:              {kv(job.options)}",
+    ]
+    notif = job.notifications or {}
+    channels = notif.get("channels") or []
+    if channels:
+        enabled = "enabled" if notif.get("enabled", True) else "disabled"
+        shown = ", ".join(f"{c.get('type')} {mask_url(str(c.get('url', '')))}" for c in channels)
+        lines.append(f"Notifications:        {enabled}: {shown}")
+    else:
+        lines.append("Notifications:        <none>")
+    st = s.status
+    if not args.file:
+        lines.append("Status:")
+        for c in st.conditions:
+            lines.append(f"  {c.type}={c.status}  {c.reason}: {c.message} (since {c.lastTransitionTime})")
+        lines.append(f"  Last Schedule:      {st.lastScheduleTime or '<never>'}")
+        lines.append(f"  Last Successful:    {st.lastSuccessfulTime or '<never>'}")
+        lines.append(f"  Active/Succeeded/Failed: {st.active}/{st.succeeded}/{st.failed}")
+    if spec.suspend:
+        lines.append("Next Runs:            <suspended>")
+    else:
+        lines.append("Next Runs:")
+        for run in next_runs(spec.schedule, spec.timezone, now, 3):
+            lines.append(f"  {local_time(run, spec.timezone)}  ({run:%Y-%m-%dT%H:%M:%SZ})")
+    _out("\n".join(lines))
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from .errors import NotFoundError
+
+    manager = _manager(args)
+    if not manager.delete(args.name):
+        raise NotFoundError(f"schedule {args.name!r} not found in {manager.path}")
+    _out(f"scanschedule/{args.name} deleted")
+    return 0
+
+
+def cmd_suspend(args: argparse.Namespace) -> int:
+    manager = _manager(args)
+    schedule = manager.require(args.name)
+    verb = "suspended" if args.suspend else "resumed"
+    if schedule.spec.suspend == args.suspend:
+        _out(f"scanschedule/{args.name} already {'suspended' if args.suspend else 'active'}")
+        return 0
+    schedule.spec.suspend = args.suspend
+    manager.update(schedule)
+    _out(f"scanschedule/{args.name} {verb}")
+    return 0
+
+
+def cmd_next(args: argparse.Namespace) -> int:
+    from .cron import describe, next_runs
+    from .errors import JmoError, NotFoundError
+
+    if args.file:
+        from .loader import load_file
+
+        schedules = load_file(args.file)
+        if args.name:
+            schedules = [s for s in schedules if s.metadata.name == args.name]
+            if not schedules:
+                raise NotFoundError(f"schedule {args.name!r} not found in {args.file}")
+    elif args.name:
+        from .manager import ScheduleManager
+
+        schedules = [ScheduleManager().require(args.name)]
+    else:
+        raise JmoError("name a schedule (jmo-schedule next NAME) or a file (jmo-schedule next -f FILE)")
+    now = _now(args)
+    blocks = []
+    for s in schedules:
+        spec = s.spec
+        lines = [f"{s.metadata.name}: {spec.schedule}  {describe(spec.schedule, spec.timezone)}"]
+        if spec.suspend:
+            lines.append("  suspended: no runs")
+        else:
+            for run in next_runs(spec.schedule, spec.timezone, now, args.count):
+                lines.append(f"  {local_time(run, spec.timezone):<24} {run:%Y-%m-%dT%H:%M:%SZ}")
+        blocks.append("\n".join(lines))
+    _out("\n".join(blocks))
+    return 0
+
+
+# ------------------------------------------------------------------------------------
+
+
+def _warning_line(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+    sys.stderr.write(f"{PROG}: warning: {message}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 1 failure, 2 usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    previous = warnings.showwarning
+    warnings.showwarning = _warning_line
+    try:
+        from .errors import JmoError, ValidationError
+
+        try:
+            return int(args.handler(args))
+        except ValidationError as exc:
+            for p in exc.problems:
+                _err(str(p))
+            return 1
+        except JmoError as exc:
+            _err(f"{PROG}: error: {exc}")
+            return 1
+        except KeyboardInterrupt:
+            _err(f"{PROG}: interrupted")
+            return 130
+        except BrokenPipeError:
+            # Output piped into a pager/head that closed early: not an error worth a trace.
+            try:
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+            except OSError:
+                pass
+            return 0
+    finally:
+        warnings.showwarning = previous
+
+
+def entry() -> None:
+    raise SystemExit(main())
+
+
+if __name__ == "__main__":
+    entry()

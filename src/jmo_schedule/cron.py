@@ -1,0 +1,394 @@
+"""Cron expressions and the one time semantics every part of jmo-schedule shares.
+
+A schedule fires at each wall-clock minute in its time zone that matches all five fields;
+when both day-of-month and day-of-week are restricted (not exactly `*`), a day matches if
+EITHER does. Across daylight-saving changes:
+- a wall time that does not exist (spring forward) fires once, at the first instant after
+  the gap; several such times in one gap, or one in the gap plus the instant after it,
+  make ONE run;
+- a wall time that occurs twice (fall back) fires once, at its first occurrence.
+
+Syntax is checked here, field by field, so errors can say exactly what is wrong and where
+("hour 25 is outside 0-23"); croniter then expands the checked fields into value sets.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+UTC = timezone.utc
+
+MACROS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+
+# (name, low, high, names) per field, in order.
+FIELDS = (
+    ("minute", 0, 59, {}),
+    ("hour", 0, 23, {}),
+    ("day-of-month", 1, 31, {}),
+    ("month", 1, 12, {m: i + 1 for i, m in enumerate(
+        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"))}),
+    ("day-of-week", 0, 7, {d: i for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))}),
+)
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # leap-year maximum
+_WEEKDAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+_ATOM_RE = re.compile(r"^[A-Za-z0-9]+$")
+# Searching further than this for a run means the schedule can never fire again.
+_MAX_DAYS = 366 * 30
+
+
+class CronError(ValueError):
+    """A cron expression that cannot be used; `offset` is where in the text the problem is."""
+
+    def __init__(self, message: str, offset: int = 0):
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+@dataclass(frozen=True)
+class CronSpec:
+    """A parsed, checked cron expression: the value set of each field."""
+
+    expression: str  # as given (macros kept)
+    fields: str  # the five fields, macros expanded
+    minutes: tuple[int, ...]
+    hours: tuple[int, ...]
+    days: frozenset[int]
+    months: frozenset[int]
+    weekdays: frozenset[int]  # 0 = Sunday ... 6 = Saturday
+    dom_restricted: bool
+    dow_restricted: bool
+
+    def matches_day(self, day: date) -> bool:
+        """Whether `day` (a calendar date in the schedule's zone) is a firing day."""
+        if day.month not in self.months:
+            return False
+        dom = day.day in self.days
+        dow = (day.isoweekday() % 7) in self.weekdays
+        if self.dom_restricted and self.dow_restricted:
+            return dom or dow
+        return dom and dow
+
+    def can_fire(self) -> bool:
+        if self.dow_restricted:
+            return True
+        return any(d <= _MONTH_DAYS[m - 1] for m in self.months for d in self.days)
+
+
+def _split(expr: str) -> tuple[list[str], list[int]]:
+    """Fields of `expr` and the offset of each in the text."""
+    parts, offsets = [], []
+    for m in re.finditer(r"\S+", expr):
+        parts.append(m.group())
+        offsets.append(m.start())
+    return parts, offsets
+
+
+def _check_field(index: int, text: str, offset: int) -> None:
+    name, low, high, names = FIELDS[index]
+    for char, what in (("?", "'?'"), ("L", "'L'"), ("W", "'W'"), ("#", "'#'")):
+        if char == "?" and "?" in text:
+            raise CronError(f"{name}: {what} is Quartz syntax, not cron; write * instead", offset + text.index("?"))
+        if char != "?" and char in text.upper() and not _names_only(text, names):
+            raise CronError(
+                f"{name}: {what} (Quartz 'last'/'weekday'/'nth') is not supported by standard cron",
+                offset + text.upper().index(char),
+            )
+    pos = offset
+    for item in text.split(","):
+        if item == "":
+            raise CronError(f"{name}: empty list item in {text!r}", pos)
+        _check_item(index, item, pos)
+        pos += len(item) + 1
+
+
+def _names_only(text: str, names: dict[str, int]) -> bool:
+    # 'JUL' contains 'L' and 'WED' contains 'W': those are names, not Quartz.
+    words = re.findall(r"[A-Za-z]+", text)
+    return bool(words) and all(w.upper() in names for w in words)
+
+
+def _value(index: int, token: str, offset: int, what: str = "") -> int:
+    name, low, high, names = FIELDS[index]
+    if token.upper() in names:
+        return names[token.upper()]
+    if not token.isdigit():
+        if token.isalpha() and names:
+            sample = "JAN-DEC" if index == 3 else "SUN-SAT"
+            raise CronError(f"{name}: unknown name {token!r} (use {sample} or numbers)", offset)
+        if token.isalpha():
+            raise CronError(f"{name}: {token!r} is not a number (names are allowed only for month and day-of-week)", offset)
+        raise CronError(f"{name}: {token!r} is not a number", offset)
+    value = int(token)
+    if not low <= value <= high:
+        label = "day of month" if index == 2 else ("day of week" if index == 4 else name)
+        raise CronError(f"{label} {value} is outside {low}-{high}", offset)
+    return value
+
+
+def _check_item(index: int, item: str, offset: int) -> None:
+    name, low, high, _ = FIELDS[index]
+    base, slash, step = item.partition("/")
+    if slash:
+        if not step.isdigit():
+            raise CronError(f"{name}: step {step!r} in {item!r} is not a positive number", offset + len(base) + 1)
+        if int(step) == 0:
+            raise CronError(f"{name}: step 0 in {item!r} never advances; use a step of 1 or more", offset + len(base) + 1)
+        if int(step) > high - low + 1 and index != 4 or index == 4 and int(step) > 7:
+            raise CronError(f"{name}: step {step} in {item!r} is larger than the field's range {low}-{high}",
+                            offset + len(base) + 1)
+    if base == "*":
+        return
+    if base == "":
+        raise CronError(f"{name}: {item!r} has nothing before '/'", offset)
+    first, dash, last = base.partition("-")
+    if not _ATOM_RE.match(first):
+        raise CronError(f"{name}: cannot read {item!r}", offset)
+    a = _value(index, first, offset)
+    if dash:
+        if not _ATOM_RE.match(last):
+            raise CronError(f"{name}: cannot read the range {base!r}", offset)
+        b = _value(index, last, offset + len(first) + 1)
+        if b < a and not (index == 4 and b == 0):
+            raise CronError(f"{name}: range {base!r} runs backwards; write it low-high", offset)
+
+
+@functools.lru_cache(maxsize=8192)
+def parse(expression: str) -> CronSpec:
+    """Check and expand a 5-field cron expression or macro; raises CronError."""
+    from croniter import croniter
+
+    if not isinstance(expression, str):
+        raise CronError(f"expected a cron expression string, got {type(expression).__name__}")
+    text = expression.strip()
+    lead = len(expression) - len(expression.lstrip())
+    if not text:
+        raise CronError("cron expression is empty; write 5 fields such as \"0 2 * * 1\"")
+    if text.startswith("@"):
+        word = text.split()[0].lower()
+        if word == "@reboot":
+            raise CronError("@reboot has no time to schedule; use 5 fields such as \"0 2 * * *\"", lead)
+        if word not in MACROS or len(text.split()) != 1:
+            raise CronError(f"unknown macro {text.split()[0]!r} (use {', '.join(MACROS)})", lead)
+        fields = MACROS[word]
+        parts, offsets = _split(fields)
+        offsets = [lead] * 5
+    else:
+        if re.search(r"[\x00-\x1f\x7f]", text.replace("\t", " ")):
+            raise CronError("cron expression must be one line without control characters")
+        fields = " ".join(text.split())
+        parts, offsets = _split(expression)
+        if len(parts) == 6:
+            raise CronError(
+                "6 fields: seconds (or a year) are not supported; cron has 5 fields: "
+                "minute hour day-of-month month day-of-week", lead)
+        if len(parts) == 7:
+            raise CronError("7 fields look like Quartz (seconds and year); cron has 5 fields: "
+                            "minute hour day-of-month month day-of-week", lead)
+        if len(parts) != 5:
+            raise CronError(
+                f"{len(parts)} field{'s' if len(parts) != 1 else ''}; cron has 5: "
+                "minute hour day-of-month month day-of-week", lead)
+        for i, (part, off) in enumerate(zip(parts, offsets)):
+            _check_field(i, part, off)
+    try:
+        expanded, _ = croniter.expand(fields)
+    except (ValueError, KeyError) as exc:  # our checks should have caught it first
+        raise CronError(f"cannot expand {fields!r}: {exc}", lead) from None
+
+    def values(i: int, low: int, high: int) -> list[int]:
+        return list(range(low, high + 1)) if expanded[i] == ["*"] else [int(v) for v in expanded[i]]
+
+    weekdays = frozenset(v % 7 for v in values(4, 0, 6))
+    spec = CronSpec(
+        expression=expression,
+        fields=fields,
+        minutes=tuple(sorted(values(0, 0, 59))),
+        hours=tuple(sorted(values(1, 0, 23))),
+        days=frozenset(values(2, 1, 31)),
+        months=frozenset(values(3, 1, 12)),
+        weekdays=weekdays,
+        dom_restricted=parts[2] != "*",
+        dow_restricted=parts[4] != "*",
+    )
+    if not spec.can_fire():
+        raise CronError(f"{fields!r} never fires: no month in it has that day", offsets[2])
+    return spec
+
+
+def validate(expression: str) -> str | None:
+    """The problem with `expression`, or None when it is a usable cron expression."""
+    try:
+        parse(expression)
+    except CronError as exc:
+        return exc.message
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def get_zone(name: str) -> ZoneInfo:
+    """The IANA zone `name`; raises ValueError with a one-line message."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("time zone must be an IANA name such as UTC or Europe/London")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        hint = _zone_hint(name)
+        raise ValueError(
+            f"unknown time zone {name!r}" + (f" (did you mean {hint}?)" if hint else " (use an IANA name such as Europe/London)")
+        ) from None
+
+
+def _zone_hint(name: str) -> str | None:
+    import difflib
+    import zoneinfo
+
+    zones = zoneinfo.available_timezones()
+    lowered = {z.lower(): z for z in zones}
+    if name.lower() in lowered:
+        return lowered[name.lower()]
+    close = difflib.get_close_matches(name, sorted(zones), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+# ----------------------------------------------------------------------------------------
+# Wall time -> instant
+
+
+def _instant(wall: datetime, zone: ZoneInfo) -> datetime:
+    """The UTC instant at which a schedule that names wall time `wall` (naive) fires."""
+    first = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    second = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    if first.astimezone(zone).replace(tzinfo=None) == wall:
+        # Exists; when it exists twice, fold=0 is the earlier occurrence, but compare anyway.
+        if second.astimezone(zone).replace(tzinfo=None) == wall:
+            return min(first, second)
+        return first
+    if second.astimezone(zone).replace(tzinfo=None) == wall:
+        return second
+    # In a gap: the first instant whose wall time is later than `wall`. Both guesses
+    # straddle the transition, so bisect between them (whole seconds).
+    lo, hi = sorted((first, second))
+    while (hi - lo) > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        mid = mid.replace(microsecond=0)
+        if mid.astimezone(zone).replace(tzinfo=None) > wall:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _day_runs(spec: CronSpec, day: date, zone: ZoneInfo) -> list[datetime]:
+    """All fire instants (UTC, sorted, distinct) for the wall-clock day `day`."""
+    out: set[datetime] = set()
+    for hour in spec.hours:
+        for minute in spec.minutes:
+            out.add(_instant(datetime.combine(day, time(hour, minute)), zone))
+    return sorted(out)
+
+
+def _coerce(moment: datetime) -> datetime:
+    if not isinstance(moment, datetime):
+        raise TypeError(f"expected a datetime, got {type(moment).__name__}")
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _days_from(spec: CronSpec, start: date, step: int) -> Iterator[date]:
+    day = start
+    for _ in range(_MAX_DAYS):
+        if spec.matches_day(day):
+            yield day
+        day += timedelta(days=step)
+
+
+def iter_runs(schedule: str, tz: str, after: datetime) -> Iterator[datetime]:
+    """Fire instants (aware UTC) strictly after `after`, in order, without end."""
+    spec = parse(schedule)
+    zone = get_zone(tz)
+    after = _coerce(after)
+    # A day's runs never start before that day's local midnight minus the largest DST
+    # shift, so starting one local day early and filtering is exact.
+    start = after.astimezone(zone).date() - timedelta(days=1)
+    last: datetime | None = None
+    for day in _days_from(spec, start, 1):
+        for run in _day_runs(spec, day, zone):
+            if run > after and (last is None or run > last):
+                last = run
+                yield run
+
+
+def next_runs(schedule: str, timezone: str, after: datetime, count: int) -> list[datetime]:
+    """The next `count` fire times of `schedule` in `timezone`, strictly after `after`,
+    as aware UTC datetimes (a naive `after` is taken as UTC)."""
+    if count < 0:
+        raise ValueError("count must be >= 0")
+    out: list[datetime] = []
+    if count == 0:
+        return out
+    for run in iter_runs(schedule, timezone, after):
+        out.append(run)
+        if len(out) >= count:
+            break
+    return out
+
+
+def previous_run(schedule: str, timezone: str, at: datetime) -> datetime | None:
+    """The latest fire time not after `at` (aware UTC), or None if there is none in reach."""
+    spec = parse(schedule)
+    zone = get_zone(timezone)
+    at = _coerce(at)
+    start = at.astimezone(zone).date() + timedelta(days=1)
+    for day in _days_from(spec, start, -1):
+        runs = [r for r in _day_runs(spec, day, zone) if r <= at]
+        if runs:
+            # A day's runs can only be later than the next day's after a DST shift;
+            # look one day further back for a later one (never happens in practice).
+            return runs[-1]
+    return None
+
+
+def min_interval_minutes(schedule: str) -> int:
+    """Shortest wall-clock gap between two runs, in minutes (for the 5-minute warning)."""
+    spec = parse(schedule)
+    gaps = [b - a for a, b in zip(spec.minutes, spec.minutes[1:])]
+    hours = set(spec.hours)
+    if any((h + 1) % 24 in hours for h in hours):
+        gaps.append(60 - spec.minutes[-1] + spec.minutes[0])
+    return min(gaps) if gaps else 24 * 60
+
+
+# ----------------------------------------------------------------------------------------
+# Descriptions
+
+
+@functools.lru_cache(maxsize=4096)
+def describe(schedule: str, timezone: str = "UTC") -> str:
+    """A sentence for humans: describe("0 2 * * 1", "UTC") == "At 02:00 on Monday (UTC)"."""
+    spec = parse(schedule)
+    from cron_descriptor import ExpressionDescriptor, Options
+
+    options = Options()
+    options.use_24hour_time_format = True
+    options.verbose = False
+    options.day_of_week_start_index_zero = True
+    try:
+        text = ExpressionDescriptor(spec.fields, options).get_description()
+    except Exception:  # cron-descriptor cannot phrase it; the fields still say it exactly
+        text = f"At {spec.fields}"
+    text = text.replace(", only on ", " on ").replace(", only in ", " in ")
+    if spec.dom_restricted and spec.dow_restricted and ", or on " not in text:
+        text += " (day-of-month or day-of-week)"
+    return f"{text} ({timezone})"

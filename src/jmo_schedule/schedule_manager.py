@@ -1,0 +1,28 @@
+"""The user guide's import path: `from jmo_schedule.schedule_manager import *`."""
+from .errors import AlreadyExistsError, ConflictError, JmoError, NotFoundError, ValidationError
+from .manager import ScheduleManager
+from .model import (
+    BackendConfig,
+    Condition,
+    JobTemplateSpec,
+    ScanSchedule,
+    ScheduleMetadata,
+    ScheduleSpec,
+    ScheduleStatus,
+)
+
+__all__ = [
+    "AlreadyExistsError",
+    "BackendConfig",
+    "Condition",
+    "ConflictError",
+    "JmoError",
+    "JobTemplateSpec",
+    "NotFoundError",
+    "ScanSchedule",
+    "ScheduleManager",
+    "ScheduleMetadata",
+    "ScheduleSpec",
+    "ScheduleStatus",
+    "ValidationError",
+]
