@@ -85,10 +85,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "validate", "check schedules files; exit 1 when any is invalid", cmd_validate,
         "Check committed schedules files: structure, every field, cron syntax, time zones, names,\n"
-        "labels and secrets. Every problem is printed as FILE:LINE:COLUMN: FIELD: MESSAGE.",
+        "labels and secrets. Every problem is printed as FILE:LINE:COLUMN: FIELD: MESSAGE.\n\n"
+        "examples:\n"
+        "  jmo-schedule validate -f schedules.yaml\n"
+        "  jmo-schedule validate --format github                  # in GitHub Actions\n"
+        "  jmo-schedule validate --format codequality --output gl-code-quality.json   # GitLab MR widget\n"
+        "  jmo-schedule validate --format json | jq .valid",
     )
     p.add_argument("-f", "--file", metavar="FILE", action="append", help=f"file to check (repeatable; default {DEFAULT_FILE})")
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only, no summary")
+    p.add_argument(
+        "--format", choices=("text", "github", "codequality", "json"), default="text",
+        help="text (default); github: ::error annotations on stdout plus a table of every schedule "
+        "in $GITHUB_STEP_SUMMARY; codequality: a GitLab Code Quality report; json",
+    )
+    p.add_argument(
+        "--output", metavar="FILE",
+        help="write the codequality/json report to FILE (github: the step summary; default $GITHUB_STEP_SUMMARY)",
+    )
+    now_opt(p)
 
     p = command("apply", "create or update the schedules of a file in the local store", cmd_apply)
     p.add_argument("-f", "--file", metavar="FILE", required=True, help="YAML or JSON file with ScanSchedule objects")
@@ -220,22 +235,51 @@ def local_time(moment: datetime, zone: str) -> str:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from .errors import JmoError
     from .loader import check_file
+    from . import validate_report as vr
 
     files = args.file or [DEFAULT_FILE]
-    failed = False
+    fmt = getattr(args, "format", "text")
+    reports: list[vr.FileReport] = []
     for path in files:
-        result = check_file(path, committed=True)
-        for problem in result.problems:
-            _err(str(problem))
-        if result.errors:
-            failed = True
+        try:
+            report = vr.FileReport.from_result(check_file(path, committed=True))
+        except JmoError as exc:
+            if fmt == "text":
+                raise
+            report = vr.FileReport.unreadable(path, str(exc))  # machine formats report it too
+        reports.append(report)
+        if fmt in ("text", "github"):
+            for problem in report.problems:
+                _err(str(problem))
             if not args.quiet:
-                n = len(result.errors)
-                _out(f"{path}: {n} error{'s' if n != 1 else ''}")
-        elif not args.quiet:
-            n = len(result.items)
-            _out(f"{path}: {n} schedule{'s' if n != 1 else ''}, valid")
+                _out(vr.text_summary(report))
+    failed = any(not r.valid for r in reports)
+    if fmt == "github":
+        # Workflow commands are read from stdout; the plain lines above went to stderr.
+        sys.stdout.write(vr.github_annotations(reports, os.environ.get("GITHUB_WORKSPACE")))
+        target = args.output or os.environ.get("GITHUB_STEP_SUMMARY")
+        if target:
+            try:
+                with open(target, "a", encoding="utf-8") as fh:  # the runner's file: append
+                    fh.write(vr.step_summary(reports, _now(args), os.environ.get("GITHUB_WORKSPACE")))
+            except OSError as exc:
+                raise JmoError(f"{target}: cannot write the step summary: {exc.strerror}") from None
+    elif fmt in ("codequality", "json"):
+        text = vr.codequality(reports, os.environ.get("CI_PROJECT_DIR")) if fmt == "codequality" else vr.json_report(reports)
+        if args.output:
+            from .store import atomic_write
+
+            try:
+                atomic_write(args.output, text, 0o644)
+            except OSError as exc:
+                raise JmoError(f"{args.output}: cannot write the report: {exc.strerror}") from None
+            for r in reports:
+                if not args.quiet:
+                    _err(vr.text_summary(r))
+        else:
+            sys.stdout.write(text)
     return 1 if failed else 0
 
 
