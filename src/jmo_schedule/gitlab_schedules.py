@@ -1,0 +1,355 @@
+"""GitLab pipeline schedules from `schedules.yaml`, through the REST API.
+
+`.gitlab-ci.yml` cannot hold a schedule: GitLab keeps them in the project
+(`/projects/:id/pipeline_schedules`). Every `gitlab-ci` ScanSchedule becomes one pipeline
+schedule whose description starts with `jmo-schedule: <name>`, with cron, cron_timezone,
+ref, `active` (not suspend) and the variable `JMO_SCHEDULE=<name>` that the generated jobs
+are gated on. Schedules are matched by that description prefix, so a rerun changes
+nothing, and a schedule without the prefix (made by someone else) is never touched.
+
+`plan()` is pure (existing schedules + wanted ones -> actions); `GitLabClient` speaks
+HTTP; `apply()` carries a plan out. The token travels only in the PRIVATE-TOKEN header
+and never appears in output or in an error message.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
+
+from .errors import JmoError
+
+if TYPE_CHECKING:
+    import requests
+
+    from .model import ScanSchedule
+
+DESCRIPTION_PREFIX = "jmo-schedule: "
+VARIABLE = "JMO_SCHEDULE"
+BACKEND = "gitlab-ci"
+DEFAULT_TOKEN_VARIABLE = "JMO_GITLAB_TOKEN"
+PER_PAGE = 100
+TIMEOUT = 30.0
+_NAME_AFTER_PREFIX = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\s|$)")
+
+
+@dataclass(frozen=True)
+class WantedSchedule:
+    """The pipeline schedule one ScanSchedule calls for."""
+
+    name: str
+    description: str
+    cron: str
+    cron_timezone: str
+    ref: str
+    active: bool
+    variables: Mapping[str, str]
+
+
+@dataclass
+class Action:
+    """One step of a plan: create, update, delete or nothing, with what differs."""
+
+    kind: str  # create | update | delete | unchanged
+    name: str
+    wanted: WantedSchedule | None = None
+    schedule_id: int | None = None
+    changes: list[str] = field(default_factory=list)  # fields to PUT
+    variable_changes: dict[str, str | None] = field(default_factory=dict)  # key -> value, None = delete
+    variables_present: frozenset[str] = frozenset()
+
+    def describe(self) -> str:
+        """One line for the log, e.g. `updated weekly-scan (schedule 14): cron, active`."""
+        past = {"create": "created", "update": "updated", "delete": "deleted", "unchanged": "unchanged"}[self.kind]
+        where = f" (schedule {self.schedule_id})" if self.schedule_id is not None else ""
+        what = self.changes + [f"variable {k}" for k in self.variable_changes]
+        return f"{past} {self.name}{where}" + (f": {', '.join(what)}" if what and self.kind == "update" else "")
+
+
+def description_for(schedule: ScanSchedule) -> str:
+    """`jmo-schedule: <name>` plus, when given, the schedule's description annotation."""
+    text = DESCRIPTION_PREFIX + schedule.metadata.name
+    extra = " ".join(str(schedule.metadata.annotations.get("description", "")).split())
+    return f"{text} ({extra})" if extra else text
+
+
+def managed_name(description: str | None) -> str | None:
+    """The ScanSchedule name of a schedule this tool manages, or None for any other."""
+    if not description or not description.startswith(DESCRIPTION_PREFIX):
+        return None
+    m = _NAME_AFTER_PREFIX.match(description[len(DESCRIPTION_PREFIX):])
+    return m.group(1) if m else None
+
+
+def short_ref(ref: str) -> str:
+    """GitLab answers `refs/heads/main` for a schedule created with `main`."""
+    for prefix in ("refs/heads/", "refs/tags/"):
+        if ref.startswith(prefix):
+            return ref[len(prefix):]
+    return ref
+
+
+def wanted_schedules(schedules: Sequence[ScanSchedule], default_ref: str) -> list[WantedSchedule]:
+    """A pipeline schedule for each gitlab-ci ScanSchedule (backend.config.ref overrides the ref)."""
+    out = []
+    for s in schedules:
+        if s.spec.backend.type != BACKEND:
+            continue
+        ref = str((s.spec.backend.config or {}).get("ref") or default_ref)
+        if not ref:
+            raise JmoError(f"{s.metadata.name}: no ref to run on; pass --ref or set backend.config.ref")
+        out.append(WantedSchedule(
+            name=s.metadata.name,
+            description=description_for(s),
+            cron=s.spec.schedule,
+            cron_timezone=s.spec.timezone,
+            ref=ref,
+            active=not s.spec.suspend,
+            variables={VARIABLE: s.metadata.name},
+        ))
+    return out
+
+
+def plan(existing: Sequence[Mapping[str, Any]], wanted: Sequence[WantedSchedule]) -> list[Action]:
+    """What to do so the project's managed schedules match `wanted`. Pure.
+
+    `existing` are the API's schedule objects, each with `variables` (from the single
+    schedule GET) when the caller has them. Unmanaged schedules are ignored; a managed
+    schedule whose name is no longer wanted is deleted; of two managed schedules with
+    one name (an interrupted earlier run), the lowest id is kept, the others deleted.
+    """
+    by_name: dict[str, list[Mapping[str, Any]]] = {}
+    for item in sorted(existing, key=lambda x: int(x.get("id", 0))):
+        name = managed_name(item.get("description"))
+        if name is not None:
+            by_name.setdefault(name, []).append(item)
+    actions: list[Action] = []
+    wanted_names = set()
+    for w in wanted:
+        wanted_names.add(w.name)
+        found = by_name.get(w.name, [])
+        if not found:
+            actions.append(Action("create", w.name, w, variable_changes=dict(w.variables)))
+            continue
+        current = found[0]
+        changes = []
+        if current.get("description") != w.description:
+            changes.append("description")
+        if current.get("cron") != w.cron:
+            changes.append("cron")
+        if current.get("cron_timezone") != w.cron_timezone:
+            changes.append("cron_timezone")
+        if short_ref(str(current.get("ref") or "")) != short_ref(w.ref):
+            changes.append("ref")
+        if bool(current.get("active")) != w.active:
+            changes.append("active")
+        have = {v.get("key"): v.get("value") for v in current.get("variables") or [] if isinstance(v, dict)}
+        var_changes: dict[str, str | None] = {k: v for k, v in w.variables.items() if have.get(k) != v}
+        kind = "update" if changes or var_changes else "unchanged"
+        actions.append(Action(kind, w.name, w, int(current["id"]), changes, var_changes, frozenset(k for k in have if k)))
+        for extra in found[1:]:
+            actions.append(Action("delete", w.name, None, int(extra["id"])))
+    for name, items in sorted(by_name.items()):
+        if name not in wanted_names:
+            actions.extend(Action("delete", name, None, int(item["id"])) for item in items)
+    return actions
+
+
+# ------------------------------------------------------------------------------------
+# HTTP
+
+
+class GitLabError(JmoError):
+    """The GitLab API refused or failed a request (message never holds the token)."""
+
+
+class GitLabClient:
+    """The pipeline schedule endpoints of one project (GitLab REST API v4)."""
+
+    def __init__(self, api_url: str, project: str, token: str, session: requests.Session | None = None, timeout: float = TIMEOUT):
+        import requests
+        from urllib.parse import quote
+
+        if not api_url:
+            raise JmoError("no GitLab API URL: pass --api-url or run inside GitLab CI ($CI_API_V4_URL)")
+        if not project:
+            raise JmoError("no GitLab project: pass --project or run inside GitLab CI ($CI_PROJECT_ID)")
+        if not token:
+            raise JmoError("no GitLab token: set it as a masked CI/CD variable (see --token-variable)")
+        self.base = f"{api_url.rstrip('/')}/projects/{quote(str(project), safe='')}/pipeline_schedules"
+        self.session = session or requests.Session()
+        self.session.headers["PRIVATE-TOKEN"] = token
+        self.session.headers.setdefault("User-Agent", "jmo-schedule")
+        self.timeout = timeout
+
+    def _request(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
+        import requests
+
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.RequestException as exc:
+            # The exception text names the host, never the header holding the token.
+            raise GitLabError(f"GitLab API: {what}: {type(exc).__name__}: cannot reach {_host(url)}") from None
+        if response.status_code >= 400:
+            raise GitLabError(_http_message(response.status_code, what, response), ) from None
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise GitLabError(f"GitLab API: {what}: answer is not JSON") from None
+
+    def _pages(self, url: str, what: str) -> Iterator[tuple[Any, Any]]:
+        import requests
+
+        page: str | None = "1"
+        seen = 0
+        while page:
+            try:
+                response = self.session.get(url, params={"per_page": PER_PAGE, "page": page}, timeout=self.timeout)
+            except requests.RequestException as exc:
+                raise GitLabError(f"GitLab API: {what}: {type(exc).__name__}: cannot reach {_host(url)}") from None
+            if response.status_code >= 400:
+                raise GitLabError(_http_message(response.status_code, what, response))
+            yield response, response.json()
+            seen += 1
+            if seen > 1000:  # a server that never ends its pages
+                raise GitLabError(f"GitLab API: {what}: more than 1000 pages")
+            page = (response.headers.get("X-Next-Page") or "").strip() or _link_next_page(response.headers.get("Link"))
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every pipeline schedule of the project, across all pages."""
+        out: list[dict[str, Any]] = []
+        for _, data in self._pages(self.base, "list pipeline schedules"):
+            if not isinstance(data, list):
+                raise GitLabError("GitLab API: list pipeline schedules: answer is not a list")
+            out.extend(x for x in data if isinstance(x, dict))
+        return out
+
+    def get(self, schedule_id: int) -> dict[str, Any]:
+        return self._request("GET", f"{self.base}/{schedule_id}", f"get pipeline schedule {schedule_id}") or {}
+
+    def create(self, w: WantedSchedule) -> dict[str, Any]:
+        data = {"description": w.description, "ref": w.ref, "cron": w.cron, "cron_timezone": w.cron_timezone,
+                "active": "true" if w.active else "false"}
+        return self._request("POST", self.base, f"create pipeline schedule {w.name!r}", data=data) or {}
+
+    def update(self, schedule_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        data = {k: ("true" if v else "false") if isinstance(v, bool) else v for k, v in fields.items()}
+        return self._request("PUT", f"{self.base}/{schedule_id}", f"edit pipeline schedule {schedule_id}", data=data) or {}
+
+    def take_ownership(self, schedule_id: int) -> None:
+        self._request("POST", f"{self.base}/{schedule_id}/take_ownership", f"take ownership of pipeline schedule {schedule_id}")
+
+    def delete(self, schedule_id: int) -> None:
+        self._request("DELETE", f"{self.base}/{schedule_id}", f"delete pipeline schedule {schedule_id}")
+
+    def set_variable(self, schedule_id: int, key: str, value: str, exists: bool) -> None:
+        url = f"{self.base}/{schedule_id}/variables"
+        if exists:
+            self._request("PUT", f"{url}/{key}", f"edit variable {key} of pipeline schedule {schedule_id}", data={"value": value})
+        else:
+            self._request("POST", url, f"create variable {key} of pipeline schedule {schedule_id}",
+                          data={"key": key, "value": value, "variable_type": "env_var"})
+
+    def delete_variable(self, schedule_id: int, key: str) -> None:
+        self._request("DELETE", f"{self.base}/{schedule_id}/variables/{key}", f"delete variable {key} of pipeline schedule {schedule_id}")
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).netloc or "the server"
+
+
+def _link_next_page(link: str | None) -> str | None:
+    """The page number of RFC 8288 `Link: <...page=3...>; rel="next"`, if any."""
+    if not link:
+        return None
+    from urllib.parse import parse_qs, urlsplit
+
+    for part in link.split(","):
+        m = re.match(r'\s*<([^>]*)>\s*;.*\brel="?next"?', part)
+        if m:
+            pages = parse_qs(urlsplit(m.group(1)).query).get("page")
+            return pages[0] if pages else None
+    return None
+
+
+def _http_message(status: int, what: str, response: Any) -> str:
+    hint = {
+        401: "the token is missing, expired or revoked",
+        403: "the token lacks the api scope or the Maintainer role this needs",
+        404: "no such project or schedule, or the token cannot see it",
+    }.get(status)
+    detail = ""
+    try:
+        body = response.json()
+        if isinstance(body, dict):
+            detail = str(body.get("message") or body.get("error") or "")
+    except ValueError:
+        pass
+    detail = " ".join(detail.split())[:200]
+    text = f"GitLab API: {what}: HTTP {status}"
+    if detail:
+        text += f" ({detail})"
+    if hint:
+        text += f"; {hint}"
+    return text
+
+
+# ------------------------------------------------------------------------------------
+# Carrying out a plan
+
+
+def read_existing(client: GitLabClient) -> list[dict[str, Any]]:
+    """Every schedule; managed ones are re-read singly because only that GET has variables."""
+    out = []
+    for item in client.list():
+        if managed_name(item.get("description")) is not None and "variables" not in item:
+            item = {**item, **client.get(int(item["id"]))}
+        out.append(item)
+    return out
+
+
+def apply(client: GitLabClient, actions: Sequence[Action], log: Callable[[str], None] = lambda _: None) -> list[Action]:
+    """Carry out `actions` in order (creates first so a failure never leaves a gap);
+    returns them with ids filled in for created schedules."""
+    order = {"create": 0, "update": 1, "unchanged": 2, "delete": 3}
+    done = []
+    for action in sorted(actions, key=lambda a: order[a.kind]):
+        if action.kind == "create" and action.wanted:
+            created = client.create(action.wanted)
+            action.schedule_id = int(created["id"])
+            for key, value in action.wanted.variables.items():
+                client.set_variable(action.schedule_id, key, value, exists=False)
+        elif action.kind == "update" and action.wanted and action.schedule_id is not None:
+            _with_ownership(client, action.schedule_id, lambda: _update(client, action))
+        elif action.kind == "delete" and action.schedule_id is not None:
+            _with_ownership(client, action.schedule_id, lambda: client.delete(action.schedule_id))  # type: ignore[arg-type]
+        log(action.describe())
+        done.append(action)
+    return done
+
+
+def _update(client: GitLabClient, action: Action) -> None:
+    assert action.wanted is not None and action.schedule_id is not None
+    if action.changes:
+        client.update(action.schedule_id, {f: getattr(action.wanted, f) for f in action.changes})
+    for key, value in action.variable_changes.items():
+        if value is None:
+            client.delete_variable(action.schedule_id, key)
+        else:
+            client.set_variable(action.schedule_id, key, value, exists=key in action.variables_present)
+
+
+def _with_ownership(client: GitLabClient, schedule_id: int, step: Callable[[], Any]) -> None:
+    # Only a schedule's owner may change it. One of ours made under an earlier token
+    # (a rotated project access token is a new bot user) is taken over, then retried.
+    try:
+        step()
+    except GitLabError as exc:
+        if "HTTP 403" not in str(exc):
+            raise
+        client.take_ownership(schedule_id)
+        step()
