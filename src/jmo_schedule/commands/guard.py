@@ -1,0 +1,48 @@
+"""`jmo-schedule guard`: decide whether a scheduled scan job runs, and say why."""
+from __future__ import annotations
+
+import argparse
+
+DESCRIPTION = """\
+The first step of a generated scan job. Prints one line, `run: <reason>` or
+`skip: <reason>`, writes run=true|false and reason=... to $GITHUB_OUTPUT (when set) and
+to --dotenv PATH (GitLab: artifacts:reports:dotenv), and exits 0 either way so later
+steps can be conditioned on it. Exit 1 only for bad input (unknown schedule, bad file).
+
+Skips when the schedule is suspended; when a scheduled run starts more than
+startingDeadlineSeconds after its nominal time (the latest fire time not after now, in
+the schedule's time zone, DST-aware); and for concurrencyPolicy Forbid when another run
+of the same workflow (GitHub, needs GITHUB_TOKEN with actions: read) or a scheduled
+pipeline with the same CI_PIPELINE_NAME (GitLab, JMO_GITLAB_TOKEN or CI_JOB_TOKEN) is in
+progress. A manual run (workflow_dispatch, a GitLab pipeline not started by a schedule)
+always runs unless suspended.
+
+examples:
+  jmo-schedule guard nightly-scan -f schedules.yaml
+  jmo-schedule guard nightly-scan --now 2026-03-08T07:04:00Z      # as of a given time
+  jmo-schedule guard weekly-scan --dotenv guard.env                # GitLab
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..cli import parse_time
+
+    parser.add_argument("name", metavar="NAME", help="the schedule this job runs")
+    parser.add_argument(
+        "-f", "--file", metavar="FILE",
+        help="schedules file (default: schedules.yaml when it exists, else the local store)",
+    )
+    parser.add_argument("--now", type=parse_time, metavar="ISO8601", help="decide as of this time (default: now)")
+    parser.add_argument("--dotenv", metavar="PATH", help="also write run=/reason= to this dotenv file (GitLab)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from ..guard import guard
+    from .notify import load_schedule
+
+    schedule = load_schedule(args.name, args.file)
+    decision = guard(schedule, now=args.now, dotenv=args.dotenv)
+    sys.stdout.write(decision.line() + "\n")
+    return 0

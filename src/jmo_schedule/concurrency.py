@@ -1,0 +1,199 @@
+"""Who else is running: other in-progress runs of this workflow (GitHub) or pipeline (GitLab).
+
+Small REST clients for the guard's concurrencyPolicy checks:
+- GitHub: `GET {GITHUB_API_URL}/repos/{owner}/{repo}/actions/runs/{run_id}` (our run's
+  workflow_id, when GITHUB_WORKFLOW_REF does not name the file) and
+  `GET .../actions/workflows/{workflow_id}/runs?status=in_progress` with the job's token
+  (needs `actions: read`).
+- GitLab: `GET {CI_API_V4_URL}/projects/:id/pipelines?status=running&source=schedule&name=...`
+  and `POST .../pipelines/:pipeline_id/cancel` (Replace), with a `PRIVATE-TOKEN`
+  (JMO_GITLAB_TOKEN) or the job's `JOB-TOKEN` where the instance allows it.
+
+Errors are `CheckError` with a one-line message that never contains a token.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from .errors import JmoError
+
+TIMEOUT = 10.0
+GITHUB_API = "https://api.github.com"
+GITHUB_API_VERSION = "2022-11-28"
+
+
+class CheckError(JmoError):
+    """The API could not answer; `denied` when the token lacks the permission."""
+
+    def __init__(self, message: str, *, denied: bool = False):
+        super().__init__(message)
+        self.denied = denied
+
+
+@dataclass(frozen=True)
+class OtherRun:
+    id: str
+    url: str | None = None
+    started: str | None = None
+
+
+def _get(session: Any, url: str, headers: Mapping[str, str], params: Mapping[str, Any] | None, what: str) -> Any:
+    import requests
+
+    try:
+        resp = session.get(url, headers=dict(headers), params=params, timeout=TIMEOUT, allow_redirects=True)
+    except requests.exceptions.Timeout:
+        raise CheckError(f"{what}: no answer within {TIMEOUT:g}s") from None
+    except requests.exceptions.RequestException as exc:
+        raise CheckError(f"{what}: connection failed ({type(exc).__name__})") from None
+    return _json(resp, what)
+
+
+def _json(resp: Any, what: str) -> Any:
+    status = resp.status_code
+    if status in (401, 403, 404):
+        detail = _api_message(resp)
+        raise CheckError(f"{what}: HTTP {status}{': ' + detail if detail else ''}", denied=True)
+    if not 200 <= status < 300:
+        raise CheckError(f"{what}: HTTP {status}")
+    try:
+        return resp.json()
+    except ValueError:
+        raise CheckError(f"{what}: the answer is not JSON") from None
+
+
+def _api_message(resp: Any) -> str:
+    try:
+        data = resp.json()
+    except ValueError:
+        return ""
+    msg = data.get("message") if isinstance(data, dict) else None
+    if isinstance(msg, dict):  # GitLab sometimes nests messages
+        msg = "; ".join(f"{k} {v}" for k, v in msg.items())
+    return " ".join(str(msg).split())[:200] if msg else ""
+
+
+# --- GitHub --------------------------------------------------------------------------
+
+
+def github_headers(token: str) -> dict[str, str]:
+    return {
+        "Accept": "application/vnd.github+json",
+        "Authorization": f"Bearer {token}",
+        "X-GitHub-Api-Version": GITHUB_API_VERSION,
+        "User-Agent": "jmo-schedule",
+    }
+
+
+def workflow_file_from_ref(workflow_ref: str | None) -> str | None:
+    """`octo/repo/.github/workflows/jmo-x.yml@refs/heads/main` -> `jmo-x.yml`."""
+    if not workflow_ref:
+        return None
+    path = workflow_ref.split("@", 1)[0]
+    marker = "/.github/workflows/"
+    if marker not in path:
+        return None
+    name = path.split(marker, 1)[1]
+    return name if name and "/" not in name else None
+
+
+def github_other_runs(
+    env: Mapping[str, str], token: str, *, session: Any = None
+) -> list[OtherRun]:
+    """In-progress runs of this run's workflow other than this run itself (by run id)."""
+    import requests
+
+    session = session or requests
+    api = (env.get("GITHUB_API_URL") or GITHUB_API).rstrip("/")
+    repo = env.get("GITHUB_REPOSITORY") or ""
+    run_id = (env.get("GITHUB_RUN_ID") or "").strip()
+    if repo.count("/") != 1 or not run_id:
+        raise CheckError("GITHUB_REPOSITORY or GITHUB_RUN_ID is not set: not a GitHub Actions run")
+    headers = github_headers(token)
+    base = f"{api}/repos/{repo}/actions"
+    workflow = workflow_file_from_ref(env.get("GITHUB_WORKFLOW_REF"))
+    if workflow is None:
+        run = _get(session, f"{base}/runs/{quote(run_id)}", headers, None, "GitHub API get this run")
+        workflow = str(run.get("workflow_id", "")) if isinstance(run, dict) else ""
+        if not workflow:
+            raise CheckError("GitHub API get this run: no workflow_id in the answer")
+    data = _get(
+        session, f"{base}/workflows/{quote(workflow)}/runs", headers,
+        {"status": "in_progress", "per_page": 100}, "GitHub API list workflow runs",
+    )
+    runs = data.get("workflow_runs") if isinstance(data, dict) else None
+    if not isinstance(runs, list):
+        raise CheckError("GitHub API list workflow runs: no workflow_runs in the answer")
+    out = []
+    for r in runs:
+        if not isinstance(r, dict) or str(r.get("id")) == run_id:
+            continue
+        if r.get("status") not in (None, "in_progress"):
+            continue
+        out.append(OtherRun(str(r.get("id")), r.get("html_url"), r.get("run_started_at") or r.get("created_at")))
+    return out
+
+
+# --- GitLab --------------------------------------------------------------------------
+
+
+def gitlab_auth(env: Mapping[str, str]) -> dict[str, str] | None:
+    """`PRIVATE-TOKEN` from JMO_GITLAB_TOKEN (a token with read_api, or api to cancel),
+    else `JOB-TOKEN` from CI_JOB_TOKEN; None when neither is set."""
+    token = (env.get("JMO_GITLAB_TOKEN") or "").strip()
+    if token:
+        return {"PRIVATE-TOKEN": token}
+    job = (env.get("CI_JOB_TOKEN") or "").strip()
+    if job:
+        return {"JOB-TOKEN": job}
+    return None
+
+
+def gitlab_other_pipelines(
+    env: Mapping[str, str], headers: Mapping[str, str], name: str, *, session: Any = None
+) -> list[OtherRun]:
+    """Running scheduled pipelines named `name` (CI_PIPELINE_NAME), other than this one."""
+    import requests
+
+    session = session or requests
+    api = (env.get("CI_API_V4_URL") or "").rstrip("/")
+    project = (env.get("CI_PROJECT_ID") or "").strip()
+    own = (env.get("CI_PIPELINE_ID") or "").strip()
+    if not api or not project:
+        raise CheckError("CI_API_V4_URL or CI_PROJECT_ID is not set: not a GitLab CI job")
+    data = _get(
+        session, f"{api}/projects/{quote(project, safe='')}/pipelines", headers,
+        {"status": "running", "source": "schedule", "name": name, "per_page": 100},
+        "GitLab API list pipelines",
+    )
+    if not isinstance(data, list):
+        raise CheckError("GitLab API list pipelines: expected a list of pipelines")
+    out = []
+    for p in data:
+        if not isinstance(p, dict) or str(p.get("id")) == own:
+            continue
+        if p.get("status") not in (None, "running") or p.get("name") not in (None, name):
+            continue
+        out.append(OtherRun(str(p.get("id")), p.get("web_url"), p.get("created_at")))
+    return out
+
+
+def gitlab_cancel(env: Mapping[str, str], headers: Mapping[str, str], pipeline_id: str, *, session: Any = None) -> None:
+    """Cancel one pipeline (`POST /projects/:id/pipelines/:pipeline_id/cancel`)."""
+    import requests
+
+    session = session or requests
+    api = (env.get("CI_API_V4_URL") or "").rstrip("/")
+    project = (env.get("CI_PROJECT_ID") or "").strip()
+    what = f"GitLab API cancel pipeline {pipeline_id}"
+    try:
+        resp = session.post(
+            f"{api}/projects/{quote(project, safe='')}/pipelines/{quote(pipeline_id)}/cancel",
+            headers=dict(headers), timeout=TIMEOUT,
+        )
+    except requests.exceptions.RequestException as exc:
+        raise CheckError(f"{what}: connection failed ({type(exc).__name__})") from None
+    _json(resp, what)

@@ -1,0 +1,273 @@
+"""The guard: the first step of a scheduled scan job decides whether the scan runs.
+
+CI schedulers cannot express everything a ScanSchedule says, so the job asks first:
+1. `spec.suspend: true` -> skip (manual runs too: suspended means no scans);
+2. a manual run (GitHub workflow_dispatch or any event but `schedule`; GitLab
+   CI_PIPELINE_SOURCE other than `schedule`) -> run, no further checks;
+3. GitHub only, when the workflow passes `JMO_EVENT_SCHEDULE: ${{ github.event.schedule }}`:
+   a cron that is not this schedule's (a stale workflow file) -> skip;
+4. `startingDeadlineSeconds`: the nominal time is `cron.previous_run(schedule, tz, now)`
+   (the shared, DST-aware time semantics); started more than the deadline after it -> skip;
+5. `concurrencyPolicy: Forbid`: another run of the same workflow (GitHub) or scheduled
+   pipeline of the same name (GitLab) in progress -> skip. When the API cannot tell
+   (no token, no permission, network), the scan runs and the reason says why: the
+   generated `concurrency:` group / `resource_group` still serialises runs.
+   `Replace` on GitLab cancels the older pipelines where the token may; on GitHub the
+   generated group's `cancel-in-progress` does it.
+
+`decide` is pure apart from the injected API calls: the clock comes in as `now`.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .concurrency import OtherRun
+    from .model import ScanSchedule
+
+EVENT_SCHEDULE_VAR = "JMO_EVENT_SCHEDULE"
+
+GitHubLookup = Callable[[Mapping[str, str], str], "list[OtherRun]"]
+GitLabLookup = Callable[[Mapping[str, str], Mapping[str, str], str], "list[OtherRun]"]
+GitLabCancel = Callable[[Mapping[str, str], Mapping[str, str], str], None]
+
+
+@dataclass(frozen=True)
+class Decision:
+    run: bool
+    reason: str  # one line
+
+    def line(self) -> str:
+        return f"{'run' if self.run else 'skip'}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Apis:
+    """The REST calls the guard makes; tests pass fakes or point these at a local server."""
+
+    github_runs: GitHubLookup | None = None
+    gitlab_pipelines: GitLabLookup | None = None
+    gitlab_cancel: GitLabCancel | None = None
+
+
+def trigger(env: Mapping[str, str]) -> tuple[str, str, bool]:
+    """(provider, event, scheduled): who started this run and whether a scheduler did."""
+    if env.get("GITHUB_ACTIONS") == "true":
+        event = (env.get("GITHUB_EVENT_NAME") or "").strip() or "unknown"
+        return "github", event, event == "schedule"
+    if env.get("GITLAB_CI") == "true":
+        source = (env.get("CI_PIPELINE_SOURCE") or "").strip() or "unknown"
+        return "gitlab", source, source == "schedule"
+    # Anywhere else a scheduler (cron, systemd, a CronJob) started us.
+    return "local", "schedule", True
+
+
+def _ago(seconds: float) -> str:
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def _stamp(moment: datetime, tz: str) -> str:
+    from .cron import get_zone
+
+    local = moment.astimezone(get_zone(tz))
+    return f"{moment.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ} ({local:%H:%M} {local.tzname()})"
+
+
+def decide(
+    schedule: ScanSchedule,
+    *,
+    now: datetime,
+    env: Mapping[str, str],
+    apis: Apis | None = None,
+) -> Decision:
+    """Run or skip this job of `schedule`, started at `now`, in the CI run `env` describes."""
+    from .cron import parse, previous_run
+
+    apis = apis or default_apis()
+    spec = schedule.spec
+    name = schedule.metadata.name
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    if spec.suspend:
+        return Decision(False, f"schedule {name} is suspended (spec.suspend: true)")
+    provider, event, scheduled = trigger(env)
+    if not scheduled:
+        return Decision(True, f"manual run ({event}): the deadline and concurrency checks apply to scheduled runs only")
+
+    fired = (env.get(EVENT_SCHEDULE_VAR) or "").strip()
+    if provider == "github" and fired:
+        try:
+            same = parse(fired).fields == parse(spec.schedule).fields
+        except ValueError:
+            same = False
+        if not same:
+            return Decision(
+                False,
+                f"the workflow fired for cron {fired!r} but schedule {name} is {spec.schedule!r}: "
+                "the workflow file is stale; regenerate it with jmo-schedule sync",
+            )
+
+    notes: list[str] = []
+    nominal = previous_run(spec.schedule, spec.timezone, now)
+    if nominal is not None:
+        late = (now - nominal).total_seconds()
+        if spec.startingDeadlineSeconds is not None and late > spec.startingDeadlineSeconds:
+            return Decision(
+                False,
+                f"started {_ago(late)} after its nominal time {_stamp(nominal, spec.timezone)}, "
+                f"more than startingDeadlineSeconds {spec.startingDeadlineSeconds}",
+            )
+        notes.append(f"nominal time {_stamp(nominal, spec.timezone)}, started {_ago(late)} later")
+    else:
+        notes.append("no earlier fire time in reach")
+
+    policy = spec.concurrencyPolicy
+    if policy == "Forbid" and provider == "github":
+        verdict = _github_forbid(env, apis)
+    elif policy in ("Forbid", "Replace") and provider == "gitlab":
+        verdict = _gitlab_policy(policy, env, apis)
+    elif policy == "Replace" and provider == "github":
+        verdict = Decision(True, "Replace: the workflow's concurrency group cancels the older run")
+    elif policy == "Allow":
+        verdict = Decision(True, "concurrencyPolicy Allow")
+    else:
+        verdict = Decision(True, f"concurrencyPolicy {policy}: no other runs to check on {provider}")
+    if not verdict.run:
+        return verdict
+    return Decision(True, "scheduled run: " + "; ".join(notes + [verdict.reason]))
+
+
+def _github_forbid(env: Mapping[str, str], apis: Apis) -> Decision:
+    from .concurrency import CheckError
+
+    token = (env.get("GITHUB_TOKEN") or "").strip()
+    if not token:
+        return Decision(
+            True,
+            "cannot check for other runs: GITHUB_TOKEN is not set (pass the job's token); "
+            "the workflow's concurrency group still queues runs",
+        )
+    try:
+        others = apis.github_runs(env, token) if apis.github_runs else []
+    except CheckError as exc:
+        if exc.denied:
+            return Decision(
+                True,
+                f"cannot check for other runs: {exc}: the token needs `permissions: actions: read`; "
+                "the workflow's concurrency group still queues runs",
+            )
+        return Decision(True, f"cannot check for other runs: {exc}")
+    if others:
+        o = others[0]
+        more = f" and {len(others) - 1} more" if len(others) > 1 else ""
+        return Decision(False, f"concurrencyPolicy Forbid: run {o.id}{more} of this workflow is in progress")
+    return Decision(True, "no other run of this workflow in progress")
+
+
+def _gitlab_policy(policy: str, env: Mapping[str, str], apis: Apis) -> Decision:
+    from .concurrency import CheckError, gitlab_auth
+
+    fallback = "resource_group / interruptible in the generated pipeline apply"
+    name = (env.get("CI_PIPELINE_NAME") or "").strip()
+    if not name:
+        return Decision(True, f"cannot tell this schedule's pipelines apart (CI_PIPELINE_NAME is not set); {fallback}")
+    headers = gitlab_auth(env)
+    if headers is None:
+        return Decision(True, f"cannot check for other pipelines: no JMO_GITLAB_TOKEN or CI_JOB_TOKEN; {fallback}")
+    try:
+        others = apis.gitlab_pipelines(env, headers, name) if apis.gitlab_pipelines else []
+    except CheckError as exc:
+        if exc.denied:
+            return Decision(
+                True,
+                f"cannot check for other pipelines: {exc}: this token may not list pipelines "
+                f"(set JMO_GITLAB_TOKEN to a token with read_api); {fallback}",
+            )
+        return Decision(True, f"cannot check for other pipelines: {exc}; {fallback}")
+    if not others:
+        return Decision(True, "no other scheduled pipeline of this schedule running")
+    if policy == "Forbid":
+        o = others[0]
+        more = f" and {len(others) - 1} more" if len(others) > 1 else ""
+        return Decision(False, f"concurrencyPolicy Forbid: pipeline {o.id}{more} of this schedule is running")
+    cancelled = []
+    try:
+        for o in others:
+            if apis.gitlab_cancel:
+                apis.gitlab_cancel(env, headers, o.id)
+            cancelled.append(o.id)
+    except CheckError as exc:
+        return Decision(True, f"Replace: could not cancel pipeline: {exc}; {fallback}")
+    return Decision(True, f"Replace: cancelled running pipeline {', '.join(cancelled)}")
+
+
+def default_apis() -> Apis:
+    from . import concurrency
+
+    return Apis(
+        github_runs=lambda env, token: concurrency.github_other_runs(env, token),
+        gitlab_pipelines=lambda env, headers, name: concurrency.gitlab_other_pipelines(env, headers, name),
+        gitlab_cancel=lambda env, headers, pid: concurrency.gitlab_cancel(env, headers, pid),
+    )
+
+
+# --- outputs -------------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def output_lines(decision: Decision) -> str:
+    """`run=true|false` and `reason=...`, newline-terminated (GITHUB_OUTPUT and dotenv)."""
+    return f"run={'true' if decision.run else 'false'}\nreason={_one_line(decision.reason)}\n"
+
+
+def write_outputs(decision: Decision, *, github_output: str | None, dotenv: str | None) -> None:
+    """Append to $GITHUB_OUTPUT (as GitHub expects) and write the dotenv file atomically."""
+    from .errors import JmoError
+    from .store import atomic_write
+
+    text = output_lines(decision)
+    if github_output:
+        try:
+            with open(github_output, "a", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise JmoError(f"{github_output}: cannot append the outputs: {exc.strerror}") from None
+    if dotenv:
+        folder = os.path.dirname(os.path.abspath(dotenv))
+        if not os.path.isdir(folder):
+            raise JmoError(f"{dotenv}: folder {folder} does not exist")
+        extra = f"JMO_GUARD_RUN={'true' if decision.run else 'false'}\nJMO_GUARD_REASON={_one_line(decision.reason)}\n"
+        try:
+            atomic_write(dotenv, text + extra, mode=0o644)
+        except OSError as exc:
+            raise JmoError(f"{dotenv}: cannot write: {exc.strerror}") from None
+
+
+def guard(
+    schedule: ScanSchedule,
+    *,
+    now: datetime | None = None,
+    env: Mapping[str, str] | None = None,
+    dotenv: str | None = None,
+    apis: Apis | None = None,
+) -> Decision:
+    """`decide` plus writing the outputs ($GITHUB_OUTPUT from `env`, and `dotenv`)."""
+    env = os.environ if env is None else env
+    decision = decide(schedule, now=now or datetime.now(timezone.utc), env=env, apis=apis)
+    write_outputs(decision, github_output=env.get("GITHUB_OUTPUT") or None, dotenv=dotenv)
+    return decision
+
