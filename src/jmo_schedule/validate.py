@@ -32,6 +32,8 @@ DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0
 ENV_REF_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# `uses:` of this project's action (owner/repo[/path]@ref); written into generated workflows.
+ACTION_REF_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[A-Za-z0-9_./-]+$")
 UID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 TOP_FIELDS = ("apiVersion", "kind", "metadata", "spec", "status")
@@ -73,7 +75,7 @@ OPTION_KINDS: dict[str, Any] = {
 # backend.config keys each backend understands: name -> kind. Kinds: "str", "str_list",
 # "str_or_list", "int:<lo>:<hi>", "gitlab_retry", "mapping", "duration".
 BACKEND_CONFIG: dict[str, dict[str, str]] = {
-    "github-actions": {"image": "str", "runs-on": "str_or_list", "environment": "str"},
+    "github-actions": {"image": "str", "runs-on": "str_or_list", "environment": "str", "action": "action_ref"},
     "gitlab-ci": {"image": "str", "tags": "str_list", "timeout": "duration", "retry": "gitlab_retry", "ref": "str"},
     "kubernetes": {
         "image": "str", "namespace": "str", "serviceAccountName": "str", "resultsVolumeClaim": "str",
@@ -429,6 +431,9 @@ def check_backend(c: Checker, value: Any, path: tuple) -> str | None:
                 c.error(kpath, f"{val!r} is not a duration such as 1h, 30m or \"1h 30m\"")
         elif kind == "gitlab_retry":
             check_gitlab_retry(c, val, kpath)
+        elif kind == "action_ref":
+            if c.string(val, kpath) and not ACTION_REF_RE.match(val):
+                c.error(kpath, f"{val!r} is not an action reference such as jmo/schedule-action@<commit sha>")
     return btype
 
 
