@@ -58,6 +58,12 @@ SLACK_ERRORS = {
 }
 
 Sleep = Callable[[float], None]
+DEFAULT_TIMEOUT = 10.0  # seconds, connect and read each
+
+
+def _sleep(seconds: float) -> None:
+    # Looked up at call time so tests can replace it without touching time.sleep itself.
+    time.sleep(seconds)
 
 
 # --- building ------------------------------------------------------------------------
@@ -254,11 +260,11 @@ def post_webhook(
     url: str,
     payload: Mapping[str, Any],
     *,
-    timeout: float = 10.0,
+    timeout: float | None = None,
     retries: int = 3,
     backoff: float = 1.0,
     max_wait: float = 30.0,
-    sleep: Sleep = time.sleep,
+    sleep: Sleep | None = None,
     session: Any = None,
     user_agent: str = "jmo-schedule",
 ) -> SendResult:
@@ -271,6 +277,8 @@ def post_webhook(
     """
     import requests
 
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+    sleep = sleep or _sleep
     problem = check_webhook_url(url)
     if problem:
         return SendResult(False, 0, None, problem)
@@ -328,6 +336,7 @@ def _connection_problem(exc: Exception) -> str:
         ("NameResolutionError", "the host name could not be resolved"),
         ("Failed to resolve", "the host name could not be resolved"),
         ("ConnectionRefusedError", "the connection was refused"),
+        ("Connection refused", "the connection was refused"),
         ("SSLError", "TLS handshake failed"),
     ):
         if marker in text:
