@@ -9,7 +9,8 @@ EITHER does. Across daylight-saving changes:
 - a wall time that occurs twice (fall back) fires once, at its first occurrence.
 
 Syntax is checked here, field by field, so errors can say exactly what is wrong and where
-("hour 25 is outside 0-23"); croniter then expands the checked fields into value sets.
+("hour 25 is outside 0-23") and expanded here into value sets (croniter.expand mis-expands some
+ranges such as "1-1"). Iteration is our own, day by day in the schedule's zone.
 """
 from __future__ import annotations
 
@@ -165,11 +166,30 @@ def _check_item(index: int, item: str, offset: int) -> None:
             raise CronError(f"{name}: range {base!r} runs backwards; write it low-high", offset)
 
 
+def _expand(index: int, text: str) -> set[int]:
+    """The values of one already checked field. `N/S` means N-max/S; in day-of-week a
+    range ending in 0 ends on Sunday (FRI-SUN), and 7 is Sunday."""
+    # croniter.expand is not used: it turns "1-1" into "*" and "1-1/3" into 0,3,6.
+    _, low, high, _ = FIELDS[index]
+    out: set[int] = set()
+    for item in text.split(","):
+        base, slash, step_text = item.partition("/")
+        step = int(step_text) if slash else 1
+        if base == "*":
+            first, last = low, high
+        else:
+            a, dash, b = base.partition("-")
+            first = _value(index, a, 0)
+            last = _value(index, b, 0) if dash else (high if slash else first)
+            if index == 4 and dash and last == 0:
+                last = 7
+        out.update(range(first, last + 1, step))
+    return out
+
+
 @functools.lru_cache(maxsize=8192)
 def parse(expression: str) -> CronSpec:
     """Check and expand a 5-field cron expression or macro; raises CronError."""
-    from croniter import croniter
-
     if not isinstance(expression, str):
         raise CronError(f"expected a cron expression string, got {type(expression).__name__}")
     text = expression.strip()
@@ -203,23 +223,15 @@ def parse(expression: str) -> CronSpec:
                 "minute hour day-of-month month day-of-week", lead)
         for i, (part, off) in enumerate(zip(parts, offsets)):
             _check_field(i, part, off)
-    try:
-        expanded, _ = croniter.expand(fields)
-    except (ValueError, KeyError) as exc:  # our checks should have caught it first
-        raise CronError(f"cannot expand {fields!r}: {exc}", lead) from None
-
-    def values(i: int, low: int, high: int) -> list[int]:
-        return list(range(low, high + 1)) if expanded[i] == ["*"] else [int(v) for v in expanded[i]]
-
-    weekdays = frozenset(v % 7 for v in values(4, 0, 6))
+    sets = [_expand(i, part) for i, part in enumerate(fields.split())]
     spec = CronSpec(
         expression=expression,
         fields=fields,
-        minutes=tuple(sorted(values(0, 0, 59))),
-        hours=tuple(sorted(values(1, 0, 23))),
-        days=frozenset(values(2, 1, 31)),
-        months=frozenset(values(3, 1, 12)),
-        weekdays=weekdays,
+        minutes=tuple(sorted(sets[0])),
+        hours=tuple(sorted(sets[1])),
+        days=frozenset(sets[2]),
+        months=frozenset(sets[3]),
+        weekdays=frozenset(v % 7 for v in sets[4]),
         dom_restricted=parts[2] != "*",
         dow_restricted=parts[4] != "*",
     )
@@ -293,6 +305,13 @@ def _instant(wall: datetime, zone: ZoneInfo) -> datetime:
 
 def _day_runs(spec: CronSpec, day: date, zone: ZoneInfo) -> list[datetime]:
     """All fire instants (UTC, sorted, distinct) for the wall-clock day `day`."""
+    first = datetime.combine(day, time(0, 0), tzinfo=zone)
+    last = datetime.combine(day, time(23, 59), tzinfo=zone)
+    offset = first.utcoffset()
+    if offset == last.utcoffset() == first.replace(fold=1).utcoffset() == last.replace(fold=1).utcoffset():
+        # No transition inside this day (none undoes itself within hours): one offset for all.
+        base = datetime.combine(day, time(0, 0), tzinfo=UTC) - offset  # type: ignore[operator]
+        return [base + timedelta(hours=h, minutes=m) for h in spec.hours for m in spec.minutes]
     out: set[datetime] = set()
     for hour in spec.hours:
         for minute in spec.minutes:
@@ -361,13 +380,13 @@ def previous_run(schedule: str, timezone: str, at: datetime) -> datetime | None:
 
 
 def min_interval_minutes(schedule: str) -> int:
-    """Shortest wall-clock gap between two runs, in minutes (for the 5-minute warning)."""
+    """Shortest wall-clock gap between two runs on consecutive firing minutes of a day
+    (across midnight too), in minutes; 1440 for once a day. For the 5-minute warning."""
     spec = parse(schedule)
-    gaps = [b - a for a, b in zip(spec.minutes, spec.minutes[1:])]
-    hours = set(spec.hours)
-    if any((h + 1) % 24 in hours for h in hours):
-        gaps.append(60 - spec.minutes[-1] + spec.minutes[0])
-    return min(gaps) if gaps else 24 * 60
+    times = sorted(h * 60 + m for h in spec.hours for m in spec.minutes)
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps.append(24 * 60 - times[-1] + times[0])
+    return min(gaps)
 
 
 # ----------------------------------------------------------------------------------------
@@ -388,7 +407,11 @@ def describe(schedule: str, timezone: str = "UTC") -> str:
         text = ExpressionDescriptor(spec.fields, options).get_description()
     except Exception:  # cron-descriptor cannot phrase it; the fields still say it exactly
         text = f"At {spec.fields}"
-    text = text.replace(", only on ", " on ").replace(", only in ", " in ")
-    if spec.dom_restricted and spec.dow_restricted and ", or on " not in text:
+    # cron-descriptor writes "At 09:00, Monday through Friday"; say "on" and drop commas.
+    text = text.replace(", only on ", " on ").replace(", only in ", " in ").replace(", or on ", " or on ")
+    text = text.replace(", on ", " on ").replace(", in ", " in ").replace(", every ", " every ")
+    text = re.sub(r", (?=(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b)", " on ", text)
+    text = text.replace("At 0 minutes past the hour", "At the start of every hour")
+    if spec.dom_restricted and spec.dow_restricted and " or on " not in text:
         text += " (day-of-month or day-of-week)"
     return f"{text} ({timezone})"
