@@ -1,0 +1,73 @@
+"""`jmo-schedule history NAME`: the recorded local runs of a schedule."""
+from __future__ import annotations
+
+import argparse
+
+DESCRIPTION = """\
+List the runs `jmo-schedule run` recorded for a schedule, oldest first: when each started,
+how long it took, its result and reason, the findings summary and the results folder
+("pruned" once the history limits removed it). Skipped runs are listed with their reason.
+
+examples:
+  jmo-schedule history weekly-scan
+  jmo-schedule history weekly-scan -n 5          the last five runs
+  jmo-schedule history weekly-scan -o json       machine-readable
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..cli import _positive
+
+    parser.add_argument("name", metavar="NAME", help="schedule")
+    parser.add_argument("-n", "--last", type=_positive, metavar="N", help="show only the last N runs")
+    parser.add_argument("-o", "--output", choices=("table", "json"), default="table", help="output format (default table)")
+
+
+def _duration(record: dict) -> str:
+    from ..runner import _human, _parse_time
+
+    start, end = _parse_time(record.get("startTime")), _parse_time(record.get("endTime"))
+    if record.get("result") == "Skipped":
+        return "-"
+    if start is None or end is None:
+        return "running" if record.get("result") == "Running" else "-"
+    return _human((end - start).total_seconds())
+
+
+def _findings(record: dict) -> str:
+    findings = record.get("findings")
+    if not isinstance(findings, dict):
+        return "-"
+    from ..model import SEVERITIES
+
+    counts = findings.get("counts") or {}
+    parts = [f"{counts[sev]} {sev.lower()}" for sev in SEVERITIES if counts.get(sev)]
+    return ", ".join(parts) if parts else "no findings"
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from ..run_history import history_path, read
+
+    runs = read(args.name)["runs"]
+    if args.last:
+        runs = runs[-args.last:]
+    if args.output == "json":
+        sys.stdout.write(json.dumps(runs, indent=2) + "\n")
+        return 0
+    if not runs:
+        sys.stderr.write(f"no runs recorded for {args.name!r} ({history_path(args.name)})\n")
+        return 0
+    rows = [["STARTED", "DURATION", "RESULT", "REASON", "FINDINGS", "RESULTS"]]
+    for r in runs:
+        folder = r.get("resultsDir") or "-"
+        if r.get("pruned"):
+            folder = f"(pruned) {folder}"
+        rows.append([str(r.get("startTime") or "-"), _duration(r), str(r.get("result") or "-"),
+                     str(r.get("reason") or "-"), _findings(r), folder])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        sys.stdout.write("   ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n")
+    return 0
