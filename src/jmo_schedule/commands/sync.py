@@ -1,0 +1,219 @@
+"""`jmo-schedule sync`: regenerate every pipeline file from the schedules file.
+
+Exit codes: 0 written or in sync, 1 drift under --check or an error, 2 usage.
+"""
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from ..sync import Generation, SyncPlan
+
+DEFAULT_FILE = "schedules.yaml"
+
+DESCRIPTION = """\
+Regenerate every pipeline file the schedules file describes (GitHub Actions workflows,
+the GitLab CI include, Kubernetes CronJobs, crontab/systemd units) and write only what
+changed. Generated files whose schedule is gone are deleted; a file jmo-schedule did not
+generate is never touched (if it sits where a generated file belongs, sync stops and names
+it). A generated file edited by hand is reported as "hand-edited" and restored.
+
+Paths are relative to --root (default: the git work tree holding FILE, else FILE's folder).
+
+examples:
+  jmo-schedule sync                              write what changed, print each file
+  jmo-schedule sync --check                      pull-request check: exit 1 and show a diff
+                                                 when any generated file is out of date
+  jmo-schedule sync --dry-run                    show what would change, write nothing
+  jmo-schedule sync -f ci/schedules.yaml --pr-body body.md
+                                                 sync, and write a pull-request body that
+                                                 lists each file and why it changed
+
+With $GITHUB_OUTPUT set (inside GitHub Actions) sync also writes the step outputs
+changed=true|false and files (one changed path per line).
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-f", "--file", metavar="FILE", default=DEFAULT_FILE,
+                        help=f"the schedules file (default {DEFAULT_FILE})")
+    parser.add_argument("--root", metavar="DIR",
+                        help="repository root the generated paths are relative to "
+                        "(default: git top level of FILE's folder, else FILE's folder)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true",
+                      help="write nothing; exit 1 and show a unified diff when anything would change")
+    mode.add_argument("--dry-run", action="store_true",
+                      help="print what would change (with diffs) and exit 0; write nothing")
+    parser.add_argument("--pr-body", metavar="FILE",
+                        help="also write a markdown pull/merge request body: each file, its action and why")
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+    import sys
+
+    from .. import sync
+    from ..errors import JmoError, ValidationError
+    from ..loader import check_file, read_text
+    from ..workflow_generators import generate_all, regenerate_command
+
+    result = check_file(args.file, committed=True)
+    for problem in result.warnings:
+        sys.stderr.write(f"{problem}\n")
+    if result.errors:
+        raise ValidationError(result.problems)
+    schedules = result.schedules
+
+    root, in_git = _root(args.file, args.root)
+    source = _source(args.file, root)
+    try:
+        files = generate_all(schedules, source)
+    except ValueError as exc:
+        raise JmoError(str(exc)) from None
+    desired = sync.Generation("working tree", {s.name: s for s in schedules}, files)
+    disk = sync.scan_disk(root, files)
+
+    def history() -> Iterable[Generation] | None:
+        if not in_git:
+            return None
+        versions = sync.git_versions(root, source, skip=read_text(args.file))
+        return sync.history_generations(versions, source, generate_all)
+
+    plan = sync.plan_sync(desired, disk, source, history,
+                          source_exists=lambda rel: os.path.exists(os.path.join(root, *rel.split("/"))))
+    command = regenerate_command(source)
+    out = sys.stdout
+
+    if args.check:
+        code = _report_check(plan, command)
+    elif args.dry_run:
+        for change in plan.changes:
+            out.write(sync.change_line(change, dry=True) + "\n")
+            out.write(sync.unified_diff(change))
+        out.write(_summary(plan, dry=True) + "\n")
+        code = 0
+    else:
+        sync.apply_plan(plan, root, disk)
+        for change in plan.changes:
+            out.write(sync.change_line(change) + "\n")
+        out.write(_summary(plan) + "\n")
+        code = 0
+
+    _github_output(plan)
+    if args.pr_body:
+        from ..store import atomic_write
+
+        try:
+            atomic_write(args.pr_body, sync.pr_body(plan, command), sync.NEW_FILE_MODE)
+        except OSError as exc:
+            raise JmoError(f"{args.pr_body}: cannot write: {exc.strerror}") from None
+    return code
+
+
+def _root(file: str, given: str | None) -> tuple[str, bool]:
+    """(root folder, whether it is inside a git work tree)."""
+    import os
+
+    from ..errors import JmoError
+    from ..sync import git_toplevel
+
+    if given is not None:
+        if not os.path.isdir(given):
+            raise JmoError(f"--root {given}: no such directory")
+        return given, git_toplevel(given) is not None
+    folder = os.path.dirname(os.path.abspath(file))
+    top = git_toplevel(folder)
+    return (top, True) if top else (folder, False)
+
+
+def _source(file: str, root: str) -> str:
+    """FILE relative to root, POSIX style: what headers and the regenerate command name."""
+    import os
+
+    from ..errors import JmoError
+
+    real_file = os.path.realpath(file)
+    real_root = os.path.realpath(root)
+    rel = os.path.relpath(real_file, real_root)
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep) or os.path.isabs(rel):
+        raise JmoError(f"{file} is outside the root {root}; pass --root with a folder that holds it")
+    return rel.replace(os.sep, "/")
+
+
+def _counts(plan: SyncPlan) -> dict[str, int]:
+    from ..sync import CREATE, DELETE, UNCHANGED, UPDATE
+
+    counts = {CREATE: 0, UPDATE: 0, DELETE: 0, UNCHANGED: 0}
+    for change in plan.files:
+        counts[change.action] += 1
+    return counts
+
+
+def _summary(plan: SyncPlan, dry: bool = False) -> str:
+    c = _counts(plan)
+    if dry:
+        if plan.in_sync:
+            return f"dry run: in sync with {plan.source}, {c['unchanged']} unchanged; nothing written"
+        return (f"dry run: {c['create']} to create, {c['update']} to update, {c['delete']} to delete, "
+                f"{c['unchanged']} unchanged; nothing written")
+    return f"{c['create']} created, {c['update']} updated, {c['delete']} deleted, {c['unchanged']} unchanged"
+
+
+def _report_check(plan: SyncPlan, command: str) -> int:
+    import os
+    import sys
+
+    from .. import sync
+
+    write = sys.stdout.write
+    if plan.in_sync:
+        n = len(plan.files)
+        write(f"in sync: {n} generated file{'s' if n != 1 else ''} match {plan.source}\n")
+        return 0
+    annotate = os.environ.get("GITHUB_ACTIONS") == "true"
+    for change in plan.changes:
+        if change.hand_edited:
+            line = f"{change.path}: hand-edited; sync would restore the generated text (edit {plan.source} instead)"
+        else:
+            verb = {sync.CREATE: "missing", sync.UPDATE: "out of date", sync.DELETE: "orphaned"}[change.action]
+            line = f"{change.path}: {verb} ({change.reason})"
+        write(f"drift: {line}\n")
+        if annotate:
+            write(f"::error file={_gh_property(change.path)},title=jmo-schedule sync::{_gh_data(line)}\n")
+        write(sync.unified_diff(change))
+    n = len(plan.changes)
+    write(f"{n} file{'s' if n != 1 else ''} out of sync with {plan.source}; run: {command}\n")
+    return 1
+
+
+def _gh_data(text: str) -> str:
+    # Workflow-command escaping, as in @actions/core.
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _github_output(plan: SyncPlan) -> None:
+    """Append changed= and files<<DELIM to $GITHUB_OUTPUT when it is set."""
+    import os
+    import uuid
+
+    from ..errors import JmoError
+    from ..sync import github_output_block
+
+    target = os.environ.get("GITHUB_OUTPUT")
+    if not target:
+        return
+    block = github_output_block(not plan.in_sync, [c.path for c in plan.changes], f"ghadelimiter_{uuid.uuid4()}")
+    try:
+        # One write of the whole block: a reader never sees half of it.
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(block)
+    except OSError as exc:
+        raise JmoError(f"$GITHUB_OUTPUT ({target}): cannot append: {exc.strerror}") from None
