@@ -65,7 +65,9 @@ class Arg:
         ref = f'"${{{self.var}}}"' if self.var else shlex.quote(self.value)
         if self.flag is None:
             return ref
-        if self.var or self.value.startswith("-"):
+        # Same split as argv(): the value is known when the line is generated, so the
+        # scanner receives exactly the argv that `argv()` describes.
+        if self.value.startswith("-"):
             return f"{self.flag}={ref}"
         return f"{self.flag} {ref}"
 
@@ -107,7 +109,7 @@ class ScanPlan:
         """Shell lines that write the list files from their env vars (quoted, no values inline)."""
         lines = []
         for lf in self.list_files:
-            lines.append(f'mkdir -p "$(dirname "${{{_path_var(lf)}}}")"')
+            lines.append(f'mkdir -p -- "$(dirname -- "${{{_path_var(lf)}}}")"')
             lines.append(f'printf \'%s\\n\' "${{{lf.var}}}" > "${{{_path_var(lf)}}}"')
         return lines
 

@@ -1,16 +1,193 @@
-"""Placeholder: being written by H2 (paths and API final, content not yet)."""
+"""GitHub Actions: one workflow per schedule, `.github/workflows/jmo-<name>.yml`.
+
+Security design (see docs/generators.md):
+- every value from the schedule reaches the shell only through the job's `env:` and is
+  quoted there (`"${JMO_REPO}"`); no value is pasted into `run:` or a `${{ }}` expression,
+  and a `${{` inside a value is escaped so GitHub does not evaluate it;
+- least privilege: `permissions: {}` at the top, the job gets contents: read,
+  security-events: write (SARIF upload) and actions: read (upload-sarif in private
+  repositories, and the guard's check for a run in progress);
+- third-party actions are pinned to full commit SHAs, checkout keeps no credentials;
+- the scanner image is a pinned release tag by default.
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from .._version import __version__
 from ..model import ScanSchedule
+from ..scan_command import build_plan, shell_line
+from . import yaml_emit
+from .common import backend_config, check_name, image, notification_secrets, timeout_minutes
 from .header import schedule_header
+from .yaml_emit import Commented, Literal
+
+BACKEND = "github-actions"
+DEFAULT_RUNS_ON = "ubuntu-latest"
+DEFAULT_SOURCE = "schedules.yaml"
+
+# Pinned third-party actions: (owner/repo[/path], full commit SHA, release tag).
+CHECKOUT = ("actions/checkout", "8e8c483db84b4bee98b60c0593521ed34d9990e8", "v6.0.1")
+UPLOAD_SARIF = ("github/codeql-action/upload-sarif", "5d4e8d1aca955e8d8589aabd499c5cae939e33c7", "v4.31.9")
+UPLOAD_ARTIFACT = ("actions/upload-artifact", "b7c566a772e6b6bfb58ed0dc250532a479d7789f", "v6.0.0")
+# This project's own composite action (guard / notify), at the release matching this
+# package. zizmor asks for a SHA pin; the release tag is the tool's own, moved in step by
+# `sync` on upgrade, so the line carries an inline ignore. `backend.config.action`
+# (e.g. `jmo/schedule-action@<40-hex sha>`) pins it by hash instead.
+OWN_ACTION = f"jmo/schedule-action@v{__version__}"
+_OWN_ACTION_NOTE = "zizmor: ignore[unpinned-uses] this tool's own release tag, updated by sync"
+
+GUARD_RAN = "steps.guard.outputs.run == 'true'"
+
+
+def path_for(schedule: ScanSchedule) -> str:
+    return f".github/workflows/jmo-{check_name(schedule)}.yml"
+
+
+def escape_expression(text: str) -> str:
+    """`text` with every `${{` neutralised, so GitHub reads it literally, not as an expression.
+
+    GitHub evaluates `${{ ... }}` anywhere in a workflow's strings (env values included);
+    `${{ '$' }}{{` evaluates to the two characters `${{`.
+    """
+    return text.replace("${{", "${{ '$' }}{{")
+
+
+def _uses(action: tuple[str, str, str]) -> Commented:
+    return Commented(f"{action[0]}@{action[1]}", action[2])
+
+
+def own_action(config: dict[str, Any]) -> Any:
+    """`uses:` for this project's action: backend.config.action, else this release's tag."""
+    ref = config.get("action")
+    if ref:
+        # The user's choice: zizmor judges it as written (a SHA pin passes).
+        return str(ref)
+    return Commented(OWN_ACTION, _OWN_ACTION_NOTE)
+
+
+def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, Any]:
+    """The workflow document (plain data) for one schedule."""
+    name = check_name(schedule)
+    spec = schedule.spec
+    config = backend_config(schedule, BACKEND)
+    plan = build_plan(spec.jobTemplate)
+    esc = escape_expression
+
+    trigger: dict[str, Any] = {"cron": spec.schedule}
+    if spec.timezone:
+        trigger["timezone"] = esc(spec.timezone)
+
+    job: dict[str, Any] = {"name": f"Scan ({name})"}
+    runs_on = config.get("runs-on") or DEFAULT_RUNS_ON
+    job["runs-on"] = [esc(str(r)) for r in runs_on] if isinstance(runs_on, list) else esc(str(runs_on))
+    if config.get("environment"):
+        job["environment"] = esc(str(config["environment"]))
+    job["permissions"] = {
+        "contents": "read",
+        "security-events": "write",
+        "actions": "read",
+    }
+    minutes = timeout_minutes(schedule)
+    if minutes is not None:
+        job["timeout-minutes"] = minutes
+    # The workspace belongs to the runner's user; the image runs as `jmo` (UID 1000).
+    job["container"] = {"image": esc(image(schedule, BACKEND)), "options": "--user 0"}
+    job["env"] = {key: esc(value) for key, value in plan.env().items()}
+
+    steps: list[dict[str, Any]] = [
+        {
+            "name": "Check out the repository",
+            "uses": _uses(CHECKOUT),
+            "with": {"persist-credentials": False},
+        },
+        {
+            "name": "Guard (suspend, deadline, concurrency)",
+            "id": "guard",
+            "uses": own_action(config),
+            "with": {
+                "command": "guard",
+                "schedules-file": esc(source),
+                "schedule": name,
+                "token": "${{ github.token }}",
+            },
+        },
+    ]
+    scan_script = [*plan.write_list_files_shell(), shell_line(plan.scan, "jmo scan")]
+    steps.append({"name": "Scan", "id": "scan", "if": GUARD_RAN, "run": Literal("\n".join(scan_script) + "\n")})
+    steps.append({
+        "name": "Report",
+        "id": "report",
+        # Summarise partial results too, so the artifact and SARIF say what the scan found.
+        "if": f"always() && {GUARD_RAN}",
+        "run": Literal(shell_line(plan.report, "jmo report") + "\n"),
+    })
+    results = plan.results_dir.rstrip("/") or "/"
+    steps.append({
+        "name": "Upload SARIF to code scanning",
+        "if": f"always() && {GUARD_RAN} && (steps.report.outcome == 'success' || steps.report.outcome == 'failure')",
+        "uses": _uses(UPLOAD_SARIF),
+        "with": {"sarif_file": esc(f"{results}/summaries/findings.sarif"), "category": f"jmo-{name}"},
+    })
+    steps.append({
+        "name": "Upload results",
+        "if": f"always() && {GUARD_RAN}",
+        "uses": _uses(UPLOAD_ARTIFACT),
+        "with": {"name": f"jmo-results-{name}", "path": esc(f"{results}/"), "if-no-files-found": "warn"},
+    })
+    secrets = notification_secrets(schedule)
+    if secrets:
+        steps.append({
+            "name": "Notify",
+            "if": f"always() && {GUARD_RAN}",
+            "uses": own_action(config),
+            # The channels name these secrets (`url: ${NAME}`); notify reads them from env.
+            "env": {secret: f"${{{{ secrets.{secret} }}}}" for secret in secrets},
+            "with": {
+                "command": "notify",
+                "schedules-file": esc(source),
+                "schedule": name,
+                "status": "${{ job.status == 'success' && 'success' || 'failure' }}",
+                "results": esc(results),
+            },
+        })
+    job["steps"] = steps
+
+    doc: dict[str, Any] = {
+        "name": f"jmo-schedule: {name}",
+        "on": {"schedule": [trigger], "workflow_dispatch": {}},
+        "permissions": {},
+    }
+    if spec.concurrencyPolicy in ("Forbid", "Replace"):
+        # One running and one pending run per group; Replace cancels the running one.
+        doc["concurrency"] = {
+            "group": "${{ github.workflow }}",
+            "cancel-in-progress": spec.concurrencyPolicy == "Replace",
+        }
+    doc["defaults"] = {"run": {"shell": "bash"}}
+    doc["jobs"] = {"scan": job}
+    return doc
+
+
+def render(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> str:
+    """The workflow file text for one schedule, header included."""
+    return schedule_header(source, [schedule]) + "\n" + yaml_emit.dump(workflow(schedule, source))
 
 
 def generate_files(schedules: Sequence[ScanSchedule], source: str) -> dict[str, str]:
-    return {f".github/workflows/jmo-{s.name}.yml": schedule_header(source, [s]) for s in schedules}
+    """`{.github/workflows/jmo-<name>.yml: text}` for each schedule."""
+    return {path_for(s): render(s, source) for s in schedules}
 
 
 class GitHubActionsGenerator:
-    def generate(self, schedule: ScanSchedule, source: str = "schedules.yaml") -> str:
-        return schedule_header(source, [schedule])
+    """The user guide's API: `GitHubActionsGenerator().generate(schedule) -> str`."""
+
+    def __init__(self, source: str = DEFAULT_SOURCE) -> None:
+        self.source = source
+
+    def generate(self, schedule: ScanSchedule) -> str:
+        return render(schedule, self.source)
+
+    def path(self, schedule: ScanSchedule) -> str:
+        return path_for(schedule)
