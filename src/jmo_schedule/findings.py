@@ -202,15 +202,13 @@ def _read_json(path: Path, max_bytes: int) -> Any:
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise FindingsError(
-                f"{path}: {size / 1048576:.1f} MiB is over the {max_bytes / 1048576:.0f} MiB limit for a findings file"
-            )
+            raise FindingsError(f"{path}: {_size(size)} is over the {_size(max_bytes)} limit for a findings file")
         with path.open("rb") as fh:
             data = fh.read(max_bytes + 1)
     except OSError as exc:
         raise FindingsError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if len(data) > max_bytes:  # grew after stat (a file still being written)
-        raise FindingsError(f"{path}: over the {max_bytes / 1048576:.0f} MiB limit for a findings file")
+        raise FindingsError(f"{path}: over the {_size(max_bytes)} limit for a findings file")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -223,6 +221,10 @@ def _read_json(path: Path, max_bytes: int) -> Any:
         raise FindingsError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     except RecursionError:
         raise FindingsError(f"{path}: invalid JSON: nested too deeply") from None
+
+
+def _size(n: int) -> str:
+    return f"{n / 1048576:.1f} MiB" if n >= 1048576 else f"{n} bytes"
 
 
 # --- JMo findings.json ---------------------------------------------------------------
