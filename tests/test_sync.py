@@ -511,6 +511,20 @@ def test_folder_linking_out_of_the_root_is_refused(repo: Path, fake_registry: No
 
 
 @needs_git
+def test_orphans_behind_a_link_out_of_the_root_are_not_deleted(repo: Path, fake_registry: None,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    elsewhere = repo.parent / "elsewhere"
+    (elsewhere / "workflows").mkdir(parents=True)
+    orphan = elsewhere / "workflows" / "jmo-old.yml"
+    orphan.write_text(f"# {MARKER}\n# Source: schedules.yaml (schedule: old)\n")
+    (repo / ".github").symlink_to(elsewhere)
+    (repo / "schedules.yaml").write_text(doc("cluster", backend="kubernetes"))
+    code, out, _ = run_cli(capsys)
+    assert (code, out) == (0, f"created {K8S} (schedule cluster added)\n1 created, 0 updated, 0 deleted, 0 unchanged\n")
+    assert orphan.exists()
+
+
+@needs_git
 def test_check_reports_every_kind_of_drift_and_writes_nothing(repo: Path, fake_registry: None, capsys: pytest.CaptureFixture[str]) -> None:
     run_cli(capsys)
     commit_all(repo, "generated")

@@ -191,8 +191,8 @@ def read_disk_file(path: str) -> DiskFile | None:
 def _generated_under(root: str, folder: str) -> Iterator[str]:
     """POSIX paths (relative to root) of generated regular files under root/folder."""
     top = os.path.join(root, *folder.split("/"))
-    if not os.path.isdir(top) or os.path.islink(top):
-        return
+    if not os.path.isdir(top) or not _inside(os.path.realpath(top), os.path.realpath(root)):
+        return  # missing, or reached through a link that leads out of the root: not ours
     for directory, dirs, files in os.walk(top):
         dirs[:] = sorted(d for d in dirs if not os.path.islink(os.path.join(directory, d)) and d != ".git")
         for name in sorted(files):
@@ -206,6 +206,10 @@ def _generated_under(root: str, folder: str) -> Iterator[str]:
                 continue
             if _is_generated_bytes(head):
                 yield os.path.relpath(full, root).replace(os.sep, "/")
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def check_relative_path(path: str) -> None:
@@ -231,8 +235,7 @@ def scan_disk(root: str, desired: Iterable[str], folders: Sequence[str] = OUTPUT
         if rel in found:
             continue
         full = os.path.join(root, *rel.split("/"))
-        parent = os.path.realpath(os.path.dirname(full))
-        if parent != real_root and not parent.startswith(real_root + os.sep):
+        if not _inside(os.path.realpath(os.path.dirname(full)), real_root):
             raise SyncConflictError(f"{rel}: a folder on the way is a link out of {root}; sync will not write through it")
         info = read_disk_file(full)
         if info is not None:
