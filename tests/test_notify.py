@@ -1,0 +1,383 @@
+"""notify.py and `jmo-schedule notify`: channels, payloads, exit codes and secrecy, against a
+local server that answers like a Slack incoming webhook."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fake_apis import NO_SERVICE, SERVER_ERROR, SLACK_OK, FakeServer, rate_limited
+from jmo_fixtures import MIXED, make_results
+from jmo_schedule import cli, slack
+from jmo_schedule.errors import JmoError
+from jmo_schedule.model import JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
+from jmo_schedule.notify import Channel, NotifyError, notify_schedule, resolve_channels
+
+HOOK_PATH_A = "/services/T000A/B000A/aaaaaaaaaaaaaaaaaaaaaaaa"
+HOOK_PATH_B = "/services/T000B/B000B/bbbbbbbbbbbbbbbbbbbbbbbb"
+
+SCHEDULES = """\
+apiVersion: jmo.security/v1alpha1
+kind: ScanSchedule
+metadata:
+  name: nightly-scan
+spec:
+  schedule: "0 2 * * *"
+  timezone: America/New_York
+  backend:
+    type: github-actions
+  jobTemplate:
+    profile: balanced
+    targets:
+      repo: .
+    results:
+      dir: results
+    options:
+      fail_on: HIGH
+    notifications:
+      enabled: true
+      channels:
+        - type: slack
+          url: ${SLACK_HOOK_A}
+        - type: slack
+          url: ${SLACK_HOOK_B}
+---
+apiVersion: jmo.security/v1alpha1
+kind: ScanSchedule
+metadata:
+  name: quiet-scan
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    targets:
+      repo: .
+    notifications:
+      enabled: false
+      channels:
+        - type: slack
+          url: ${SLACK_HOOK_A}
+"""
+
+
+@pytest.fixture
+def server():
+    fake = FakeServer().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch) -> Path:
+    (tmp_path / "schedules.yaml").write_text(SCHEDULES)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def hooks(server, monkeypatch) -> tuple[str, str]:
+    a, b = server.base + HOOK_PATH_A, server.base + HOOK_PATH_B
+    monkeypatch.setenv("SLACK_HOOK_A", a)
+    monkeypatch.setenv("SLACK_HOOK_B", b)
+    return a, b
+
+
+@pytest.fixture
+def no_sleep(monkeypatch) -> list[float]:
+    sleeps: list[float] = []
+    monkeypatch.setattr(slack, "_sleep", sleeps.append)
+    return sleeps
+
+
+def schedule_with(channels: list[dict], enabled: bool = True, fail_on: str | None = "HIGH") -> ScanSchedule:
+    return ScanSchedule(
+        ScheduleMetadata(name="s1"),
+        ScheduleSpec(
+            schedule="0 2 * * *",
+            jobTemplate=JobTemplateSpec(
+                targets={"repo": "."},
+                options={"fail_on": fail_on} if fail_on else {},
+                notifications={"enabled": enabled, "channels": channels},
+            ),
+        ),
+    )
+
+
+def assert_secret_free(text: str, *secrets: str) -> None:
+    for s in secrets:
+        assert s not in text
+        assert urlpath(s) not in text
+
+
+def urlpath(url: str) -> str:
+    return url.split("/", 3)[3] if url.count("/") >= 3 else url
+
+
+# --- channels ------------------------------------------------------------------------
+
+
+def test_channels_from_schedule_resolve_env_refs():
+    s = schedule_with([{"type": "slack", "url": "${A}"}, {"type": "slack", "url": "${B}"}])
+    chans, note = resolve_channels(s, env={"A": "https://hooks.slack.com/services/1", "B": "https://hooks.slack.com/services/2"})
+    assert note is None
+    assert chans == [
+        Channel("channel 1 (${A})", "https://hooks.slack.com/services/1"),
+        Channel("channel 2 (${B})", "https://hooks.slack.com/services/2"),
+    ]
+
+
+def test_missing_variable_names_the_variable_not_a_value():
+    s = schedule_with([{"type": "slack", "url": "${SLACK_SECURITY}"}])
+    (chan,), _ = resolve_channels(s, env={})
+    assert chan == Channel("channel 1 (${SLACK_SECURITY})", None, "environment variable SLACK_SECURITY is not set or empty")
+
+
+def test_variable_holding_a_non_webhook_is_a_problem_without_echo():
+    s = schedule_with([{"type": "slack", "url": "${A}"}])
+    (chan,), _ = resolve_channels(s, env={"A": "http://hooks.slack.com/services/SECRET"})
+    assert chan.url is None and "SECRET" not in chan.problem
+    assert chan.problem == "the webhook URL must use https:// (plain http would send the secret in clear text)"
+
+
+def test_webhook_flag_wins_and_literal_urls_are_masked():
+    s = schedule_with([{"type": "slack", "url": "${A}"}])
+    chans, _ = resolve_channels(s, webhook="https://hooks.slack.com/services/T/B/SECRET", env={"A": "https://x"})
+    assert chans == [Channel("--webhook (https://hooks.slack.com/***)", "https://hooks.slack.com/services/T/B/SECRET")]
+    chans, _ = resolve_channels(None, webhook="${MY_HOOK}", env={"MY_HOOK": "https://hooks.slack.com/x"})
+    assert chans[0].label == "--webhook (${MY_HOOK})"
+
+
+def test_partial_reference_is_refused():
+    chans, _ = resolve_channels(None, webhook="https://hooks.slack.com/${PART}", env={})
+    assert chans == [Channel("--webhook", None, "write a whole ${VAR} reference such as ${SLACK_WEBHOOK_URL}")]
+
+
+def test_default_variable_when_no_channels():
+    chans, note = resolve_channels(None, env={"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/d"})
+    assert (chans, note) == ([Channel("default channel (${SLACK_WEBHOOK_URL})", "https://hooks.slack.com/services/d")], None)
+    chans, note = resolve_channels(schedule_with([]), env={})
+    assert chans == []
+    assert note == "schedule s1 has no Slack channel, no --webhook and SLACK_WEBHOOK_URL is not set: no Slack channel to notify"
+
+
+def test_disabled_notifications_send_nothing():
+    chans, note = resolve_channels(schedule_with([{"type": "slack", "url": "${A}"}], enabled=False), env={"A": "https://x"})
+    assert chans == [] and note == "notifications are disabled for schedule s1 (notifications.enabled: false)"
+
+
+def test_same_webhook_twice_is_posted_once():
+    s = schedule_with([{"type": "slack", "url": "${A}"}, {"type": "slack", "url": "${B}"}])
+    chans, _ = resolve_channels(s, env={"A": "https://hooks.slack.com/same", "B": "https://hooks.slack.com/same"})
+    assert [c.label for c in chans] == ["channel 1 (${A})"]
+
+
+# --- the API -------------------------------------------------------------------------
+
+
+def test_notify_schedule_posts_the_payload_to_every_channel(server, tmp_path):
+    results = tmp_path / "results"
+    make_results(results, MIXED)
+    env = {
+        "A": server.base + HOOK_PATH_A, "B": server.base + HOOK_PATH_B,
+        "GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/app", "GITHUB_RUN_ID": "7", "GITHUB_RUN_NUMBER": "3",
+        "GITHUB_SHA": "1234567890abcdef", "GITHUB_ACTOR": "octocat",
+    }
+    s = schedule_with([{"type": "slack", "url": "${A}"}, {"type": "slack", "url": "${B}"}])
+    outcome = notify_schedule(s, "success", results_dir=results, env=env)
+    assert outcome.ok and outcome.exit_code(strict=True) == 0
+    assert [str(r) for r in outcome.results] == ["sent to channel 1 (${A})", "sent to channel 2 (${B})"]
+    assert [r.path for r in server.requests] == [HOOK_PATH_A, HOOK_PATH_B]
+    for req in server.requests:
+        assert req.json() == outcome.payload
+    blocks = outcome.payload["blocks"]
+    assert blocks[1]["fields"][1]["text"] == "*Run:*\n<https://github.com/octo/app/actions/runs/7|#3>"
+    assert blocks[2]["text"]["text"] == (
+        "*Findings:* 6 total · :warning: fail_on HIGH crossed (3 at HIGH or above)\n"
+        "🔴 Critical 1 · 🟠 High 2 · 🟡 Medium 1 · 🔵 Low 1 · ⚪ Info 1"
+    )
+
+
+def test_one_channel_failing_is_reported_not_raised(server, no_sleep):
+    server.routes[("POST", HOOK_PATH_B)] = NO_SERVICE
+    env = {"A": server.base + HOOK_PATH_A, "B": server.base + HOOK_PATH_B}
+    s = schedule_with([{"type": "slack", "url": "${A}"}, {"type": "slack", "url": "${B}"}])
+    outcome = notify_schedule(s, "failure", message="boom", env=env)
+    assert not outcome.ok and outcome.exit_code() == 0 and outcome.exit_code(strict=True) == 1
+    assert [str(r) for r in outcome.failures] == [
+        "channel 2 (${B}): HTTP 404 no_service: the webhook is disabled, revoked or wrong; create a new one and update the secret"
+    ]
+    with pytest.raises(NotifyError) as exc:
+        notify_schedule(s, "failure", message="boom", env=env, strict=True)
+    assert str(exc.value) == (
+        "channel 2 (${B}): HTTP 404 no_service: the webhook is disabled, revoked or wrong; create a new one and update the secret"
+    )
+
+
+def test_custom_sender_errors_are_scrubbed():
+    from jmo_schedule.slack import SendResult
+
+    url = "https://hooks.slack.com/services/T/B/SECRET"
+    outcome = notify_schedule(None, "success", env={}, webhook=url,
+                              send=lambda u, p: SendResult(False, 1, None, f"failed posting to {u}"))
+    assert outcome.failures[0].error == "failed posting to ***"
+
+
+def test_unknown_status():
+    with pytest.raises(JmoError, match=r"^unknown status 'passed': expected success or failure$"):
+        notify_schedule(None, "passed", env={})
+
+
+def test_missing_findings_is_a_note_in_the_message(tmp_path):
+    outcome = notify_schedule(None, "success", results_dir=tmp_path / "nope", env={}, dry_run=True)
+    assert outcome.payload["blocks"][2]["text"]["text"] == (
+        f"*Findings:* no findings file in {tmp_path / 'nope'} (summaries/findings.json or findings.sarif)"
+    )
+
+
+def test_unreadable_findings_is_a_note_too(tmp_path):
+    (tmp_path / "summaries").mkdir()
+    (tmp_path / "summaries" / "findings.json").write_text("{")
+    outcome = notify_schedule(None, "success", results_dir=tmp_path, env={}, dry_run=True)
+    assert outcome.payload["blocks"][2]["text"]["text"].startswith("*Findings:* could not read: ")
+
+
+# --- the CLI, in process ----------------------------------------------------------------
+
+
+def run_cli(capfd, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(["notify", *argv])
+    out, err = capfd.readouterr()
+    return code, out, err
+
+
+def test_cli_success_to_all_channels(workdir, hooks, server, capfd):
+    make_results(workdir / "results", MIXED)
+    code, out, err = run_cli(capfd, "--status", "success", "--schedule", "nightly-scan")
+    assert code == 0
+    assert out == "notify: sent to channel 1 (${SLACK_HOOK_A})\nnotify: sent to channel 2 (${SLACK_HOOK_B})\n"
+    assert err == ""
+    assert len(server.requests) == 2
+    assert_secret_free(out + err, *hooks)
+
+
+def test_cli_failed_channel_warns_and_exits_0_unless_strict(workdir, hooks, server, capfd, no_sleep):
+    server.routes[("POST", HOOK_PATH_A)] = NO_SERVICE
+    code, out, err = run_cli(capfd, "--status", "failure", "--schedule", "nightly-scan", "--message", "scan failed")
+    assert code == 0
+    assert out == "notify: sent to channel 2 (${SLACK_HOOK_B})\n"
+    assert err == (
+        "jmo-schedule: warning: notify: channel 1 (${SLACK_HOOK_A}): HTTP 404 no_service: the webhook is disabled, "
+        "revoked or wrong; create a new one and update the secret\n"
+        "jmo-schedule: warning: notify: 1 of 2 channels did not get the message; not failing the job (use --strict to)\n"
+    )
+    code, out, err = run_cli(capfd, "--status", "failure", "--schedule", "nightly-scan", "--strict")
+    assert code == 1
+    assert err.endswith("1 of 2 channels did not get the message; exit 1 (--strict)\n")
+    assert_secret_free(out + err, *hooks)
+
+
+def test_cli_missing_variable(workdir, hooks, server, capfd, monkeypatch):
+    monkeypatch.delenv("SLACK_HOOK_B")
+    code, out, err = run_cli(capfd, "--status", "success", "--schedule", "nightly-scan", "--results", "none")
+    assert code == 0
+    assert err.startswith(
+        "jmo-schedule: warning: notify: channel 2 (${SLACK_HOOK_B}): environment variable SLACK_HOOK_B is not set or empty\n"
+    )
+    assert run_cli(capfd, "--status", "success", "--schedule", "nightly-scan", "--strict")[0] == 1
+
+
+def test_cli_retries_429_and_5xx_with_backoff(workdir, hooks, server, capfd, no_sleep):
+    server.script = [rate_limited("2"), SLACK_OK, SERVER_ERROR, SERVER_ERROR, SLACK_OK]
+    code, out, err = run_cli(capfd, "--status", "success", "--schedule", "nightly-scan")
+    assert code == 0
+    assert out == (
+        "notify: sent to channel 1 (${SLACK_HOOK_A}) after 2 attempts\n"
+        "notify: sent to channel 2 (${SLACK_HOOK_B}) after 3 attempts\n"
+    )
+    assert no_sleep == [2.0, 1.0, 2.0]
+    assert len(server.requests) == 5
+    assert len({r.body for r in server.requests}) == 1  # the same message every time
+
+
+def test_cli_gives_up_after_bounded_retries(workdir, hooks, server, capfd, no_sleep):
+    server.default = SERVER_ERROR
+    code, out, err = run_cli(capfd, "--status", "success", "--webhook", "${SLACK_HOOK_A}", "--strict")
+    assert code == 1
+    assert len(server.requests) == 4 and no_sleep == [1.0, 2.0, 4.0]
+    assert "--webhook (${SLACK_HOOK_A}): HTTP 500 rollup_error: Slack failed for its own reasons; try again later (gave up after 4 attempts)" in err
+
+
+def test_cli_on_github_masks_first(workdir, hooks, server, capfd, monkeypatch):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    code, out, err = run_cli(capfd, "--status", "success", "--webhook", hooks[0])
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[:2] == [f"::add-mask::{hooks[0]}", f"::add-mask::{HOOK_PATH_A}"]
+    assert lines[2] == f"notify: sent to --webhook ({server.base}/***)"
+    assert_secret_free("\n".join(lines[2:]) + err, hooks[0])
+
+
+def test_cli_dry_run_prints_payload_and_sends_nothing(workdir, hooks, server, capfd):
+    make_results(workdir / "results", MIXED)
+    code, out, err = run_cli(capfd, "--status", "success", "--schedule", "nightly-scan", "--dry-run")
+    assert code == 0 and server.requests == []
+    payload = json.loads(out)
+    assert payload["text"].startswith("✅ Security scan succeeded: nightly-scan")
+    assert [b["type"] for b in payload["blocks"]] == ["header", "section", "section", "section", "context"]
+    assert err == "dry run: would send to channel 1 (${SLACK_HOOK_A}), channel 2 (${SLACK_HOOK_B})\n"
+    assert_secret_free(out + err, *hooks)
+
+
+def test_cli_disabled_notifications(workdir, hooks, server, capfd):
+    code, out, err = run_cli(capfd, "--status", "success", "--schedule", "quiet-scan")
+    assert (code, out, err) == (0, "notify: notifications are disabled for schedule quiet-scan (notifications.enabled: false); nothing sent\n", "")
+    assert server.requests == []
+
+
+def test_cli_no_channel_at_all(workdir, capfd):
+    code, out, err = run_cli(capfd, "--status", "success")
+    assert code == 0
+    assert err == "jmo-schedule: warning: notify: no --webhook and SLACK_WEBHOOK_URL is not set: no Slack channel to notify\n"
+    assert run_cli(capfd, "--status", "success", "--strict")[0] == 1
+
+
+def test_cli_unknown_schedule_and_file(workdir, capfd):
+    assert run_cli(capfd, "--status", "success", "--schedule", "nope") == (
+        1, "", "jmo-schedule: error: schedule 'nope' not found in schedules.yaml\n")
+    assert run_cli(capfd, "--status", "success", "--schedule", "x", "-f", "missing.yaml") == (
+        1, "", "jmo-schedule: error: missing.yaml: no such file\n")
+
+
+def test_cli_bad_status_is_usage_error(capfd):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["notify", "--status", "passed"])
+    assert exc.value.code == 2
+    assert "argument --status: invalid choice: 'passed' (choose from 'success', 'failure')" in capfd.readouterr().err
+
+
+def test_cli_help_documents_every_flag(capfd):
+    with pytest.raises(SystemExit):
+        cli.main(["notify", "--help"])
+    out = capfd.readouterr().out
+    for flag in ("--status", "--schedule", "--file", "--results", "--webhook", "--message", "--strict", "--dry-run"):
+        assert flag in out
+
+
+# --- the real process ----------------------------------------------------------------
+
+
+def test_process_never_prints_the_url(workdir, hooks, server):
+    server.script = [SLACK_OK, NO_SERVICE]
+    exe = Path(sys.executable).parent / "jmo-schedule"
+    env = {**os.environ, "SLACK_HOOK_A": hooks[0], "SLACK_HOOK_B": hooks[1], "PYTHONWARNINGS": "always"}
+    proc = subprocess.run(
+        [str(exe), "notify", "--status", "success", "--schedule", "nightly-scan"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0
+    assert proc.stdout == "notify: sent to channel 1 (${SLACK_HOOK_A})\n"
+    assert "channel 2 (${SLACK_HOOK_B}): HTTP 404 no_service" in proc.stderr
+    assert_secret_free(proc.stdout + proc.stderr, *hooks)
