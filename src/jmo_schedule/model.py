@@ -64,6 +64,11 @@ class ScheduleMetadata:
 
     def __post_init__(self) -> None:
         _fill_ellipsis(self)
+        # `labels=None` (or `labels: null` in JSON) means no labels.
+        if self.labels is None:
+            self.labels = {}
+        if self.annotations is None:
+            self.annotations = {}
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}

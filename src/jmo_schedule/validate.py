@@ -205,12 +205,17 @@ class Checker:
         return True
 
     def integer(self, value: Any, path: tuple, lo: int | None = None, hi: int | None = None) -> bool:
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.error(path, f"expected an integer, got {type_name(value)}")
+        if isinstance(value, float) and not isinstance(value, bool):
+            self.error(path, f"expected a whole number, got {value!r}")
             return False
-        if lo is not None and value < lo or hi is not None and value > hi:
-            rng = f"{lo}-{hi}" if hi is not None else f">= {lo}"
-            self.error(path, f"{value} is outside {rng}")
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.error(path, f"expected a whole number, got {type_name(value)}")
+            return False
+        if hi is not None and lo is not None and not lo <= value <= hi:
+            self.error(path, f"{value} is outside {lo}-{hi}")
+            return False
+        if lo is not None and value < lo:
+            self.error(path, f"{value} is less than {lo}")
             return False
         return True
 
@@ -624,12 +629,26 @@ def check_duplicates(found: list[tuple[str, int | None, int | None, str, str]], 
 
 def schedule_problems(schedule: ScanSchedule, committed: bool = False, filename: str | None = None) -> list[Problem]:
     """Validate a model object (built through the Python API)."""
+    from .model import BackendConfig, JobTemplateSpec, ScheduleMetadata, ScheduleSpec, ScheduleStatus
+
     c = Checker(filename or f"<schedule {getattr(schedule.metadata, 'name', '?')}>", None, committed)
-    try:
-        data = schedule.to_dict(include_status=not committed)
-    except Exception as exc:  # a field of the wrong type, e.g. labels=None
-        c.error((), f"cannot read the object: {exc}")
+    # The parts must be the model's classes before they can be turned into a dict.
+    parts = [
+        (("metadata",), schedule.metadata, ScheduleMetadata),
+        (("spec",), schedule.spec, ScheduleSpec),
+        (("status",), schedule.status, ScheduleStatus),
+    ]
+    if isinstance(schedule.spec, ScheduleSpec):
+        parts += [
+            (("spec", "backend"), schedule.spec.backend, BackendConfig),
+            (("spec", "jobTemplate"), schedule.spec.jobTemplate, JobTemplateSpec),
+        ]
+    for path, value, cls in parts:
+        if not isinstance(value, cls):
+            c.error(path, f"expected a {cls.__name__}, got {type_name(value)}")
+    if c.problems:
         return c.problems
+    data = schedule.to_dict(include_status=not committed)
     check_schedule(c, data)
     return c.problems
 
