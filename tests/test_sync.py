@@ -149,8 +149,8 @@ def test_plan_history_tells_a_target_change_from_a_hand_edit() -> None:
     disk[".github/workflows/jmo-b.yml"] += "# edited\n"
     calls = []
 
-    def history() -> list[sync.Generation]:
-        calls.append(1)
+    def history(names: set[str]) -> list[sync.Generation]:
+        calls.append(names)
         return [before]
 
     plan = sync.plan_sync(now, on_disk(disk), "schedules.yaml", history)
@@ -159,11 +159,30 @@ def test_plan_history_tells_a_target_change_from_a_hand_edit() -> None:
         ".github/workflows/jmo-a.yml": ("schedule a: jobTemplate changed", False),
         ".github/workflows/jmo-b.yml": ("hand-edited", True),
     }
-    assert calls == [1]
+    assert calls == [{"a", "b"}]
+
+
+def test_plan_every_file_of_one_generator_changed_is_a_new_generator_not_hand_edits() -> None:
+    now = generation(doc("a"), doc("b"), doc("c", backend="gitlab-ci"), doc("d", backend="kubernetes"))
+    disk = {p: t + "# older generator\n" if "workflows" in p or "gitlab" in p else t for p, t in now.files.items()}
+    plan = sync.plan_sync(now, on_disk(disk), "schedules.yaml", lambda names: [])
+    assert {c.path: (c.reason, c.hand_edited) for c in plan.changes} == {
+        ".github/workflows/jmo-a.yml": ("output of this jmo-schedule version differs", False),
+        ".github/workflows/jmo-b.yml": ("output of this jmo-schedule version differs", False),
+        # One file of its kind: nothing to compare it with, so a hand edit.
+        ".gitlab/jmo-schedules.gitlab-ci.yml": ("hand-edited", True),
+    }
+
+
+def test_plan_kind_blanks_only_the_schedule_name() -> None:
+    assert sync._kind(".github/workflows/jmo-yml.yml", ["yml"]) == ".github/workflows/jmo-*.yml"
+    assert sync._kind("deploy/systemd/jmo-a.timer", ["a"]) == "deploy/systemd/jmo-*.timer"
+    assert sync._kind("deploy/kubernetes/jmo-scan-a.yaml", ["scan-a"]) == "deploy/kubernetes/jmo-*.yaml"
+    assert sync._kind(".gitlab/jmo-schedules.gitlab-ci.yml", ["schedules-x"]) == ".gitlab/jmo-schedules.gitlab-ci.yml"
 
 
 def test_plan_history_is_not_read_when_headers_explain_everything() -> None:
-    def history() -> list[sync.Generation]:
+    def history(names: set[str]) -> list[sync.Generation]:
         raise AssertionError("history read")
 
     old = generation(doc("a"))

@@ -42,7 +42,7 @@ NEW_FILE_MODE = 0o644
 _SNIFF_BYTES = 512
 # How many earlier versions of the schedules file to try when telling a schedule change
 # from a hand edit; each costs one `git show` and one generation.
-HISTORY_LIMIT = 10
+HISTORY_LIMIT = 5
 
 _SOURCE_RE = re.compile(r"^Source: (?P<source>.*) \((?:schedule|schedules): (?P<names>.*)\)$")
 
@@ -343,7 +343,7 @@ def plan_sync(
     desired: Generation,
     disk: Mapping[str, DiskFile],
     source: str,
-    history: Callable[[], Iterable[Generation] | None] | None = None,
+    history: Callable[[set[str]], Iterable[Generation] | None] | None = None,
     source_exists: Callable[[str], bool] = lambda path: False,
 ) -> SyncPlan:
     """Decide, per path, what sync does; raises SyncConflictError for files that are not ours.
@@ -353,8 +353,9 @@ def plan_sync(
     (`source_exists`) belongs to that file and is left alone. An out-of-date file whose
     header differs from the wanted one is a schedule change (named from the headers). One
     whose header still matches is hand-edited, unless it equals what an earlier version
-    of the schedules file generated: `history()`, called only then, yields those
-    versions newest first (None or nothing: no history, as outside git).
+    of the schedules file generated: `history(names)`, called only then, yields those
+    versions newest first, generated for at least the named schedules (None or nothing:
+    no history, as outside git). See `_explain_updates`.
     """
     conflicts: list[str] = []
     changes: dict[str, FileChange] = {}
@@ -439,14 +440,24 @@ def _with(change: FileChange, reason: str, hand_edited: bool = False) -> FileCha
     return FileChange(change.path, change.action, change.old, change.new, reason, hand_edited)
 
 
+def _kind(path: str, names: Sequence[str]) -> str:
+    """The path with its schedule name blanked: files of one generator share a kind."""
+    for name in names:
+        path = re.sub(rf"(?<=[/-]){re.escape(name)}(?=[./]|$)", "*", path)
+    return path
+
+
 def _explain_updates(changes: dict[str, FileChange], paths: list[str], desired: Generation,
-                     history: Callable[[], Iterable[Generation] | None] | None) -> None:
-    """Say why each out-of-date file differs: a schedule change, or a hand edit.
+                     history: Callable[[set[str]], Iterable[Generation] | None] | None) -> None:
+    """Say why each out-of-date file differs: a schedule change, a new generator, or a hand edit.
 
     A header that differs from the wanted one means a schedule's name, cron, zone or
-    suspension changed. A file whose header still matches was either edited by hand or
-    generated from a version of the schedules that differed elsewhere (targets, say):
-    the history tells them apart when it holds the version that generated the file.
+    suspension changed. A file whose header still matches is a suspect: the history
+    (what earlier committed versions of the schedules file generated) explains it when
+    it holds the version that generated the file (a target changed, say). When every
+    file of one kind (several per-schedule files of one generator) is a suspect, the
+    generator itself changed (jmo-schedule was upgraded). Any other suspect was edited
+    by hand.
     """
     suspects: list[str] = []
     for path in paths:
@@ -456,17 +467,27 @@ def _explain_updates(changes: dict[str, FileChange], paths: list[str], desired: 
             suspects.append(path)
         else:
             changes[path] = _with(change, _explain_from_headers(old, new))
-    versions = history() if suspects and history is not None else None
-    for version in versions or ():
-        for path in list(suspects):
-            change = changes[path]
-            if version.files.get(path) == change.old:
-                names = header_info(change.new or "").names
-                reason = _explain_from_schedules(names, names, version.schedules, desired.schedules)
-                changes[path] = _with(change, reason or f"{_names_text(names)} changed")
+    if suspects and history is not None:
+        wanted = {n for p in suspects for n in header_info(changes[p].new or "").names}
+        for version in history(wanted) or ():
+            for path in list(suspects):
+                change = changes[path]
+                if version.files.get(path) == change.old:
+                    names = header_info(change.new or "").names
+                    reason = _explain_from_schedules(names, names, version.schedules, desired.schedules)
+                    changes[path] = _with(change, reason or f"{_names_text(names)} changed")
+                    suspects.remove(path)
+            if not suspects:
+                break
+    kinds: dict[str, list[str]] = {}
+    for path, change in changes.items():
+        if change.action in (UPDATE, UNCHANGED):
+            kinds.setdefault(_kind(path, header_info(change.new or "").names), []).append(path)
+    for members in kinds.values():
+        if len(members) > 1 and all(p in suspects for p in members):
+            for path in members:
+                changes[path] = _with(changes[path], "output of this jmo-schedule version differs")
                 suspects.remove(path)
-        if not suspects:
-            break
     for path in suspects:
         changes[path] = _with(changes[path], "hand-edited", hand_edited=True)
 
@@ -645,8 +666,13 @@ def git_versions(root: str, source: str, skip: str | None = None,
 
 
 def history_generations(versions: Iterable[tuple[str, str]] | None, source: str,
-                        generate: Callable[[Sequence[Any], str], Mapping[str, str]]) -> Iterator[Generation] | None:
-    """Turn earlier schedules-file texts into what they generated; unreadable versions are skipped."""
+                        generate: Callable[[Sequence[Any], str], Mapping[str, str]],
+                        names: set[str] | None = None) -> Iterator[Generation] | None:
+    """Turn earlier schedules-file texts into what they generated; unreadable versions are skipped.
+
+    With `names`, only those schedules are generated (a file's header names every
+    schedule that shapes it, so its text is the same): cheaper on large files.
+    """
     if versions is None:
         return None
 
@@ -659,6 +685,8 @@ def history_generations(versions: Iterable[tuple[str, str]] | None, source: str,
                 if result.errors:
                     continue
                 schedules = result.schedules
+                if names is not None:
+                    schedules = [s for s in schedules if s.name in names]
                 files = generate(schedules, source)
             except Exception:  # an old version that no longer loads or generates tells us nothing
                 continue

@@ -77,11 +77,11 @@ def run(args: argparse.Namespace) -> int:
     desired = sync.Generation("working tree", {s.name: s for s in schedules}, files)
     disk = sync.scan_disk(root, files)
 
-    def history() -> Iterable[Generation] | None:
+    def history(names: set[str]) -> Iterable[Generation] | None:
         if not in_git:
             return None
         versions = sync.git_versions(root, source, skip=read_text(args.file))
-        return sync.history_generations(versions, source, generate_all)
+        return sync.history_generations(versions, source, generate_all, names)
 
     plan = sync.plan_sync(desired, disk, source, history,
                           source_exists=lambda rel: os.path.exists(os.path.join(root, *rel.split("/"))))
