@@ -92,7 +92,7 @@ def decide(
     apis: Apis | None = None,
 ) -> Decision:
     """Run or skip this job of `schedule`, started at `now`, in the CI run `env` describes."""
-    from .cron import parse, previous_run
+    from .cron import previous_run
 
     apis = apis or default_apis()
     spec = schedule.spec
@@ -107,11 +107,7 @@ def decide(
 
     fired = (env.get(EVENT_SCHEDULE_VAR) or "").strip()
     if provider == "github" and fired:
-        try:
-            same = parse(fired).fields == parse(spec.schedule).fields
-        except ValueError:
-            same = False
-        if not same:
+        if not _same_cron(fired, spec.schedule):
             return Decision(
                 False,
                 f"the workflow fired for cron {fired!r} but schedule {name} is {spec.schedule!r}: "
@@ -146,6 +142,20 @@ def decide(
     if not verdict.run:
         return verdict
     return Decision(True, "scheduled run: " + "; ".join(notes + [verdict.reason]))
+
+
+def _same_cron(a: str, b: str) -> bool:
+    """Whether two cron expressions fire at the same wall times (`MON-FRI` == `1-5`)."""
+    from .cron import parse
+
+    def key(expr: str) -> tuple:
+        c = parse(expr)
+        return (c.minutes, c.hours, c.days, c.months, c.weekdays, c.dom_restricted, c.dow_restricted)
+
+    try:
+        return key(a) == key(b)
+    except ValueError:
+        return False
 
 
 def _github_forbid(env: Mapping[str, str], apis: Apis) -> Decision:

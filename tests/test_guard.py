@@ -1,0 +1,378 @@
+"""guard.py, concurrency.py and `jmo-schedule guard`: suspend, deadlines across DST with an
+injected clock, manual runs, and concurrencyPolicy against local servers playing the
+GitHub and GitLab REST APIs."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from fake_apis import FakeServer
+from jmo_schedule import cli
+from jmo_schedule.concurrency import workflow_file_from_ref
+from jmo_schedule.guard import Apis, Decision, decide, guard, output_lines
+from jmo_schedule.model import ScanSchedule, ScheduleMetadata, ScheduleSpec
+
+UTC = timezone.utc
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def sched(cron: str = "0 2 * * *", tz: str = "UTC", *, deadline: int | None = 300, policy: str = "Forbid",
+          suspend: bool = False, name: str = "nightly-scan") -> ScanSchedule:
+    return ScanSchedule(
+        ScheduleMetadata(name=name),
+        ScheduleSpec(schedule=cron, timezone=tz, suspend=suspend, concurrencyPolicy=policy, startingDeadlineSeconds=deadline),
+    )
+
+
+def no_api() -> Apis:
+    def fail(*a, **k):
+        raise AssertionError("no API call expected")
+
+    return Apis(github_runs=fail, gitlab_pipelines=fail, gitlab_cancel=fail)
+
+
+GH_SCHEDULED = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "schedule"}
+GL_SCHEDULED = {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "schedule"}
+
+
+# --- suspend and manual runs ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", [GH_SCHEDULED, {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "workflow_dispatch"}, {}])
+def test_suspended_always_skips(env):
+    d = decide(sched(suspend=True), now=at("2026-11-25T02:00:00Z"), env=env, apis=no_api())
+    assert d == Decision(False, "schedule nightly-scan is suspended (spec.suspend: true)")
+    assert d.line() == "skip: schedule nightly-scan is suspended (spec.suspend: true)"
+
+
+@pytest.mark.parametrize(
+    ("env", "event"),
+    [
+        ({"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "workflow_dispatch"}, "workflow_dispatch"),
+        ({"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "web"}, "web"),
+        ({"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "api"}, "api"),
+    ],
+)
+def test_manual_runs_always_run_even_late(env, event):
+    # 10 hours after the nominal time, far beyond the deadline, with Forbid: still runs.
+    d = decide(sched(), now=at("2026-11-25T12:00:00Z"), env=env, apis=no_api())
+    assert d == Decision(True, f"manual run ({event}): the deadline and concurrency checks apply to scheduled runs only")
+
+
+# --- startingDeadlineSeconds --------------------------------------------------------------
+
+
+def test_within_deadline_runs():
+    d = decide(sched(policy="Allow"), now=at("2026-11-25T02:04:59Z"), env=GH_SCHEDULED, apis=no_api())
+    assert d == Decision(True, "scheduled run: nominal time 2026-11-25T02:00:00Z (02:00 UTC), started 4m 59s later; "
+                               "concurrencyPolicy Allow")
+
+
+def test_exactly_at_deadline_runs_one_second_later_skips():
+    s = sched(policy="Allow")
+    assert decide(s, now=at("2026-11-25T02:05:00Z"), env=GH_SCHEDULED, apis=no_api()).run
+    d = decide(s, now=at("2026-11-25T02:05:01Z"), env=GH_SCHEDULED, apis=no_api())
+    assert d == Decision(False, "started 5m 01s after its nominal time 2026-11-25T02:00:00Z (02:00 UTC), "
+                                "more than startingDeadlineSeconds 300")
+
+
+def test_no_deadline_never_skips_for_lateness():
+    d = decide(sched(deadline=None, policy="Allow"), now=at("2026-11-25T23:59:00Z"), env=GH_SCHEDULED, apis=no_api())
+    assert d.run and "started 21h 59m 00s later" in d.reason
+
+
+def test_zero_deadline_skips_any_delay():
+    s = sched(deadline=0, policy="Allow")
+    assert decide(s, now=at("2026-11-25T02:00:00Z"), env=GL_SCHEDULED, apis=no_api()).run
+    assert not decide(s, now=at("2026-11-25T02:00:01Z"), env=GL_SCHEDULED, apis=no_api()).run
+
+
+def test_spring_forward_gap_nominal_is_first_instant_after_the_gap():
+    # New York, 2026-03-08: 02:00 EST -> 03:00 EDT. "0 2 * * *" fires at 03:00 EDT = 07:00Z.
+    s = sched("0 2 * * *", "America/New_York", policy="Allow")
+    d = decide(s, now=at("2026-03-08T07:04:00Z"), env=GH_SCHEDULED, apis=no_api())
+    assert d.run and "nominal time 2026-03-08T07:00:00Z (03:00 EDT), started 4m 00s later" in d.reason
+    d = decide(s, now=at("2026-03-08T07:06:00Z"), env=GH_SCHEDULED, apis=no_api())
+    assert d == Decision(False, "started 6m 00s after its nominal time 2026-03-08T07:00:00Z (03:00 EDT), "
+                                "more than startingDeadlineSeconds 300")
+    # A naive reading (02:00 as EST = 07:00Z, or "no run that day") would differ: the day before
+    # the nominal time is 07:00Z too (02:00 EST), so check the day after the change as well.
+    d = decide(s, now=at("2026-03-09T06:03:00Z"), env=GH_SCHEDULED, apis=no_api())
+    assert d.run and "nominal time 2026-03-09T06:00:00Z (02:00 EDT)" in d.reason
+
+
+def test_fall_back_repeated_hour_fires_at_first_occurrence():
+    # New York, 2026-11-01: 02:00 EDT -> 01:00 EST; 01:30 happens at 05:30Z and at 06:30Z.
+    s = sched("30 1 * * *", "America/New_York", policy="Allow")
+    d = decide(s, now=at("2026-11-01T05:33:00Z"), env=GH_SCHEDULED, apis=no_api())
+    assert d.run and "nominal time 2026-11-01T05:30:00Z (01:30 EDT), started 3m 00s later" in d.reason
+    # A run that starts at the second 01:30 is an hour late, not on time.
+    d = decide(s, now=at("2026-11-01T06:31:00Z"), env=GH_SCHEDULED, apis=no_api())
+    assert d == Decision(False, "started 1h 01m 00s after its nominal time 2026-11-01T05:30:00Z (01:30 EDT), "
+                                "more than startingDeadlineSeconds 300")
+
+
+def test_deadline_in_europe_london_across_bst_start():
+    # London, 2026-03-29: 01:00 GMT -> 02:00 BST. "30 1 * * *" fires at 02:00 BST = 01:00Z.
+    s = sched("30 1 * * *", "Europe/London", deadline=120, policy="Allow")
+    assert decide(s, now=at("2026-03-29T01:01:59Z"), env=GL_SCHEDULED, apis=no_api()).run
+    d = decide(s, now=at("2026-03-29T01:02:01Z"), env=GL_SCHEDULED, apis=no_api())
+    assert d.reason == ("started 2m 01s after its nominal time 2026-03-29T01:00:00Z (02:00 BST), "
+                        "more than startingDeadlineSeconds 120")
+
+
+def test_local_runs_are_scheduled_runs():
+    d = decide(sched(), now=at("2026-11-25T03:00:00Z"), env={}, apis=no_api())
+    assert not d.run and d.reason.startswith("started 1h 00m 00s after")
+
+
+# --- the cron that fired (github.event.schedule) ---------------------------------------------
+
+
+def test_event_cron_matching_runs_and_stale_cron_skips():
+    s = sched("0 2 * * 1-5", policy="Allow")
+    env = {**GH_SCHEDULED, "JMO_EVENT_SCHEDULE": "0  2 * * MON-FRI"}
+    assert decide(s, now=at("2026-11-25T02:01:00Z"), env=env, apis=no_api()).run
+    env = {**GH_SCHEDULED, "JMO_EVENT_SCHEDULE": "0 3 * * 1-5"}
+    d = decide(s, now=at("2026-11-25T03:01:00Z"), env=env, apis=no_api())
+    assert d == Decision(False, "the workflow fired for cron '0 3 * * 1-5' but schedule nightly-scan is '0 2 * * 1-5': "
+                                "the workflow file is stale; regenerate it with jmo-schedule sync")
+
+
+# --- Forbid on GitHub, against a local server playing the REST API ----------------------------
+
+
+@pytest.fixture
+def api():
+    fake = FakeServer(default=(404, {"message": "Not Found"}, {})).start()
+    yield fake
+    fake.stop()
+
+
+def gh_env(api: FakeServer, **extra: str) -> dict[str, str]:
+    return {
+        **GH_SCHEDULED, "GITHUB_API_URL": api.base + "/api/v3", "GITHUB_REPOSITORY": "octo/app",
+        "GITHUB_RUN_ID": "1001", "GITHUB_TOKEN": "ghs_testtoken",
+        "GITHUB_WORKFLOW_REF": "octo/app/.github/workflows/jmo-nightly-scan.yml@refs/heads/main", **extra,
+    }
+
+
+RUNS_PATH = "/api/v3/repos/octo/app/actions/workflows/jmo-nightly-scan.yml/runs"
+
+
+def runs_answer(*ids: int) -> tuple[int, dict, dict]:
+    return (200, {"total_count": len(ids), "workflow_runs": [
+        {"id": i, "name": "jmo nightly-scan", "status": "in_progress", "event": "schedule",
+         "html_url": f"https://github.com/octo/app/actions/runs/{i}", "run_started_at": "2026-11-25T01:00:00Z"}
+        for i in ids]}, {})
+
+
+def test_forbid_skips_when_another_run_is_in_progress(api):
+    api.routes[("GET", RUNS_PATH)] = runs_answer(1001, 998)
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gh_env(api))
+    assert d == Decision(False, "concurrencyPolicy Forbid: run 998 of this workflow is in progress")
+    (req,) = api.requests
+    assert req.query == {"status": ["in_progress"], "per_page": ["100"]}
+    assert req.headers["Authorization"] == "Bearer ghs_testtoken"
+    assert req.headers["Accept"] == "application/vnd.github+json"
+    assert req.headers["X-GitHub-Api-Version"] == "2022-11-28"
+
+
+def test_forbid_runs_when_only_our_own_run_is_in_progress(api):
+    api.routes[("GET", RUNS_PATH)] = runs_answer(1001)
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gh_env(api))
+    assert d == Decision(True, "scheduled run: nominal time 2026-11-25T02:00:00Z (02:00 UTC), started 1m 00s later; "
+                               "no other run of this workflow in progress")
+
+
+def test_forbid_finds_the_workflow_id_from_the_run_without_workflow_ref(api):
+    api.routes[("GET", "/api/v3/repos/octo/app/actions/runs/1001")] = (200, {"id": 1001, "workflow_id": 161335}, {})
+    api.routes[("GET", "/api/v3/repos/octo/app/actions/workflows/161335/runs")] = runs_answer(1001, 1000, 999)
+    env = gh_env(api)
+    del env["GITHUB_WORKFLOW_REF"]
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=env)
+    assert d.reason == "concurrencyPolicy Forbid: run 1000 and 1 more of this workflow is in progress"
+    assert [r.path for r in api.requests] == [
+        "/api/v3/repos/octo/app/actions/runs/1001", "/api/v3/repos/octo/app/actions/workflows/161335/runs"]
+
+
+def test_forbid_without_actions_read_runs_and_says_why(api):
+    api.routes[("GET", RUNS_PATH)] = (403, {"message": "Resource not accessible by integration",
+                                            "documentation_url": "https://docs.github.com/rest", "status": "403"}, {})
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gh_env(api))
+    assert d.run
+    assert d.reason.endswith(
+        "cannot check for other runs: GitHub API list workflow runs: HTTP 403: Resource not accessible by integration: "
+        "the token needs `permissions: actions: read`; the workflow's concurrency group still queues runs")
+
+
+def test_forbid_without_token_runs_and_says_why(api):
+    env = gh_env(api)
+    del env["GITHUB_TOKEN"]
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=env)
+    assert d.run and d.reason.endswith("cannot check for other runs: GITHUB_TOKEN is not set (pass the job's token); "
+                                       "the workflow's concurrency group still queues runs")
+    assert api.requests == []
+
+
+def test_forbid_api_down_runs(api):
+    api.routes[("GET", RUNS_PATH)] = (502, "bad gateway", {})
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gh_env(api))
+    assert d.run and d.reason.endswith("cannot check for other runs: GitHub API list workflow runs: HTTP 502")
+
+
+def test_replace_and_allow_on_github_make_no_calls():
+    d = decide(sched(policy="Replace"), now=at("2026-11-25T02:01:00Z"), env=GH_SCHEDULED, apis=no_api())
+    assert d.run and d.reason.endswith("Replace: the workflow's concurrency group cancels the older run")
+
+
+def test_deadline_is_checked_before_the_api(api):
+    d = decide(sched(), now=at("2026-11-25T03:00:00Z"), env=gh_env(api))
+    assert not d.run and api.requests == []
+
+
+def test_workflow_file_from_ref():
+    assert workflow_file_from_ref("o/r/.github/workflows/a.yml@refs/heads/main") == "a.yml"
+    assert workflow_file_from_ref("o/r/.github/workflows/sub/a.yml@x") is None
+    assert workflow_file_from_ref(None) is None
+
+
+# --- GitLab ---------------------------------------------------------------------------------
+
+
+def gl_env(api: FakeServer, **extra: str) -> dict[str, str]:
+    return {**GL_SCHEDULED, "CI_API_V4_URL": api.base + "/api/v4", "CI_PROJECT_ID": "42", "CI_PIPELINE_ID": "500",
+            "CI_PIPELINE_NAME": "jmo nightly-scan", "CI_JOB_TOKEN": "glcbt-job", **extra}
+
+
+PIPES = "/api/v4/projects/42/pipelines"
+
+
+def pipelines(*ids: int) -> tuple[int, list, dict]:
+    return (200, [{"id": i, "iid": i - 400, "project_id": 42, "status": "running", "source": "schedule",
+                   "ref": "main", "name": "jmo nightly-scan", "web_url": f"https://gitlab.example.com/g/p/-/pipelines/{i}",
+                   "created_at": "2026-11-25T01:00:00.000Z"} for i in ids], {})
+
+
+def test_gitlab_forbid_skips_with_another_running_pipeline(api):
+    api.routes[("GET", PIPES)] = pipelines(500, 499)
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gl_env(api))
+    assert d == Decision(False, "concurrencyPolicy Forbid: pipeline 499 of this schedule is running")
+    (req,) = api.requests
+    assert req.query == {"status": ["running"], "source": ["schedule"], "name": ["jmo nightly-scan"], "per_page": ["100"]}
+    assert req.headers["JOB-TOKEN"] == "glcbt-job"
+
+
+def test_gitlab_prefers_a_project_token(api):
+    api.routes[("GET", PIPES)] = pipelines(500)
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gl_env(api, JMO_GITLAB_TOKEN="glpat-x"))
+    assert d.run and d.reason.endswith("no other scheduled pipeline of this schedule running")
+    assert api.requests[0].headers["PRIVATE-TOKEN"] == "glpat-x" and "JOB-TOKEN" not in api.requests[0].headers
+
+
+def test_gitlab_job_token_refused_falls_back_to_resource_group(api):
+    api.routes[("GET", PIPES)] = (403, {"message": "403 Forbidden"}, {})
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gl_env(api))
+    assert d.run and d.reason.endswith(
+        "cannot check for other pipelines: GitLab API list pipelines: HTTP 403: 403 Forbidden: this token may not list "
+        "pipelines (set JMO_GITLAB_TOKEN to a token with read_api); resource_group / interruptible in the generated "
+        "pipeline apply")
+
+
+def test_gitlab_without_pipeline_name_makes_no_call(api):
+    env = gl_env(api)
+    del env["CI_PIPELINE_NAME"]
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=env)
+    assert d.run and d.reason.endswith("cannot tell this schedule's pipelines apart (CI_PIPELINE_NAME is not set); "
+                                       "resource_group / interruptible in the generated pipeline apply")
+    assert api.requests == []
+
+
+def test_gitlab_replace_cancels_older_pipelines(api):
+    api.routes[("GET", PIPES)] = pipelines(500, 498)
+    api.routes[("POST", PIPES + "/498/cancel")] = (200, {"id": 498, "status": "canceled"}, {})
+    d = decide(sched(policy="Replace"), now=at("2026-11-25T02:01:00Z"), env=gl_env(api, JMO_GITLAB_TOKEN="glpat-x"))
+    assert d.run and d.reason.endswith("Replace: cancelled running pipeline 498")
+    assert [(r.method, r.path) for r in api.requests] == [("GET", PIPES), ("POST", PIPES + "/498/cancel")]
+
+
+def test_gitlab_replace_cancel_refused_still_runs(api):
+    api.routes[("GET", PIPES)] = pipelines(498)
+    api.routes[("POST", PIPES + "/498/cancel")] = (403, {"message": "403 Forbidden"}, {})
+    d = decide(sched(policy="Replace"), now=at("2026-11-25T02:01:00Z"), env=gl_env(api))
+    assert d.run and "Replace: could not cancel pipeline: GitLab API cancel pipeline 498: HTTP 403: 403 Forbidden" in d.reason
+
+
+# --- outputs and the CLI -------------------------------------------------------------------
+
+
+def test_outputs_are_single_lines():
+    assert output_lines(Decision(False, "a\nb  c")) == "run=false\nreason=a b c\n"
+
+
+def test_guard_writes_github_output_and_dotenv(tmp_path):
+    out = tmp_path / "gh_output"
+    out.write_text("earlier=1\n")
+    dotenv = tmp_path / "guard.env"
+    d = guard(sched(suspend=True), now=at("2026-11-25T02:00:00Z"), env={"GITHUB_OUTPUT": str(out)}, dotenv=str(dotenv))
+    assert not d.run
+    assert out.read_text() == "earlier=1\nrun=false\nreason=schedule nightly-scan is suspended (spec.suspend: true)\n"
+    assert dotenv.read_text() == (
+        "run=false\nreason=schedule nightly-scan is suspended (spec.suspend: true)\n"
+        "JMO_GUARD_RUN=false\nJMO_GUARD_REASON=schedule nightly-scan is suspended (spec.suspend: true)\n"
+    )
+
+
+SCHEDULES = """\
+apiVersion: jmo.security/v1alpha1
+kind: ScanSchedule
+metadata:
+  name: nightly-scan
+spec:
+  schedule: "0 2 * * *"
+  timezone: America/New_York
+  concurrencyPolicy: Allow
+  startingDeadlineSeconds: 300
+  jobTemplate:
+    targets:
+      repo: .
+"""
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    (tmp_path / "schedules.yaml").write_text(SCHEDULES)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_cli_run_and_skip_both_exit_0(workdir, capfd, monkeypatch):
+    out_file = workdir / "out"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(out_file))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "schedule")
+    assert cli.main(["guard", "nightly-scan", "--now", "2026-03-08T07:04:00Z"]) == 0
+    assert capfd.readouterr().out == (
+        "run: scheduled run: nominal time 2026-03-08T07:00:00Z (03:00 EDT), started 4m 00s later; concurrencyPolicy Allow\n")
+    assert cli.main(["guard", "nightly-scan", "-f", "schedules.yaml", "--now", "2026-03-08T07:10:00Z",
+                     "--dotenv", "guard.env"]) == 0
+    skip = "started 10m 00s after its nominal time 2026-03-08T07:00:00Z (03:00 EDT), more than startingDeadlineSeconds 300"
+    assert capfd.readouterr().out == f"skip: {skip}\n"
+    assert out_file.read_text().splitlines()[-2:] == ["run=false", f"reason={skip}"]
+    assert (workdir / "guard.env").read_text().startswith(f"run=false\nreason={skip}\n")
+
+
+def test_cli_bad_input_exits_1_or_2(workdir, capfd):
+    assert cli.main(["guard", "nope"]) == 1
+    assert capfd.readouterr().err == "jmo-schedule: error: schedule 'nope' not found in schedules.yaml\n"
+    assert cli.main(["guard", "nightly-scan", "--dotenv", "no/such/dir/guard.env"]) == 1
+    assert capfd.readouterr().err == (
+        f"jmo-schedule: error: no/such/dir/guard.env: folder {workdir / 'no/such/dir'} does not exist\n")
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["guard", "nightly-scan", "--now", "yesterday"])
+    assert exc.value.code == 2
+    assert "'yesterday' is not an ISO 8601 time" in capfd.readouterr().err
