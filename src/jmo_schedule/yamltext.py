@@ -183,6 +183,8 @@ def parse_documents(text: str) -> list[Document]:
                 if len(stack) >= MAX_DEPTH:
                     raise YamlSyntaxError(f"nesting deeper than {MAX_DEPTH} levels", line, column)
                 is_map = kind == "MappingStartEvent"
+                if event.tag not in (None, "!", "tag:yaml.org,2002:map" if is_map else "tag:yaml.org,2002:seq"):
+                    raise YamlSyntaxError(f"unsupported YAML tag {event.tag!r}", line, column)
                 is_key = bool(stack) and stack[-1].is_map and stack[-1].key is _NO_KEY
                 if is_key:
                     raise YamlSyntaxError("a mapping key must be a plain value, not a mapping or list", line, column)
