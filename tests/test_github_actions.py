@@ -1,0 +1,275 @@
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import EXAMPLE, tool
+from jmo_schedule.loader import load_file
+from jmo_schedule.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
+from jmo_schedule.scan_command import build_plan
+from jmo_schedule.workflow_generators import generate_all
+from jmo_schedule.workflow_generators.github_actions import (
+    CHECKOUT,
+    OWN_ACTION,
+    UPLOAD_ARTIFACT,
+    UPLOAD_SARIF,
+    GitHubActionsGenerator,
+    escape_expression,
+    generate_files,
+    workflow,
+)
+
+HOSTILE = "a'b\"c $(touch CANARY) ; `id` ${{ secrets.GITHUB_TOKEN }} $HOME \\ %"
+
+
+def _schedule(name: str = "weekly-scan", policy: str = "Forbid", **job: Any) -> ScanSchedule:
+    job.setdefault("targets", {"repo": "."})
+    job.setdefault("results", {"dir": "results"})
+    return ScanSchedule(
+        ScheduleMetadata(name),
+        ScheduleSpec(
+            "0 2 * * 1", timezone="Europe/Berlin", concurrencyPolicy=policy,
+            backend=BackendConfig("github-actions"), jobTemplate=JobTemplateSpec(**job),
+        ),
+    )
+
+
+def _hostile() -> ScanSchedule:
+    return _schedule(
+        targets={"repo": "-" + HOSTILE, "images": ["nginx:1.27", HOSTILE], "urls": [HOSTILE]},
+        results={"dir": "out ${{ github.token }}"},
+        options={"fail_on": "HIGH", "timeout": 1800, "threads": 4},
+        notifications={"enabled": True, "channels": [{"type": "slack", "url": "${TEAM_HOOK}"}]},
+    )
+
+
+def _load(text: str) -> dict[str, Any]:
+    # `on` is the YAML 1.1 boolean to PyYAML; GitHub reads it as the key "on".
+    doc = yaml.safe_load(text)
+    doc["on"] = doc.pop(True)
+    return doc
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def _steps(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["name"]: s for s in doc["jobs"]["scan"]["steps"]}
+
+
+def test_weekly_example_structure() -> None:
+    (nightly,) = [s for s in load_file(EXAMPLE) if s.name == "nightly-scan"]
+    doc = _load(GitHubActionsGenerator().generate(nightly))
+    assert doc["name"] == "jmo-schedule: nightly-scan"
+    assert doc["on"] == {"schedule": [{"cron": "0 2 * * *", "timezone": "America/New_York"}], "workflow_dispatch": {}}
+    assert doc["permissions"] == {}
+    assert doc["concurrency"] == {"group": "${{ github.workflow }}", "cancel-in-progress": False}
+    job = doc["jobs"]["scan"]
+    assert job["permissions"] == {"contents": "read", "security-events": "write", "actions": "read"}
+    assert job["container"] == {"image": "ghcr.io/jimmy058910/jmo-security:1.1.1-full", "options": "--user 0"}
+    assert job["env"] == {"JMO_REPO": ".", "JMO_RESULTS_DIR": "results", "JMO_PROFILE": "balanced", "JMO_FAIL_ON": "HIGH"}
+    names = [s["name"] for s in job["steps"]]
+    assert names == [
+        "Check out the repository", "Guard (suspend, deadline, concurrency)", "Scan", "Report",
+        "Upload SARIF to code scanning", "Upload results", "Notify",
+    ]
+    steps = _steps(doc)
+    assert steps["Check out the repository"]["with"] == {"persist-credentials": False}
+    guard = steps["Guard (suspend, deadline, concurrency)"]
+    assert guard["id"] == "guard"
+    assert guard["uses"] == OWN_ACTION
+    assert guard["with"]["command"] == "guard" and guard["with"]["schedule"] == "nightly-scan"
+    for name in names[2:]:
+        assert "steps.guard.outputs.run == 'true'" in steps[name]["if"]
+    for name in names[3:]:
+        assert steps[name]["if"].startswith("always() && ")
+    assert steps["Scan"]["run"] == (
+        'jmo scan --repo "${JMO_REPO}" --results-dir "${JMO_RESULTS_DIR}" --profile-name "${JMO_PROFILE}"\n'
+    )
+    assert steps["Report"]["run"] == 'jmo report --results-dir "${JMO_RESULTS_DIR}" --fail-on "${JMO_FAIL_ON}"\n'
+    assert steps["Upload SARIF to code scanning"]["with"]["sarif_file"] == "results/summaries/findings.sarif"
+    notify = steps["Notify"]
+    assert notify["env"] == {"SLACK_WEBHOOK_URL": "${{ secrets.SLACK_WEBHOOK_URL }}"}
+    assert notify["with"]["status"] == "${{ job.status == 'success' && 'success' || 'failure' }}"
+
+
+def test_third_party_actions_are_pinned_to_full_shas_with_version_comments() -> None:
+    text = GitHubActionsGenerator().generate(_hostile())
+    uses = re.findall(r"uses: (\S+)(.*)", text)
+    third_party = [(u, rest) for u, rest in uses if not u.startswith("jmo/")]
+    assert {u.split("@")[0] for u, _ in third_party} == {CHECKOUT[0], UPLOAD_SARIF[0], UPLOAD_ARTIFACT[0]}
+    for ref, rest in third_party:
+        assert re.fullmatch(r"[\w./-]+@[0-9a-f]{40}", ref), ref
+        assert re.fullmatch(r"  # v\d+\.\d+\.\d+", rest), rest
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        ("Forbid", {"group": "${{ github.workflow }}", "cancel-in-progress": False}),
+        ("Replace", {"group": "${{ github.workflow }}", "cancel-in-progress": True}),
+        ("Allow", None),
+    ],
+)
+def test_concurrency_from_policy(policy: str, expected: dict[str, Any] | None) -> None:
+    assert workflow(_schedule(policy=policy)).get("concurrency") == expected
+
+
+def test_timeout_minutes_from_options_timeout() -> None:
+    assert workflow(_schedule(options={"timeout": 1800}))["jobs"]["scan"]["timeout-minutes"] == 45
+    assert "timeout-minutes" not in workflow(_schedule())["jobs"]["scan"]
+
+
+def test_backend_config_image_runs_on_environment_and_action() -> None:
+    s = _schedule()
+    s.spec.backend.config = {
+        "image": "registry.example/jmo@sha256:" + "a" * 64,
+        "runs-on": ["self-hosted", "linux"],
+        "environment": "security",
+        "action": "jmo/schedule-action@" + "b" * 40,
+    }
+    doc = _load(GitHubActionsGenerator().generate(s))
+    job = doc["jobs"]["scan"]
+    assert job["container"]["image"] == "registry.example/jmo@sha256:" + "a" * 64
+    assert job["runs-on"] == ["self-hosted", "linux"]
+    assert job["environment"] == "security"
+    assert _steps(doc)["Guard (suspend, deadline, concurrency)"]["uses"] == "jmo/schedule-action@" + "b" * 40
+
+
+def test_other_backends_config_is_ignored_on_export() -> None:
+    s = _schedule()
+    s.spec.backend = BackendConfig("gitlab-ci", {"image": "elsewhere:1"})
+    assert workflow(s)["jobs"]["scan"]["container"]["image"] == "ghcr.io/jimmy058910/jmo-security:1.1.1-full"
+
+
+def test_no_notify_step_without_notifications() -> None:
+    assert "Notify" not in _steps(workflow(_schedule()))
+    off = _schedule(notifications={"enabled": False, "channels": [{"type": "slack", "url": "${X}"}]})
+    assert "Notify" not in _steps(workflow(off))
+
+
+def test_literal_webhook_url_is_never_written() -> None:
+    url = "https://hooks.slack.com/services/T000/B000/SECRETSECRET"
+    s = _schedule(notifications={"enabled": True, "channels": [{"type": "slack", "url": url}]})
+    text = GitHubActionsGenerator().generate(s)
+    assert "SECRETSECRET" not in text and "hooks.slack.com" not in text
+    assert _steps(_load(text))["Notify"]["env"] == {"SLACK_WEBHOOK_URL": "${{ secrets.SLACK_WEBHOOK_URL }}"}
+
+
+def test_hostile_values_reach_env_only() -> None:
+    s = _hostile()
+    text = GitHubActionsGenerator().generate(s)
+    doc = _load(text)
+    job = doc["jobs"]["scan"]
+    for step in job["steps"]:
+        if "run" in step:
+            assert "CANARY" not in step["run"] and "secrets" not in step["run"]
+    # Every expression in the file is one the generator wrote, never a schedule value.
+    expressions = {e for value in _strings(doc) for e in re.findall(r"\$\{\{(.*?)\}\}", value)}
+    assert expressions <= {
+        " github.workflow ", " github.token ", " '$' ", " secrets.TEAM_HOOK ",
+        " job.status == 'success' && 'success' || 'failure' ",
+    }, expressions
+    # What GitHub evaluates `${{ '$' }}{{` to is the literal value again.
+    evaluated = {k: v.replace("${{ '$' }}{{", "${{") for k, v in job["env"].items()}
+    assert evaluated == build_plan(s.spec.jobTemplate).env()
+
+
+def test_escape_expression() -> None:
+    assert escape_expression("a ${{ b }} ${{") == "a ${{ '$' }}{{ b }} ${{ '$' }}{{"
+    assert escape_expression("$ { {") == "$ { {"
+
+
+def test_byte_stable_and_sorted() -> None:
+    schedules = [_hostile(), _schedule("another", policy="Replace")]
+    first = generate_files(schedules, "ci/schedules.yaml")
+    second = generate_files(list(reversed([s.copy() for s in schedules])), "ci/schedules.yaml")
+    assert first == second
+    assert set(first) == {".github/workflows/jmo-weekly-scan.yml", ".github/workflows/jmo-another.yml"}
+    assert "# Regenerate: jmo-schedule sync -f ci/schedules.yaml\n" in first[".github/workflows/jmo-another.yml"]
+
+
+def test_rejects_a_name_that_is_not_a_dns_label() -> None:
+    with pytest.raises(ValueError, match="is not a DNS-1123 label"):
+        workflow(_schedule(name="Bad Name"))
+
+
+# --- external tools -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def workflows_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every variant the generator can produce, written as a repository's workflows."""
+    root = tmp_path_factory.mktemp("gh")
+    wf = root / ".github" / "workflows"
+    wf.mkdir(parents=True)
+    variants = [
+        _hostile(),
+        _schedule("replace-policy", policy="Replace", options={"timeout": 60}),
+        _schedule("allow-policy", policy="Allow", targets={"repos_dir": "/repos", "images": ["a", "b"]}),
+        _schedule("notify-literal", notifications={"enabled": True, "channels": [
+            {"type": "slack", "url": "${A_HOOK}"}, {"type": "slack", "url": "${B_HOOK}"}]}),
+        *[s for s in load_file(EXAMPLE) if s.spec.backend.type == "github-actions"],
+    ]
+    for path, text in generate_all(variants, "schedules.yaml").items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    return wf
+
+
+def _env_with_tools() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(tool("shellcheck")) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def test_check_jsonschema_accepts_every_workflow(workflows_dir: Path) -> None:
+    files = sorted(str(p) for p in workflows_dir.glob("*.yml"))
+    assert len(files) >= 5
+    proc = subprocess.run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *files],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_actionlint_with_shellcheck_accepts_every_workflow(workflows_dir: Path) -> None:
+    files = sorted(str(p) for p in workflows_dir.glob("*.yml"))
+    proc = subprocess.run([tool("actionlint"), *files], capture_output=True, text=True, env=_env_with_tools())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_zizmor_finds_nothing_at_medium_or_above(workflows_dir: Path) -> None:
+    proc = subprocess.run(
+        [tool("zizmor"), "--offline", "--format", "json", "--min-severity", "medium", str(workflows_dir)],
+        capture_output=True, text=True,
+    )
+    findings = json.loads(proc.stdout or "[]")
+    assert findings == [], json.dumps(findings, indent=1)[:3000]
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_zizmor_flags_a_user_chosen_unpinned_action_ref(tmp_path: Path) -> None:
+    # The inline ignore covers only this tool's own release tag, not whatever a user writes.
+    s = _schedule()
+    s.spec.backend.config = {"action": "jmo/schedule-action@main"}
+    wf = tmp_path / ".github" / "workflows"
+    wf.mkdir(parents=True)
+    (wf / "x.yml").write_text(GitHubActionsGenerator().generate(s))
+    proc = subprocess.run(
+        [tool("zizmor"), "--offline", "--format", "json", "--min-severity", "medium", str(wf)],
+        capture_output=True, text=True,
+    )
+    assert {f["ident"] for f in json.loads(proc.stdout)} == {"unpinned-uses"}
