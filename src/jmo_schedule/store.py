@@ -45,8 +45,12 @@ def fix_mode(path: str, mode: int) -> None:
         warnings.warn(f"{path} had permissions {current:04o}; changed to {mode:04o}", JmoWarning, stacklevel=3)
 
 
-def atomic_write(path: str, data: str | bytes, mode: int = FILE_MODE) -> None:
-    """Write `data` to `path` so readers see the old or the new file, never a mix."""
+def atomic_write(path: str, data: str | bytes, mode: int = FILE_MODE, durable: bool = True) -> None:
+    """Write `data` to `path` so readers see the old or the new file, never a mix.
+
+    `durable=False` skips the fsyncs (the replace stays atomic): for files that can be
+    regenerated, where a thousand fsyncs would cost more than a rerun after a crash.
+    """
     directory = os.path.dirname(os.path.abspath(path))
     raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
@@ -55,12 +59,15 @@ def atomic_write(path: str, data: str | bytes, mode: int = FILE_MODE) -> None:
             os.fchmod(fh.fileno(), mode)
             fh.write(raw)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    if not durable:
+        return
     with contextlib.suppress(OSError):
         dir_fd = os.open(directory, os.O_RDONLY)
         try:
