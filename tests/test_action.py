@@ -1,0 +1,573 @@
+"""action.yml, the composite GitHub action: linted by the real tools, and run as GitHub
+would run it with `act` (host executor, every remote action replaced by a local stub),
+with the real install step into a venv, real $GITHUB_OUTPUT / $GITHUB_STEP_SUMMARY, a
+local Slack webhook and a local GitHub API."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+from conftest import ROOT, tool
+from fake_apis import FakeServer
+
+from jmo_schedule import github_pr
+from jmo_schedule._version import __version__
+
+ACTION = ROOT / "action.yml"
+SHA_USES = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+
+
+def action() -> dict[str, Any]:
+    return yaml.safe_load(ACTION.read_text())
+
+
+# ------------------------------------------------------------------------------------
+# Static checks
+
+
+def test_passes_check_jsonschema_github_actions_schema() -> None:
+    run = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-actions", str(ACTION)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_zizmor_finds_nothing() -> None:
+    run = subprocess.run([tool("zizmor"), "--offline", "--no-progress", str(ACTION)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "No findings to report" in run.stdout + run.stderr
+
+
+def test_every_remote_action_is_pinned_by_sha_with_its_version() -> None:
+    text = ACTION.read_text()
+    uses = [s["uses"] for s in action()["runs"]["steps"] if "uses" in s]
+    assert uses, "expected setup-python, cache and create-pull-request"
+    for ref in uses:
+        assert SHA_USES.match(ref), ref
+        assert re.search(re.escape(ref) + r" # v\d+\.\d+\.\d+$", text, re.M), f"{ref} lacks its version comment"
+    assert any(u.startswith("peter-evans/create-pull-request@") for u in uses)
+
+
+def test_inputs_reach_shell_only_through_env() -> None:
+    for step in action()["runs"]["steps"]:
+        if "run" in step:
+            assert "${{" not in step["run"], step.get("name")
+
+
+def test_run_scripts_pass_shellcheck(tmp_path: Path) -> None:
+    for i, step in enumerate(s for s in action()["runs"]["steps"] if "run" in s):
+        script = tmp_path / f"step{i}.sh"
+        script.write_text("#!/usr/bin/env bash\n" + step["run"])
+        run = subprocess.run([tool("shellcheck"), "-s", "bash", str(script)], capture_output=True, text=True)
+        assert run.returncode == 0, f"{step.get('name')}:\n{run.stdout}"
+
+
+def test_outputs_come_from_steps_that_exist() -> None:
+    data = action()
+    ids = {s.get("id") for s in data["runs"]["steps"]}
+    for name, out in data["outputs"].items():
+        m = re.fullmatch(r"\$\{\{ steps\.([\w-]+)\.outputs\.([\w-]+) \}\}", out["value"])
+        assert m and m.group(1) in ids, name
+    assert set(data["outputs"]) >= {"changed", "files", "run", "reason", "pull-request-url"}
+    assert set(data["inputs"]) >= {"command", "schedules-file", "token", "python-version", "status", "schedule",
+                                   "results", "webhook", "strict", "pr-branch", "pr-title", "pr-labels"}
+    assert data["branding"] == {"icon": "clock", "color": "blue"}
+
+
+def test_cache_key_names_the_package_version() -> None:
+    cache = next(s for s in action()["runs"]["steps"] if s.get("uses", "").startswith("actions/cache@"))
+    assert cache["with"]["key"].endswith(f"-{__version__}")
+
+
+# ------------------------------------------------------------------------------------
+# The token check (the part of the bot pull request not delegated to create-pull-request)
+
+
+class FakeGitHub:
+    """GET /repos/:owner/:repo as GitHub answers it: classic PATs get X-OAuth-Scopes."""
+
+    def __init__(self, scopes: dict[str, str | None]):
+        self.scopes = scopes  # token -> X-OAuth-Scopes (None: no header, as for App tokens)
+        self.requests: list[tuple[str, str]] = []
+
+    def start(self) -> FakeGitHub:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+                fake.requests.append((self.path, token))
+                if token not in fake.scopes:
+                    body, status, headers = {"message": "Bad credentials"}, 401, {}
+                else:
+                    body, status = {"full_name": "acme/app", "default_branch": "main"}, 200
+                    header = fake.scopes[token]
+                    headers = {} if header is None else {"X-OAuth-Scopes": header}
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        return self
+
+    @property
+    def url(self) -> str:
+        return "http://%s:%d" % self.server.server_address[:2]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    fake = FakeGitHub({"ghp_norepo": "repo, read:org", "ghp_full": "repo, workflow", "ghs_app": None}).start()
+    yield fake
+    fake.stop()
+
+
+WF = [".github/workflows/jmo-nightly.yml", "deploy/kubernetes/jmo-x.yaml"]
+
+
+def test_token_check_needs_nothing_for_non_workflow_files(github: FakeGitHub) -> None:
+    assert github_pr.check_token(["deploy/x.yaml"], is_default_token=True, token="t", api_url=github.url, repository="acme/app").ok
+    assert github.requests == []
+
+
+def test_token_check_refuses_the_default_token(github: FakeGitHub) -> None:
+    result = github_pr.check_token(WF, is_default_token=True, token="ghs_x", api_url=github.url, repository="acme/app")
+    assert not result.ok
+    assert result.message.startswith(
+        "generated workflow files changed (.github/workflows/jmo-nightly.yml), and the default GITHUB_TOKEN "
+        "cannot create or update files under .github/workflows/: pass `token:` a GitHub App installation token")
+    assert github.requests == []  # decided without asking
+
+
+def test_token_check_classic_pat_without_workflow_scope(github: FakeGitHub) -> None:
+    result = github_pr.check_token(WF, is_default_token=False, token="ghp_norepo", api_url=github.url, repository="acme/app")
+    assert not result.ok
+    assert "the token (a classic PAT with read:org, repo) lacks the workflow scope" in result.message
+    assert "ghp_norepo" not in result.message
+    assert github.requests == [("/repos/acme/app", "ghp_norepo")]
+
+
+@pytest.mark.parametrize("token", ["ghp_full", "ghs_app"])
+def test_token_check_passes_workflow_scope_and_app_tokens(github: FakeGitHub, token: str) -> None:
+    assert github_pr.check_token(WF, is_default_token=False, token=token, api_url=github.url, repository="acme/app").ok
+
+
+def test_token_check_goes_ahead_when_github_is_unreachable() -> None:
+    assert github_pr.check_token(WF, is_default_token=False, token="x", api_url="http://127.0.0.1:9", repository="a/b").ok
+
+
+def test_github_pr_main(github: FakeGitHub, capsys: pytest.CaptureFixture[str]) -> None:
+    env = {"JMO_CHANGED_FILES": "\n".join(WF) + "\n", "JMO_TOKEN_IS_DEFAULT": "true", "JMO_TOKEN": "t"}
+    assert github_pr.main(["check-token"], env) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("::error title=jmo-schedule sync::generated workflow files changed")
+    assert github_pr.main(["explain-push-failure"], env) == 0
+    assert "without `workflows` permission" in capsys.readouterr().out
+    assert github_pr.main(["bogus"], env) == 2
+
+
+# ------------------------------------------------------------------------------------
+# Running the action with act
+
+SCHEDULES = """\
+# yaml-language-server: $schema=schema/schedules.schema.json
+apiVersion: jmo.security/v1alpha1
+kind: ScanSchedule
+metadata:
+  name: nightly
+spec:
+  schedule: "0 2 * * *"
+  timezone: Europe/Berlin
+  backend: {type: github-actions}
+  jobTemplate:
+    targets: {repo: .}
+    notifications:
+      channels:
+        - type: slack
+          url: ${SLACK_WEBHOOK_URL}
+---
+apiVersion: jmo.security/v1alpha1
+kind: ScanSchedule
+metadata:
+  name: weekly
+spec:
+  schedule: "0 3 * * 1"
+  backend: {type: kubernetes}
+  jobTemplate:
+    targets: {repo: /src}
+"""
+
+BAD = """\
+apiVersion: jmo.security/v1alpha1
+kind: ScanSchedule
+metadata:
+  name: broken
+spec:
+  schedule: "0 2 * * 8"
+"""
+
+CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1"
+
+WORKFLOW = f"""\
+name: action test
+on: push
+permissions: {{}}
+jobs:
+  action:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: {CHECKOUT} # v7.0.1
+        with:
+          persist-credentials: false
+
+      - name: validate (valid file)
+        id: valid
+        uses: ./
+        with:
+          command: validate
+          check-sync: "false"
+
+      - name: validate (invalid file)
+        id: invalid
+        continue-on-error: true
+        uses: ./
+        with:
+          command: validate
+          schedules-file: bad.yaml
+
+      - name: sync with the default token
+        id: sync-default
+        continue-on-error: true
+        uses: ./
+        with:
+          command: sync
+      - run: git clean -fdq -- .github/workflows deploy
+
+      - name: sync with a PAT that has the workflow scope
+        id: sync
+        uses: ./
+        with:
+          command: sync
+          token: ${{{{ secrets.BOT_TOKEN }}}}
+          pr-labels: security,automated
+
+      - name: validate (now in sync)
+        id: insync
+        uses: ./
+        with:
+          command: validate
+
+      - name: notify
+        id: notify
+        uses: ./
+        env:
+          SLACK_WEBHOOK_URL: ${{{{ secrets.SLACK_WEBHOOK_URL }}}}
+        with:
+          command: notify
+          status: failure
+          schedule: nightly
+          message: scan step failed
+          strict: "true"
+
+      - name: record outcomes
+        if: always()
+        env:
+          OUTCOMES: ${{{{ toJSON(steps) }}}}
+        run: printf '%s' "$OUTCOMES" > "$JMO_TEST_EXPORT/steps.json"
+"""
+
+STUB_SETUP_PYTHON = """\
+name: setup-python stub
+description: must not run while the runner has python3 >= 3.10
+inputs:
+  python-version: {description: v}
+  update-environment: {description: u}
+outputs:
+  python-path: {description: p, value: /nonexistent}
+  python-version: {description: v, value: none}
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      run: echo "setup-python stub ran" >&2; exit 1
+"""
+
+STUB_CACHE = """\
+name: cache stub
+description: records its key
+inputs:
+  path: {description: p}
+  key: {description: k}
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      env: {KEY: "${{ inputs.key }}", CACHE_PATH: "${{ inputs.path }}"}
+      run: printf '%s %s\\n' "$KEY" "$CACHE_PATH" >> "$JMO_TEST_EXPORT/cache.txt"
+"""
+
+STUB_CPR = """\
+name: create-pull-request stub
+description: records its inputs and the body, answers like the real action
+inputs:
+  token: {description: t}
+  branch: {description: b}
+  base: {description: b}
+  title: {description: t}
+  body-path: {description: b}
+  labels: {description: l}
+  commit-message: {description: c}
+  add-paths: {description: a}
+  delete-branch: {description: d}
+outputs:
+  pull-request-url: {description: u, value: "${{ steps.pr.outputs.url }}"}
+  pull-request-number: {description: n, value: "${{ steps.pr.outputs.number }}"}
+  pull-request-operation: {description: o, value: "${{ steps.pr.outputs.operation }}"}
+runs:
+  using: composite
+  steps:
+    - id: pr
+      shell: bash
+      env:
+        IN_TOKEN: "${{ inputs.token }}"
+        IN_BRANCH: "${{ inputs.branch }}"
+        IN_TITLE: "${{ inputs.title }}"
+        IN_BODY_PATH: "${{ inputs.body-path }}"
+        IN_LABELS: "${{ inputs.labels }}"
+        IN_MESSAGE: "${{ inputs.commit-message }}"
+        IN_ADD_PATHS: "${{ inputs.add-paths }}"
+        IN_DELETE: "${{ inputs.delete-branch }}"
+      run: |
+        python3 - <<'PY'
+        import json, os
+        keys = ["IN_TOKEN", "IN_BRANCH", "IN_TITLE", "IN_LABELS", "IN_MESSAGE", "IN_ADD_PATHS", "IN_DELETE"]
+        data = {k: os.environ[k] for k in keys}
+        data["body"] = open(os.environ["IN_BODY_PATH"]).read()
+        data["status"] = os.popen("git status --porcelain").read()
+        with open(os.path.join(os.environ["JMO_TEST_EXPORT"], "cpr.json"), "w") as fh:
+            json.dump(data, fh)
+        PY
+        {
+          echo "url=https://github.com/acme/app/pull/7"
+          echo "number=7"
+          echo "operation=created"
+        } >> "$GITHUB_OUTPUT"
+"""
+
+STUB_CHECKOUT = """\
+name: checkout stub
+description: the workspace already holds the repository (act copies it)
+inputs:
+  persist-credentials: {description: p}
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      run: test -f "$GITHUB_WORKSPACE/action.yml"
+"""
+
+
+def _stub(root: Path, name: str, text: str) -> Path:
+    d = root / name
+    d.mkdir(parents=True)
+    (d / "action.yml").write_text(text)
+    return d
+
+
+def _uses_refs() -> dict[str, str]:
+    refs = {s["uses"].split("@")[0]: s["uses"] for s in action()["runs"]["steps"] if "uses" in s}
+    return refs
+
+
+@pytest.fixture(scope="module")
+def act_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Run the workflow above once; every test below reads its results."""
+    base = tmp_path_factory.mktemp("act")
+    repo, export, stubs, home = base / "repo", base / "export", base / "stubs", base / "home"
+    for d in (repo, export, home):
+        d.mkdir()
+    # The repository: this action (its installable source) plus a user's schedules.
+    for name in ("action.yml", "pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, repo / name)
+    shutil.copytree(ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    (repo / "schedules.yaml").write_text(SCHEDULES)
+    (repo / "bad.yaml").write_text(BAD)
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    (repo / ".github" / "workflows" / "test.yml").write_text(WORKFLOW)
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "remote", "add", "origin", "https://github.com/acme/app.git"], check=True)
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    subprocess.run([*git, "-C", str(repo), "commit", "-qm", "init"], check=True)
+
+    refs = _uses_refs()
+    local = {
+        CHECKOUT: _stub(stubs, "checkout", STUB_CHECKOUT),
+        refs["actions/setup-python"]: _stub(stubs, "setup-python", STUB_SETUP_PYTHON),
+        refs["actions/cache"]: _stub(stubs, "cache", STUB_CACHE),
+        refs["peter-evans/create-pull-request"]: _stub(stubs, "cpr", STUB_CPR),
+    }
+    slack = FakeServer().start()
+    github = FakeGitHub({"ghp_full": "repo, workflow"}).start()
+    cmd = [tool("act"), "push", "-W", ".github/workflows/test.yml", "-P", "ubuntu-latest=-self-hosted",
+           "--no-cache-server", "--env", f"JMO_TEST_EXPORT={export}", "--env", f"GITHUB_API_URL={github.url}",
+           "-s", "GITHUB_TOKEN=ghs_default_job_token", "-s", "BOT_TOKEN=ghp_full",
+           "-s", f"SLACK_WEBHOOK_URL={slack.base}/services/T0/B0/secret"]
+    for ref, path in local.items():
+        cmd += ["--local-repository", f"{ref}={path}"]
+    # act runs on the host: the action finds the host's python3 (>= 3.10 here), not the
+    # test venv, and the real install step makes its own venv.
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if Path(p) != Path(sys.executable).parent)
+    env = {**os.environ, "HOME": str(home), "PATH": path}
+    env.pop("VIRTUAL_ENV", None)
+    env.pop("GITHUB_STEP_SUMMARY", None)
+    env.pop("GITHUB_OUTPUT", None)
+    try:
+        proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+        log = proc.stdout + proc.stderr
+        (base / "act.log").write_text(log)  # kept for debugging a failure
+        steps = json.loads((export / "steps.json").read_text()) if (export / "steps.json").exists() else {}
+        yield {"rc": proc.returncode, "log": log, "steps": steps, "export": export, "slack": slack, "github": github}
+    finally:
+        slack.stop()
+        github.stop()
+
+
+
+
+def _show(run: dict[str, Any]) -> str:
+    return run["log"][-6000:]
+
+
+@pytest.mark.slow
+def test_act_job_succeeds(act_run: dict[str, Any]) -> None:
+    assert act_run["rc"] == 0, _show(act_run)
+    assert "setup-python stub ran" not in act_run["log"]  # python3 >= 3.10 was found
+
+
+@pytest.mark.slow
+def test_act_validate_writes_summary_and_annotations(act_run: dict[str, Any]) -> None:
+    steps = act_run["steps"]
+    assert steps["valid"]["outcome"] == "success", _show(act_run)
+    # act shows each step's $GITHUB_STEP_SUMMARY after the step, as GitHub renders it.
+    summary = act_run["log"].split("Summary - ## jmo-schedule validate", 1)[1].split("[action test/action]", 1)[0]
+    assert "| Name | Cron | Zone | Description | Next three runs | Backend | Suspended |" in summary
+    assert "| `nightly` | `0 2 * * *` | Europe/Berlin |" in summary
+    assert "| `weekly` | `0 3 * * 1` | UTC |" in summary
+    assert steps["invalid"]["outcome"] == "failure"
+    assert "::error file=bad.yaml,line=6,col=22,title=jmo-schedule%3A spec.schedule::day of week 8 is outside 0-7" in act_run["log"]
+    assert steps["insync"]["outcome"] == "success"  # validate + sync --check after the sync
+
+
+@pytest.mark.slow
+def test_act_sync_refuses_the_default_token(act_run: dict[str, Any]) -> None:
+    steps = act_run["steps"]
+    assert steps["sync-default"]["outcome"] == "failure"
+    assert steps["sync-default"]["outputs"].get("changed") == "true"
+    assert "and the default GITHUB_TOKEN cannot create or update files under .github/workflows/" in act_run["log"]
+    assert "ghs_default_job_token" not in act_run["log"]
+
+
+@pytest.mark.slow
+def test_act_sync_opens_the_pull_request(act_run: dict[str, Any]) -> None:
+    out = act_run["steps"]["sync"]["outputs"]
+    assert out["changed"] == "true"
+    assert out["files"].splitlines() == [".github/workflows/jmo-nightly.yml", "deploy/kubernetes/jmo-weekly.yaml"]
+    assert out["pull-request-url"] == "https://github.com/acme/app/pull/7"
+    assert out["pull-request-operation"] == "created"
+    cpr = json.loads((act_run["export"] / "cpr.json").read_text())
+    assert cpr["IN_BRANCH"] == "jmo-schedule/sync"
+    assert cpr["IN_TOKEN"] == "ghp_full"
+    assert cpr["IN_LABELS"] == "security,automated"
+    assert cpr["IN_DELETE"] == "true"
+    assert cpr["IN_ADD_PATHS"].splitlines() == out["files"].splitlines()
+    assert "| `.github/workflows/jmo-nightly.yml` | added |" in cpr["body"]
+    assert "?? .github/workflows/jmo-nightly.yml" in cpr["status"]
+    # The token check asked the (local) GitHub API for the PAT's scopes.
+    assert ("/repos/acme/app", "ghp_full") in act_run["github"].requests
+
+
+@pytest.mark.slow
+def test_act_notify_posts_to_the_webhook(act_run: dict[str, Any]) -> None:
+    assert act_run["steps"]["notify"]["outcome"] == "success", _show(act_run)
+    posts = [r for r in act_run["slack"].requests if r.method == "POST"]
+    assert len(posts) == 1
+    assert posts[0].path == "/services/T0/B0/secret"
+    text = json.dumps(posts[0].json())
+    assert "nightly" in text and "scan step failed" in text
+    assert "/services/T0/B0/secret" not in act_run["log"]
+
+
+@pytest.mark.slow
+def test_act_install_made_one_venv_and_reused_it(act_run: dict[str, Any]) -> None:
+    log = act_run["log"]
+    assert log.count("jmo-schedule-venv/bin/python") >= 1
+    keys = (act_run["export"] / "cache.txt").read_text().splitlines()
+    assert len(keys) == 6 and len(set(keys)) == 1
+    assert keys[0].startswith("jmo-schedule-pip-Linux-") and keys[0].endswith(f"-{__version__} " + keys[0].split(" ")[1])
+
+
+# ------------------------------------------------------------------------------------
+# The install step where python has no venv module (the scanner image): pip --target
+
+
+@pytest.mark.slow
+def test_install_step_falls_back_to_pip_target(tmp_path: Path) -> None:
+    step = next(s for s in action()["runs"]["steps"] if s.get("id") == "install")
+    fake_python = tmp_path / "python3-no-venv"
+    # Like the scanner image's python: `import venv` fails, everything else works.
+    fake_python.write_text(
+        "#!/usr/bin/env bash\n"
+        'if [ "$1" = "-c" ] && [[ "$2" == *"import venv"* ]]; then exit 1; fi\n'
+        'if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then echo "No module named venv" >&2; exit 1; fi\n'
+        f'exec {shutil.which("python3")} "$@"\n'
+    )
+    fake_python.chmod(0o755)
+    action_path = tmp_path / "action"
+    action_path.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, action_path / name)
+    shutil.copytree(ROOT / "src", action_path / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+    output = tmp_path / "output"
+    output.touch()
+    env = {
+        "PATH": os.environ["PATH"], "HOME": str(tmp_path),
+        "RUNNER_TEMP": str(runner_temp), "GITHUB_ACTION_PATH": str(action_path), "GITHUB_OUTPUT": str(output),
+        "JMO_PYTHON": str(fake_python), "PIP_CACHE_DIR": str(tmp_path / "pip-cache"), "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+    for _ in range(2):  # the second run reuses the folder
+        run = subprocess.run(["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr
+    lines = output.read_text().splitlines()
+    target = runner_temp / "jmo-schedule-lib"
+    assert lines == [f"python={fake_python}", f"pythonpath={target}"] * 2
+    assert not (runner_temp / "jmo-schedule-venv").exists()
+    # The CLI runs from there, as the later steps run it, and no `jmo` command was installed.
+    cli = subprocess.run([str(fake_python), "-m", "jmo_schedule", "--version"], env={**env, "PYTHONPATH": str(target)},
+                         capture_output=True, text=True)
+    assert cli.stdout.strip() == f"jmo-schedule {__version__}"
+    assert not (target / "bin" / "jmo").exists()
