@@ -375,7 +375,7 @@ def test_first_sync_creates_then_is_idempotent(repo: Path, fake_registry: None, 
     for path, text in wanted.items():
         assert (repo / path).read_bytes() == text.encode()
         assert stat.S_IMODE((repo / path).stat().st_mode) == 0o644
-    assert git(repo, "status", "--porcelain") == f"?? .github/\n?? .gitlab/\n?? deploy/\n"
+    assert git(repo, "status", "--porcelain") == "?? .github/\n?? .gitlab/\n?? deploy/\n"
     commit_all(repo, "generated")
 
     before = snapshot(repo)
@@ -403,7 +403,8 @@ def test_cron_change_updates_only_that_file(repo: Path, fake_registry: None, cap
 
 
 @needs_git
-def test_target_change_is_explained_from_git_history(repo: Path, fake_registry: None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_target_change_is_explained_from_git_history(repo: Path, fake_registry: None,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
     run_cli(capsys)
     commit_all(repo, "generated")
     text = (repo / "schedules.yaml").read_text().replace('repo: "."', 'repo: "src"', 1)
@@ -417,7 +418,8 @@ def test_target_change_is_explained_from_git_history(repo: Path, fake_registry: 
 
 
 @needs_git
-def test_removed_schedule_deletes_its_file_and_empty_folders(repo: Path, fake_registry: None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_removed_schedule_deletes_its_file_and_empty_folders(repo: Path, fake_registry: None,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
     (repo / "deploy" / "other").mkdir(parents=True)
     run_cli(capsys)
     commit_all(repo, "generated")
@@ -544,7 +546,8 @@ def test_orphans_behind_a_link_out_of_the_root_are_not_deleted(repo: Path, fake_
 
 
 @needs_git
-def test_check_reports_every_kind_of_drift_and_writes_nothing(repo: Path, fake_registry: None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_reports_every_kind_of_drift_and_writes_nothing(repo: Path, fake_registry: None,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
     run_cli(capsys)
     commit_all(repo, "generated")
     (repo / "schedules.yaml").write_text(docs(doc("nightly", "0 5 * * *"), doc("weekly", "0 2 * * 1", "gitlab-ci"),
@@ -646,7 +649,8 @@ def test_pr_body_file(repo: Path, fake_registry: None, capsys: pytest.CaptureFix
 
 
 @needs_git
-def test_validation_errors_exit_1_with_locations(repo: Path, fake_registry: None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validation_errors_exit_1_with_locations(repo: Path, fake_registry: None,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
     (repo / "schedules.yaml").write_text(doc("nightly", cron="61 2 * * *"))
     code, out, err = run_cli(capsys)
     assert (code, out) == (1, "")

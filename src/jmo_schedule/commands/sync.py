@@ -34,6 +34,8 @@ examples:
 
 With $GITHUB_OUTPUT set (inside GitHub Actions) sync also writes the step outputs
 changed=true|false and files (one changed path per line).
+
+exit codes: 0 written or in sync, 1 drift under --check or an error, 2 usage.
 """
 
 
