@@ -37,7 +37,7 @@ LIB_DIR = "${CI_PROJECT_DIR}/.jmo-schedule-lib"
 GUARD_ENV = "jmo-guard.env"
 
 _INSTALL = (
-    f'python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location '
+    f'python3 -m pip install --quiet --upgrade --disable-pip-version-check --no-warn-script-location '
     f'--target "{LIB_DIR}" "${{{PIP_SPEC_VAR}}}"'
 )
 _TOOL = f'PYTHONPATH="{LIB_DIR}" python3 -m jmo_schedule'
