@@ -22,7 +22,7 @@ from jmo_schedule.loader import load_text
 from jmo_schedule.model import ScanSchedule
 from jmo_schedule.workflow_generators.header import MARKER, schedule_header
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "schedules.yaml"
+from conftest import EXAMPLE, tool
 
 GIT = shutil.which("git")
 needs_git = pytest.mark.skipif(GIT is None, reason="git is not installed")
@@ -773,3 +773,44 @@ def test_real_generators_example_schedules_round_trip(tmp_path: Path, capsys: py
     now = workflow_generators.generate_all(schedules(text), "schedules.yaml")
     for path, body in now.items():
         assert (root / path).read_text() == body
+
+
+@needs_git
+def test_github_output_is_read_by_a_real_runner(tmp_path: Path) -> None:
+    """act (a GitHub Actions runner) parses the step outputs sync writes to $GITHUB_OUTPUT."""
+    import sys
+
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(EXAMPLE, project / "schedules.yaml")
+    wanted = sorted(workflow_generators.generate_all(schedules((project / "schedules.yaml").read_text()),
+                                                     "schedules.yaml"))
+    runner = tmp_path / "runner"
+    (runner / ".github" / "workflows").mkdir(parents=True)
+    (runner / ".github" / "workflows" / "t.yml").write_text(
+        "on: push\n"
+        "jobs:\n"
+        "  s:\n"
+        "    runs-on: ubuntu-latest\n"
+        "    steps:\n"
+        "      - id: sync\n"
+        '        run: cd "$PROJECT" && "$PY" -m jmo_schedule sync --check --root . || true\n'
+        "        env:\n"
+        f"          PROJECT: {project}\n"
+        f"          PY: {sys.executable}\n"
+        "      - run: |\n"
+        '          printf \'%s\' "$FILES" > "$OUT/files.txt"\n'
+        '          printf \'%s\' "$CHANGED" > "$OUT/changed.txt"\n'
+        "        env:\n"
+        "          FILES: ${{ steps.sync.outputs.files }}\n"
+        "          CHANGED: ${{ steps.sync.outputs.changed }}\n"
+        f"          OUT: {tmp_path}\n"
+    )
+    git(runner, "init", "-q")
+    proc = subprocess.run(
+        [tool("act"), "push", "-W", ".github/workflows/t.yml", "-P", "ubuntu-latest=-self-hosted",
+         "--no-cache-server"], cwd=runner, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "changed.txt").read_text() == "true"
+    assert (tmp_path / "files.txt").read_text() == "\n".join(wanted)
