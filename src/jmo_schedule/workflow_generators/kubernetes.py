@@ -68,6 +68,8 @@ def script(schedule: ScanSchedule) -> str:
         shell_line(plan.report, "jmo report") + " || status=failure",
     ]
     for secret in notification_secrets(schedule):
+        # notify resolves `${NAME}` from its environment: the URL never enters argv.
+        lines.append("# shellcheck disable=SC2016")
         lines.append(
             f'PYTHONPATH={LIB_DIR} python3 -m jmo_schedule notify --status "$status" '
             f'--results "${{JMO_RESULTS_DIR}}" --webhook \'${{{secret}}}\''
