@@ -156,7 +156,7 @@ def test_plan_history_tells_a_target_change_from_a_hand_edit() -> None:
     plan = sync.plan_sync(now, on_disk(disk), "schedules.yaml", history)
     got = {c.path: (c.reason, c.hand_edited) for c in plan.changes}
     assert got == {
-        ".github/workflows/jmo-a.yml": ("schedule a: jobTemplate changed", False),
+        ".github/workflows/jmo-a.yml": ("schedule a: jobTemplate.targets changed", False),
         ".github/workflows/jmo-b.yml": ("hand-edited", True),
     }
     assert calls == [{"a", "b"}]
@@ -179,6 +179,24 @@ def test_plan_kind_blanks_only_the_schedule_name() -> None:
     assert sync._kind("deploy/systemd/jmo-a.timer", ["a"]) == "deploy/systemd/jmo-*.timer"
     assert sync._kind("deploy/kubernetes/jmo-scan-a.yaml", ["scan-a"]) == "deploy/kubernetes/jmo-*.yaml"
     assert sync._kind(".gitlab/jmo-schedules.gitlab-ci.yml", ["schedules-x"]) == ".gitlab/jmo-schedules.gitlab-ci.yml"
+
+
+def test_spec_changes_names_each_changed_part() -> None:
+    (old,) = schedules(doc("a"))
+    (new,) = schedules(doc("a", cron="1 2 * * *", tz="Asia/Tokyo", repo="x"))
+    new.spec.concurrencyPolicy = "Replace"
+    new.spec.backend.config["image"] = "scanner:2"
+    assert sync.spec_changes(old, new) == [
+        "cron changed ('0 2 * * *' -> '1 2 * * *')",
+        "timezone changed (UTC -> Asia/Tokyo)",
+        "concurrencyPolicy changed",
+        "backend.config changed",
+        "jobTemplate.targets changed",
+    ]
+    assert sync.spec_changes(old, old) == []
+    renamed = old.copy()
+    renamed.metadata.labels["team"] = "x"
+    assert sync.spec_changes(old, renamed) == ["metadata changed"]
 
 
 def test_plan_history_is_not_read_when_headers_explain_everything() -> None:
@@ -412,7 +430,7 @@ def test_target_change_is_explained_from_git_history(repo: Path, fake_registry: 
     commit_all(repo, "new target")  # as on the default branch after a merge: HEAD is already the new version
     code, out, _ = run_cli(capsys, "--dry-run")
     assert code == 0
-    assert out.startswith(f"would update {GH} (schedule nightly: jobTemplate changed)\n--- a/{GH}\n+++ b/{GH}\n")
+    assert out.startswith(f"would update {GH} (schedule nightly: jobTemplate.targets changed)\n--- a/{GH}\n+++ b/{GH}\n")
     assert "-targets: [('repo', '.')]\n+targets: [('repo', 'src')]\n" in out
     assert out.endswith("dry run: 0 to create, 1 to update, 0 to delete, 2 unchanged; nothing written\n")
 

@@ -265,14 +265,20 @@ def spec_changes(old: ScanSchedule, new: ScanSchedule) -> list[str]:
     if o.suspend != n.suspend:
         out.append("suspended" if n.suspend else "resumed")
     od, nd = o.to_dict(), n.to_dict()
-    for key in ("concurrencyPolicy", "startingDeadlineSeconds", "successfulJobsHistoryLimit",
-                "failedJobsHistoryLimit", "backend", "jobTemplate"):
-        if od.get(key) != nd.get(key):
-            out.append(f"{key} changed")
-    seen = {"schedule", "timezone", "suspend", "concurrencyPolicy", "startingDeadlineSeconds",
-            "successfulJobsHistoryLimit", "failedJobsHistoryLimit", "backend", "jobTemplate"}
-    for key in sorted(set(od) | set(nd)):
-        if key not in seen and od.get(key) != nd.get(key):
+    order = ["concurrencyPolicy", "startingDeadlineSeconds", "successfulJobsHistoryLimit",
+             "failedJobsHistoryLimit", "backend", "jobTemplate"]
+    done = {"schedule", "timezone", "suspend"}
+    for key in order + sorted(set(od) | set(nd)):
+        if key in done:
+            continue
+        done.add(key)
+        a, b = od.get(key), nd.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            # Name the part that moved: "jobTemplate.targets changed" says more than "jobTemplate".
+            out += [f"{key}.{sub} changed" for sub in sorted(set(a) | set(b)) if a.get(sub) != b.get(sub)]
+        else:
             out.append(f"{key} changed")
     if not out and old.metadata.to_dict() != new.metadata.to_dict():
         out.append("metadata changed")
