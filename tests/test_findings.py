@@ -234,3 +234,9 @@ def test_top_rules_order_is_stable():
     top = FindingsSummary.from_findings(fs, top=3).top_rules
     assert [(r.rule_id, r.count) for r in top] == [("b", 2), ("c", 1), ("a", 1)]
     assert FindingsSummary.from_findings(fs, top=0).top_rules == ()
+
+
+def test_severities_match_the_model():
+    from jmo_schedule.model import SEVERITIES
+
+    assert fx.SEVERITIES == SEVERITIES

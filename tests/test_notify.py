@@ -381,3 +381,11 @@ def test_process_never_prints_the_url(workdir, hooks, server):
     assert proc.stdout == "notify: sent to channel 1 (${SLACK_HOOK_A})\n"
     assert "channel 2 (${SLACK_HOOK_B}): HTTP 404 no_service" in proc.stderr
     assert_secret_free(proc.stdout + proc.stderr, *hooks)
+
+
+def test_cli_dry_run_on_github_stays_plain_json(workdir, hooks, server, capfd, monkeypatch):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    code, out, err = run_cli(capfd, "--status", "failure", "--webhook", "${SLACK_HOOK_A}", "--dry-run")
+    assert code == 0 and "::add-mask::" not in out
+    assert json.loads(out)["text"] == "❌ Security scan failed: scan"
+    assert_secret_free(out + err, *hooks)

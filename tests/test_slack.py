@@ -101,8 +101,9 @@ def test_failure_payload_exact_with_gitlab_job_log_link():
 
 
 def test_failure_without_message_says_see_logs():
-    payload = build_payload(MessageFacts("x", "failure", RunContext(provider="local")))
+    payload = build_payload(MessageFacts("x", "failure", RunContext(provider="local"), findings_note="no findings file"))
     assert payload["blocks"][2]["text"]["text"] == "*Error:*\nthe scan job failed; see the logs"
+    assert len(payload["blocks"]) == 4  # a failed scan without results says nothing about findings
 
 
 def test_threshold_not_crossed_and_no_threshold():

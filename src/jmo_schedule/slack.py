@@ -189,7 +189,8 @@ def _findings_line(summary: FindingsSummary) -> str:
 def _findings_blocks(facts: MessageFacts) -> list[dict[str, Any]]:
     summary = facts.summary
     if summary is None:
-        if facts.findings_note:
+        # A failed scan often has no results at all: only a successful one misses them.
+        if facts.findings_note and facts.status == SUCCESS:
             return [_section(f"*Findings:* {escape(facts.findings_note)}")]
         return []
     head = f"*Findings:* {summary.total} total"

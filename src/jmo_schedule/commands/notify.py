@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         results = "results"
 
     channels, _ = resolve_channels(schedule, webhook=args.webhook, env=env)
-    if env.get("GITHUB_ACTIONS") == "true":
+    if env.get("GITHUB_ACTIONS") == "true" and not args.dry_run:  # a dry run prints no URL
         masks = add_mask_commands(secrets_of(channels))
         if masks:
             sys.stdout.write("\n".join(masks) + "\n")

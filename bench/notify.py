@@ -1,0 +1,123 @@
+"""Wall time of one `jmo-schedule notify` process (start to exit) against a local webhook,
+compared with `python -c "import requests"` (the floor for any tool that posts with requests).
+
+Usage: python bench/notify.py [-n RUNS]     (prints medians; target: notify within 1.5x)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+TARGET = 1.5
+
+SCHEDULES = """\
+apiVersion: jmo.security/v1alpha1
+kind: ScanSchedule
+metadata:
+  name: bench-scan
+spec:
+  schedule: "0 2 * * *"
+  timezone: Europe/London
+  jobTemplate:
+    targets:
+      repo: .
+    results:
+      dir: results
+    options:
+      fail_on: HIGH
+    notifications:
+      enabled: true
+      channels:
+        - type: slack
+          url: ${BENCH_HOOK}
+"""
+
+
+class Hook(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    count = 0
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        Hook.count += 1
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+
+def timed(argv: list[str], env: dict[str, str], cwd: str) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv[0]} exited {proc.returncode}: {proc.stderr.decode()}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--runs", type=int, default=15, help="runs per command (default 15)")
+    args = parser.parse_args()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hook = f"http://127.0.0.1:{server.server_address[1]}/services/TBENCH/BBENCH/secret"
+
+    bindir = Path(sys.executable).parent
+    exe = str(bindir / "jmo-schedule")
+    work = tempfile.mkdtemp(prefix="jmo-bench-")
+    (Path(work) / "schedules.yaml").write_text(SCHEDULES)
+    summaries = Path(work) / "results" / "summaries"
+    summaries.mkdir(parents=True)
+    findings = [
+        {"ruleId": f"rule-{i % 7}", "severity": ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")[i % 5],
+         "message": "m", "tool": {"name": "semgrep"}, "location": {"path": f"f{i}.py", "startLine": i}}
+        for i in range(200)
+    ]
+    (summaries / "findings.json").write_text(json.dumps(findings))
+    env = {**os.environ, "BENCH_HOOK": hook}
+    for var in ("GITHUB_ACTIONS", "GITLAB_CI", "SLACK_WEBHOOK_URL"):
+        env.pop(var, None)
+
+    commands = {
+        "python -c 'import requests'": [sys.executable, "-c", "import requests"],
+        "notify --webhook --results": [exe, "notify", "--status", "success", "--webhook", "${BENCH_HOOK}", "--results", "results"],
+        "notify --schedule (reads schedules.yaml)": [exe, "notify", "--status", "success", "--schedule", "bench-scan"],
+    }
+    for argv in commands.values():  # warm the file cache
+        timed(argv, env, work)
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(args.runs):  # interleaved, so load changes hit every command alike
+        for name, argv in commands.items():
+            times[name].append(timed(argv, env, work))
+    server.shutdown()
+
+    base = statistics.median(times["python -c 'import requests'"])
+    print(f"median of {args.runs} runs each (seconds, process start to exit); {Hook.count} messages received")
+    worst = 0.0
+    for name, values in times.items():
+        med = statistics.median(values)
+        ratio = med / base
+        if name.startswith("notify"):
+            worst = max(worst, ratio)
+        print(f"  {name:<42} {med:7.3f}  ({ratio:.2f}x)  min {min(values):.3f} max {max(values):.3f}")
+    print(f"target: notify within {TARGET}x of importing requests: {'met' if worst <= TARGET else 'NOT met'} ({worst:.2f}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
