@@ -288,13 +288,16 @@ def command(
     log_dir: str | None,
     workdir: str | None = None,
     scanner: str | None = None,
+    file: str | None = None,
 ) -> str:
-    """The shell command of one crontab entry: `[cd DIR &&] EXE run NAME >> LOG 2>&1`."""
+    """The shell command of one crontab entry: `[cd DIR &&] EXE run NAME [-f FILE] >> LOG 2>&1`."""
     name = check_name(schedule)
     parts = []
     if workdir:
         parts.append(f"cd {_cron_quote(workdir)} &&")
     parts += [_cron_quote(executable), "run", name]
+    if file:
+        parts += ["-f", _cron_quote(file)]
     if scanner and not (schedule.spec.backend.config or {}).get("scanner"):
         parts += ["--scanner", _cron_quote(scanner)]
     log = f'"$HOME/.jmo/logs/{name}.log"' if log_dir is None else _cron_quote(posixpath.join(log_dir, f"{name}.log"))
@@ -310,12 +313,13 @@ def crontab_entry(
     *,
     workdir: str | None = None,
     scanner: str | None = None,
+    file: str | None = None,
 ) -> list[str]:
     """One schedule's lines: a `# schedule NAME: ...` comment, then its crontab lines
     (commented out when the schedule is suspended)."""
     name = check_name(schedule)
     spec = schedule.spec
-    cmd = command(schedule, executable, log_dir, workdir, scanner)
+    cmd = command(schedule, executable, log_dir, workdir, scanner, file)
     out = [f"{ENTRY_PREFIX}{name}: cron {spec.schedule!r} in {spec.timezone}; lines in {machine_zone}, "
            f"`run` skips minutes that are not fire times"]
     prefix = SUSPENDED_PREFIX if spec.suspend else ""
@@ -332,13 +336,14 @@ def crontab_lines(
     *,
     workdir: str | None = None,
     scanner: str | None = None,
+    file: str | None = None,
 ) -> list[str]:
     """Crontab lines (no trailing newlines) for `schedules`, translated from each
     spec.timezone into `machine_zone`, calling `executable run NAME >> LOG_DIR/NAME.log`
     (`$HOME/.jmo/logs` when log_dir is None), after `cd workdir` when given."""
     out: list[str] = []
     for schedule in schedules:
-        out += crontab_entry(schedule, machine_zone, executable, log_dir, workdir=workdir, scanner=scanner)
+        out += crontab_entry(schedule, machine_zone, executable, log_dir, workdir=workdir, scanner=scanner, file=file)
     return out
 
 
@@ -404,6 +409,7 @@ def systemd_units(
     *,
     workdir: str | None = None,
     scanner: str | None = None,
+    file: str | None = None,
     systemd_run: str = "/usr/bin/systemd-run",
 ) -> dict[str, str]:
     """{"jmo-NAME.service": text, "jmo-NAME.timer": text} for user units.
@@ -416,6 +422,8 @@ def systemd_units(
     unit = unit_name(schedule)
     log = "%h/.jmo/logs/" + f"{name}.log" if log_dir is None else posixpath.join(log_dir, f"{name}.log").replace("%", "%%")
     argv = [executable, "run", name]
+    if file:
+        argv += ["-f", file]
     if scanner and not (spec.backend.config or {}).get("scanner"):
         argv += ["--scanner", scanner]
     from ..cron import describe
