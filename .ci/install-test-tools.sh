@@ -58,6 +58,16 @@ install_debian() {
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# A system user whose crontab the local-backend tests may install into (crontab -u), so
+# they never touch a real user's crontab. Root only; without it the tests save and
+# restore the current user's crontab instead.
+CRONTAB_TEST_USER=jmo-crontab-test
+ensure_crontab_test_user() {
+  if [ "$(id -u)" -ne 0 ] || id "$CRONTAB_TEST_USER" >/dev/null 2>&1; then return; fi
+  log "useradd $CRONTAB_TEST_USER (for the crontab install tests)"
+  useradd --system --no-create-home --shell /usr/sbin/nologin "$CRONTAB_TEST_USER"
+}
+
 ensure_venv() {
   if [ ! -x "$VENV/bin/python" ]; then
     log "creating $VENV"
@@ -150,6 +160,7 @@ report_versions() {
 main() {
   local start=$SECONDS
   install_debian
+  ensure_crontab_test_user
   ensure_venv
   install_pypi_tools
   install_jmo_security
