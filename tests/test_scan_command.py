@@ -76,11 +76,11 @@ def echo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 # A results dir stays inside the work folder (the list file is written there).
 RESULTS = VALUES.filter(lambda v: "/" not in v and v not in (".", ".."))
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(repo=VALUES, image=VALUES, image2=VALUES, results=RESULTS)
 def test_shell_rendering_gives_exactly_the_argv(echo_dir: Path, repo: str, image: str, image2: str, results: str) -> None:
     """Run through bash with the plan's env, the rendered lines give the scanner exactly
