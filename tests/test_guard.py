@@ -137,6 +137,8 @@ def test_event_cron_matching_runs_and_stale_cron_skips():
     s = sched("0 2 * * 1-5", policy="Allow")
     env = {**GH_SCHEDULED, "JMO_EVENT_SCHEDULE": "0  2 * * MON-FRI"}
     assert decide(s, now=at("2026-11-25T02:01:00Z"), env=env, apis=no_api()).run
+    env = {**GH_SCHEDULED, "JMO_EVENT_SCHEDULE": "0 2 * * 0-6"}
+    assert decide(sched("0 2 * * *", policy="Allow"), now=at("2026-11-25T02:01:00Z"), env=env, apis=no_api()).run
     env = {**GH_SCHEDULED, "JMO_EVENT_SCHEDULE": "0 3 * * 1-5"}
     d = decide(s, now=at("2026-11-25T03:01:00Z"), env=env, apis=no_api())
     assert d == Decision(False, "the workflow fired for cron '0 3 * * 1-5' but schedule nightly-scan is '0 2 * * 1-5': "
@@ -376,3 +378,11 @@ def test_cli_bad_input_exits_1_or_2(workdir, capfd):
         cli.main(["guard", "nightly-scan", "--now", "yesterday"])
     assert exc.value.code == 2
     assert "'yesterday' is not an ISO 8601 time" in capfd.readouterr().err
+
+
+def test_unwritable_github_output_is_one_line_error(tmp_path):
+    from jmo_schedule.errors import JmoError
+
+    with pytest.raises(JmoError) as exc:
+        guard(sched(suspend=True), now=at("2026-11-25T02:00:00Z"), env={"GITHUB_OUTPUT": str(tmp_path)})
+    assert str(exc.value) == f"{tmp_path}: cannot append the outputs: Is a directory"

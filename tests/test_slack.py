@@ -299,3 +299,16 @@ def test_add_mask_commands_mask_url_and_token_path():
         "::add-mask::https://hooks.slack.com/services/T0/B0/XYZ%2541",
         "::add-mask::/services/T0/B0/XYZ%2541",
     ]
+
+
+def test_debug_logging_of_requests_never_shows_the_url(server, caplog):
+    import logging
+
+    server.script = [SERVER_ERROR, SLACK_OK]
+    with caplog.at_level(logging.DEBUG):
+        r = post_webhook(url_of(server), {"text": "x"}, sleep=lambda s: None)
+    assert r.ok
+    text = "\n".join(rec.getMessage() for rec in caplog.records)
+    assert "POST ***" in text  # urllib3 did log the request line, with the path redacted
+    assert SECRET_PATH not in text and "XXXXXXXX" not in text
+    assert all(not logging.getLogger(n).filters for n in ("urllib3.connectionpool", "requests"))

@@ -276,13 +276,57 @@ def post_webhook(
     `Retry-After` seconds; a wait longer than `max_wait` ends the tries instead.
     Redirects are not followed (the secret stays with the host it was meant for).
     """
-    import requests
-
     timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     sleep = sleep or _sleep
     problem = check_webhook_url(url)
     if problem:
         return SendResult(False, 0, None, problem)
+    with _redacted_logs(url):
+        return _post(url, payload, timeout, retries, backoff, max_wait, sleep, session, user_agent)
+
+
+class _Redact:
+    """A logging filter that rewrites records mentioning a secret (urllib3 logs request
+    paths at DEBUG, and URLs in some warnings, should an application turn logging up)."""
+
+    def __init__(self, secrets: Sequence[str]):
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: Any) -> bool:
+        text = record.getMessage()
+        if any(s in text for s in self.secrets):
+            for s in self.secrets:
+                text = text.replace(s, "***")
+            record.msg, record.args = text, ()
+        return True
+
+
+class _redacted_logs:
+    _LOGGERS = ("urllib3.connectionpool", "urllib3.connection", "urllib3.response", "urllib3.util.retry", "requests")
+
+    def __init__(self, url: str):
+        path = urlsplit(url).path
+        self.filter = _Redact([url, path] if len(path) > 1 else [url])
+
+    def __enter__(self) -> None:
+        import logging
+
+        for name in self._LOGGERS:
+            logging.getLogger(name).addFilter(self.filter)
+
+    def __exit__(self, *exc: object) -> None:
+        import logging
+
+        for name in self._LOGGERS:
+            logging.getLogger(name).removeFilter(self.filter)
+
+
+def _post(
+    url: str, payload: Mapping[str, Any], timeout: float, retries: int, backoff: float, max_wait: float,
+    sleep: Sleep, session: Any, user_agent: str,
+) -> SendResult:
+    import requests
+
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": user_agent}
     poster = session if session is not None else requests
