@@ -386,3 +386,9 @@ def test_unwritable_github_output_is_one_line_error(tmp_path):
     with pytest.raises(JmoError) as exc:
         guard(sched(suspend=True), now=at("2026-11-25T02:00:00Z"), env={"GITHUB_OUTPUT": str(tmp_path)})
     assert str(exc.value) == f"{tmp_path}: cannot append the outputs: Is a directory"
+
+
+def test_forbid_outside_ci_is_left_to_the_scheduler():
+    d = decide(sched(), now=at("2026-11-25T02:00:30Z"), env={}, apis=no_api())
+    assert d.reason == ("scheduled run: nominal time 2026-11-25T02:00:00Z (02:00 UTC), started 30s later; "
+                        "concurrencyPolicy Forbid is enforced by the scheduler here, not by the guard")

@@ -389,3 +389,10 @@ def test_cli_dry_run_on_github_stays_plain_json(workdir, hooks, server, capfd, m
     assert code == 0 and "::add-mask::" not in out
     assert json.loads(out)["text"] == "❌ Security scan failed: scan"
     assert_secret_free(out + err, *hooks)
+
+
+def test_channel_repr_hides_the_url():
+    chan = Channel("channel 1 (${A})", "https://hooks.slack.com/services/T/B/SECRET")
+    assert "SECRET" not in repr(chan)
+    outcome = notify_schedule(None, "success", env={"A": chan.url}, webhook="${A}", dry_run=True)
+    assert "SECRET" not in repr(outcome)

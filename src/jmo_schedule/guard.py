@@ -138,7 +138,8 @@ def decide(
     elif policy == "Allow":
         verdict = Decision(True, "concurrencyPolicy Allow")
     else:
-        verdict = Decision(True, f"concurrencyPolicy {policy}: no other runs to check on {provider}")
+        # Outside CI the scheduler itself enforces it: a CronJob natively, `jmo-schedule run` by its lock.
+        verdict = Decision(True, f"concurrencyPolicy {policy} is enforced by the scheduler here, not by the guard")
     if not verdict.run:
         return verdict
     return Decision(True, "scheduled run: " + "; ".join(notes + [verdict.reason]))
@@ -150,7 +151,8 @@ def _same_cron(a: str, b: str) -> bool:
 
     def key(expr: str) -> tuple:
         c = parse(expr)
-        return (c.minutes, c.hours, c.days, c.months, c.weekdays, c.dom_restricted, c.dow_restricted)
+        either = c.dom_restricted and c.dow_restricted  # the classic OR rule for days
+        return (c.minutes, c.hours, c.days, c.months, c.weekdays, either)
 
     try:
         return key(a) == key(b)

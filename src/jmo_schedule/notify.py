@@ -42,7 +42,7 @@ class Channel:
     """A webhook to post to. `label` is safe to print; `url` is the secret (None if unresolved)."""
 
     label: str
-    url: str | None
+    url: str | None = field(repr=False)  # the secret: kept out of repr() and logs
     problem: str | None = None  # why there is no usable URL
 
 
