@@ -312,3 +312,32 @@ def test_debug_logging_of_requests_never_shows_the_url(server, caplog):
     assert "POST ***" in text  # urllib3 did log the request line, with the path redacted
     assert SECRET_PATH not in text and "XXXXXXXX" not in text
     assert all(not logging.getLogger(n).filters for n in ("urllib3.connectionpool", "requests"))
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_texts = st.text(min_size=0, max_size=5000)
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=st.text(min_size=1, max_size=400), message=_texts, author=st.text(max_size=300),
+       rules=st.lists(st.text(min_size=1, max_size=3000), min_size=0, max_size=8),
+       status=st.sampled_from(["success", "failure"]))
+def test_any_text_stays_within_slack_limits_and_escaped(name, message, author, rules, status):
+    findings = [Finding(r, "HIGH", "m", None, None, "t") for r in rules]
+    s = FindingsSummary.from_findings(findings) if findings else None
+    run = RunContext(provider="github", run_url="https://github.com/o/r/actions/runs/1", run_number="1",
+                     commit_sha="abc1234", author=author)
+    p = build_payload(MessageFacts(name, status, run, s, "HIGH", message=message))
+    json.dumps(p)  # serialisable
+    assert len(p["blocks"]) <= slack.MAX_BLOCKS
+    assert len(p["text"]) <= slack.MAX_FALLBACK_TEXT
+    for block in p["blocks"]:
+        if block["type"] == "header":
+            assert len(block["text"]["text"]) <= slack.MAX_HEADER_TEXT
+        for obj in [block.get("text")] + block.get("fields", []) + block.get("elements", []):
+            if obj and obj["type"] == "mrkdwn":
+                limit = slack.MAX_FIELD_TEXT if obj in block.get("fields", []) else slack.MAX_SECTION_TEXT
+                assert len(obj["text"]) <= limit
+                # Only our own links may open a `<`: nothing from outside can ping or link.
+                assert obj["text"].count("<") == obj["text"].count("<https://github.com/")
