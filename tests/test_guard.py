@@ -392,3 +392,92 @@ def test_forbid_outside_ci_is_left_to_the_scheduler():
     d = decide(sched(), now=at("2026-11-25T02:00:30Z"), env={}, apis=no_api())
     assert d.reason == ("scheduled run: nominal time 2026-11-25T02:00:00Z (02:00 UTC), started 30s later; "
                         "concurrencyPolicy Forbid is enforced by the scheduler here, not by the guard")
+
+
+# --- a real runner: act runs guard and notify as workflow steps on the host ------------------
+
+ACT_WORKFLOW = """\
+name: jmo-schedule act check
+on: [schedule, workflow_dispatch]
+jobs:
+  scan:
+    runs-on: ubuntu-latest
+    steps:
+      - id: guard
+        run: jmo-schedule guard every-minute -f "$JMO_FILE"
+        env:
+          JMO_EVENT_SCHEDULE: ${{ github.event.schedule }}
+      - name: Scan
+        if: steps.guard.outputs.run == 'true'
+        run: echo "SCAN RAN because $REASON"
+        env:
+          REASON: ${{ steps.guard.outputs.reason }}
+      - name: Notify
+        if: always() && steps.guard.outputs.run == 'true'
+        run: jmo-schedule notify --status success --schedule every-minute -f "$JMO_FILE" --results "$RUNNER_TEMP/none"
+        env:
+          SLACK_HOOK: ${{ secrets.SLACK_HOOK }}
+"""
+
+ACT_SCHEDULES = """\
+apiVersion: jmo.security/v1alpha1
+kind: ScanSchedule
+metadata:
+  name: every-minute
+spec:
+  schedule: "* * * * *"
+  startingDeadlineSeconds: 3600
+  concurrencyPolicy: Allow
+  jobTemplate:
+    targets:
+      repo: .
+    notifications:
+      channels:
+        - type: slack
+          url: ${SLACK_HOOK}
+"""
+
+
+@pytest.mark.slow
+def test_act_runs_guard_and_notify_steps(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import tool
+    from fake_apis import FakeServer
+
+    repo = tmp_path / "repo"
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    (repo / ".github" / "workflows" / "t.yml").write_text(ACT_WORKFLOW)
+    schedules = tmp_path / "schedules.yaml"
+    schedules.write_text(ACT_SCHEDULES)
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"schedule": "* * * * *"}))
+    git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True)
+
+    slack_server = FakeServer().start()
+    hook = slack_server.base + "/services/TACT/BACT/actsecretactsecret"
+    try:
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "JMO_FILE": str(schedules)}
+        proc = subprocess.run(
+            [tool("act"), "schedule", "-W", ".github/workflows/t.yml", "-e", str(event),
+             "-P", "ubuntu-latest=-self-hosted", "--no-cache-server", "--env", f"JMO_FILE={schedules}",
+             "-s", f"SLACK_HOOK={hook}"],
+            cwd=repo, env=env, capture_output=True, text=True, timeout=300,
+        )
+    finally:
+        slack_server.stop()
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log
+    assert "| run: scheduled run: nominal time " in log
+    assert "SCAN RAN because scheduled run: nominal time" in log
+    assert "| notify: sent to channel 1 (${SLACK_HOOK})" in log
+    assert len(slack_server.requests) == 1
+    assert slack_server.requests[0].json()["text"].startswith("✅ Security scan succeeded: every-minute")
+    assert "actsecretactsecret" not in log  # masked by ::add-mask:: (act prints ***)
