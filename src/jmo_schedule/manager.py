@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 from .errors import AlreadyExistsError, ConflictError, JmoError, NotFoundError, Problem, ValidationError
-from .model import API_VERSION, LIST_KIND, ScanSchedule, ScheduleSpec
+from .model import API_VERSION, LIST_KIND, ScanSchedule, ScheduleMetadata, ScheduleSpec
 from .store import FILE_MODE, atomic_write, ensure_private_dir, fix_mode, jmo_home, locked
 from .validate import schedule_problems
 
@@ -232,6 +232,7 @@ class _JsonStore(_Backend):
         self.path = path
         self._extra: dict[str, Any] = {}
         self._revision = 0
+        self._raw: dict[int, tuple[ScanSchedule, dict[str, Any]]] = {}
 
     def _prepare(self) -> None:
         ensure_private_dir(os.path.dirname(os.path.abspath(self.path)))
@@ -267,25 +268,33 @@ class _JsonStore(_Backend):
         self._revision = int(data.get("revision") or 0)
         self._extra = {k: v for k, v in data.items() if k not in ("apiVersion", "kind", "revision", "items")}
         out = []
+        self._raw = {}
         for i, item in enumerate(data["items"]):
             try:
-                out.append(ScanSchedule.from_dict(item))
+                schedule = ScanSchedule.from_dict(item)
             except (TypeError, KeyError, AttributeError, ValueError):
                 raise JmoError(f"{self.path}: items[{i}] is not a valid ScanSchedule; fix or remove it") from None
+            out.append(schedule)
+            self._raw[id(schedule)] = (schedule, item)
         return out
 
     def _save(self, items: list[ScanSchedule], touched: ScanSchedule | None) -> None:
         self._revision += 1
         if touched is not None:
             touched.metadata.resourceVersion = str(self._revision)
-        data = {
-            "apiVersion": API_VERSION,
-            "kind": LIST_KIND,
-            "revision": self._revision,
-            "items": [s.to_dict() for s in items],
-            **self._extra,
-        }
-        atomic_write(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", FILE_MODE)
+        head = {"apiVersion": API_VERSION, "kind": LIST_KIND, "revision": self._revision, **self._extra}
+        # One schedule per line: json's C encoder (no indent) keeps big stores fast to write,
+        # and a line per item still reads and diffs well.
+        lines = ",\n".join("  " + json.dumps(self._as_dict(s, touched), ensure_ascii=False) for s in items)
+        text = json.dumps(head, ensure_ascii=False)[:-1] + ', "items": [\n' + lines + ("\n" if lines else "") + "]}\n"
+        atomic_write(self.path, text, FILE_MODE)
+
+    def _as_dict(self, schedule: ScanSchedule, touched: ScanSchedule | None) -> dict[str, Any]:
+        # Items read and not touched by this write are written back as they were read.
+        kept = self._raw.get(id(schedule))
+        if schedule is not touched and kept is not None and kept[0] is schedule:
+            return kept[1]
+        return schedule.to_dict()
 
     def write_create(self, items: list[ScanSchedule], new: ScanSchedule) -> None:
         self._save(items + [new], new)
@@ -355,8 +364,6 @@ class _YamlFile(_Backend):
         import io
 
         buf = io.StringIO()
-        if len(docs) > 1:
-            yaml.explicit_start = True
         yaml.dump_all(docs, buf)
         mode = FILE_MODE
         try:
@@ -379,16 +386,18 @@ class _YamlFile(_Backend):
     def _file_dict(self, schedule: ScanSchedule, original: Any) -> dict[str, Any]:
         data = schedule.to_dict(include_status=False)
         data["metadata"].pop("resourceVersion", None)
-        defaults = ScanSchedule(metadata=schedule.metadata, spec=ScheduleSpec(schedule=schedule.spec.schedule)).to_dict(
-            include_status=False
-        )
+        defaults = ScanSchedule(
+            metadata=ScheduleMetadata(name=""), spec=ScheduleSpec(schedule="")
+        ).to_dict(include_status=False)
         return _prune_defaults(data, original if isinstance(original, dict) else {}, defaults)
 
     def write_create(self, items: list[ScanSchedule], new: ScanSchedule) -> None:
         yaml, docs, _ = self._load()
         data = self._file_dict(new, {})
-        data["metadata"] = new.to_dict(include_status=False)["metadata"]
-        data["metadata"].pop("resourceVersion", None)
+        # A committed file holds desired state: uid, creationTimestamp and generation are
+        # the store's bookkeeping and stay out of it (as in Kubernetes manifests).
+        for field in ("uid", "creationTimestamp", "generation"):
+            data["metadata"].pop(field, None)
         lists = [d for d in docs if isinstance(d, dict) and d.get("kind") == LIST_KIND]
         if lists:
             lists[0].setdefault("items", []).append(data)
@@ -423,18 +432,25 @@ class _YamlFile(_Backend):
         self._dump(yaml, docs)
 
 
-def _prune_defaults(data: dict[str, Any], original: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+# Written even when they hold the default value: a file without them is not a schedule.
+_ALWAYS = {("apiVersion",), ("kind",), ("metadata",), ("metadata", "name"), ("spec",), ("spec", "schedule")}
+
+
+def _prune_defaults(
+    data: dict[str, Any], original: dict[str, Any], defaults: dict[str, Any], path: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Drop keys the user had not written whose value is the default: no noise in their file."""
     out: dict[str, Any] = {}
     for key, value in data.items():
+        here = path + (key,)
         orig = original.get(key) if isinstance(original, dict) else None
         default = defaults.get(key) if isinstance(defaults, dict) else None
         if isinstance(value, dict) and isinstance(default, dict):
-            pruned = _prune_defaults(value, orig if isinstance(orig, dict) else {}, default)
-            if pruned or key in original:
+            pruned = _prune_defaults(value, orig if isinstance(orig, dict) else {}, default, here)
+            if pruned or key in original or here in _ALWAYS:
                 out[key] = pruned
             continue
-        if key not in original and value == default:
+        if key not in original and value == default and here not in _ALWAYS:
             continue
         out[key] = value
     return out
