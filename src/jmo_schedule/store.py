@@ -86,4 +86,4 @@ def locked(path: str, timeout: float = 60.0) -> Iterator[None]:
         with lock.acquire(timeout=timeout, poll_interval=0.01):
             yield
     except Timeout:
-        raise JmoError(f"{path}: another jmo-schedule process holds the lock ({path}.lock) for over {timeout:.0f}s") from None
+        raise JmoError(f"{path}: another jmo-schedule process holds the lock ({path}.lock) for over {timeout:g}s") from None
