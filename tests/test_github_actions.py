@@ -226,6 +226,9 @@ def workflows_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for path, text in generate_all(variants, "schedules.yaml").items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text)
+    # Every example schedule exported to GitHub, whatever its own backend.
+    for s in load_file(EXAMPLE):
+        (wf / f"export-{s.name}.yml").write_text(GitHubActionsGenerator().generate(s))
     return wf
 
 
