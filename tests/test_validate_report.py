@@ -188,7 +188,9 @@ def test_cli_codequality_to_file(tmp_path: Path, capsys: pytest.CaptureFixture[s
     issues = json.loads(report.read_text())
     assert issues[0]["description"] == "no such file"
     assert issues[0]["location"] == {"path": missing, "lines": {"begin": 1}}
-    assert capsys.readouterr().out == ""
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f"{missing}: no such file\n{missing}: 1 error\n"  # the log still shows every problem
 
 
 def test_cli_codequality_paths_relative_to_project_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -275,7 +275,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 atomic_write(args.output, text, 0o644)
             except OSError as exc:
                 raise JmoError(f"{args.output}: cannot write the report: {exc.strerror}") from None
-            for r in reports:
+            for r in reports:  # the report is in the file; the log gets the plain lines
+                for problem in r.problems:
+                    _err(str(problem))
                 if not args.quiet:
                     _err(vr.text_summary(r))
         else:
