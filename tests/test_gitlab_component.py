@@ -1,0 +1,299 @@
+"""templates/gitlab-component/template.yml, the GitLab CI/CD component: its `spec:` header,
+its job document against GitLab's CI schema, and its jobs run by gitlab-ci-local against a
+real bare git remote (whose hook records each push and its -o options) and a local server
+speaking GitLab's pipeline schedules API.
+
+gitlab-ci-local resolves `include: component:` by fetching from a GitLab server, so these
+tests include the same file with `include: local:` plus `inputs:`, which gitlab-ci-local
+interpolates exactly like a component's inputs (`spec:` header, `$[[ inputs.x ]]`)."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+from conftest import ROOT, tool
+from fake_gitlab import FakeGitLab
+
+TEMPLATE = ROOT / "templates" / "gitlab-component" / "template.yml"
+TYPES = {"string": str, "number": (int, float), "boolean": bool, "array": list}
+INPUT_REF = re.compile(r"\$\[\[\s*inputs\.([\w-]+)(\s*\|[^\]]*)?\s*\]\]")
+
+
+def documents() -> tuple[dict[str, Any], dict[str, Any]]:
+    header, jobs = yaml.safe_load_all(TEMPLATE.read_text())
+    return header, jobs
+
+
+def interpolate(value: Any, inputs: dict[str, Any]) -> Any:
+    """GitLab's interpolation on the parsed document: a value that is one `$[[ ]]` takes
+    the input's own type; inside a longer string the input is written as text."""
+    if isinstance(value, dict):
+        return {interpolate(k, inputs): interpolate(v, inputs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, inputs) for v in value]
+    if isinstance(value, str):
+        whole = INPUT_REF.fullmatch(value.strip())
+        if whole:
+            return inputs[whole.group(1)]
+
+        def text(m: re.Match[str]) -> str:
+            v = inputs[m.group(1)]
+            return str(v).lower() if isinstance(v, bool) else str(v)
+
+        return INPUT_REF.sub(text, value)
+    return value
+
+
+def defaults() -> dict[str, Any]:
+    return {name: spec["default"] for name, spec in documents()[0]["spec"]["inputs"].items()}
+
+
+# ------------------------------------------------------------------------------------
+# The spec: header
+
+
+def test_spec_header_inputs_have_types_defaults_and_descriptions() -> None:
+    header, _ = documents()
+    assert list(header) == ["spec"]
+    inputs = header["spec"]["inputs"]
+    assert {spec["type"] for spec in inputs.values()} == set(TYPES)  # every type is used
+    for name, spec in inputs.items():
+        assert re.fullmatch(r"[a-z][a-z0-9-]*", name), name
+        assert set(spec) <= {"type", "default", "description", "options", "regex"}, name
+        assert spec["description"].strip(), name
+        assert "default" in spec, f"{name}: every input is optional"
+        assert isinstance(spec["default"], TYPES[spec["type"]]), name
+        if spec["type"] == "number":
+            assert not isinstance(spec["default"], bool), name
+        if "options" in spec:
+            assert spec["type"] in ("string", "number"), name
+            assert all(isinstance(o, TYPES[spec["type"]]) for o in spec["options"]), name
+            assert spec["default"] in spec["options"], name
+        if "regex" in spec:
+            assert spec["type"] == "string" and re.fullmatch(spec["regex"].strip("/"), spec["default"]), name
+
+
+def test_every_input_is_used_and_every_reference_is_defined() -> None:
+    text = TEMPLATE.read_text().split("\n---\n", 1)[1]
+    used = {m.group(1) for m in INPUT_REF.finditer(text)}
+    assert used == set(documents()[0]["spec"]["inputs"])
+
+
+def test_inputs_reach_scripts_only_through_variables() -> None:
+    _, jobs = documents()
+    for name, job in jobs.items():
+        for key in ("script", "before_script", "after_script"):
+            for line in job.get(key, []):
+                assert "$[[" not in line, f"{name}.{key}: {line}"
+
+
+def test_job_document_passes_the_gitlab_ci_schema(tmp_path: Path) -> None:
+    _, jobs = documents()
+    custom = {**defaults(), "pip-spec": "jmo-schedule @ https://example.com/x.whl", "retry": 2, "notify": True,
+              "sync-changes": ["ci/schedules.yaml"], "validate": False}
+    for i, inputs in enumerate((defaults(), custom)):
+        doc = interpolate(jobs, inputs)
+        path = tmp_path / f"jobs{i}.yml"
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        run = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", str(path)],
+                             capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_jobs_and_stages() -> None:
+    doc = interpolate(documents()[1], defaults())
+    jobs = {k: v for k, v in doc.items() if not k.startswith(".")}
+    assert set(jobs) == {"jmo-schedule-validate", "jmo-schedule-sync", "jmo-schedule-notify-success",
+                         "jmo-schedule-notify-failure"}
+    assert doc["jmo-schedule-validate"]["artifacts"]["reports"]["codequality"] == "gl-code-quality-jmo-schedule.json"
+    assert doc["jmo-schedule-sync"]["rules"][0] == {"if": "$JMO_SCHEDULE", "when": "never"}  # not in scan pipelines
+    assert doc["jmo-schedule-sync"]["rules"][-1]["changes"] == ["schedules.yaml", ".gitlab/jmo-schedules.gitlab-ci.yml"]
+    assert doc[".jmo-schedule-notify"]["stage"] == ".post"
+
+
+# ------------------------------------------------------------------------------------
+# gitlab-ci-local, end to end
+
+SCHEDULES = """\
+apiVersion: jmo.security/v1alpha1
+kind: ScanSchedule
+metadata:
+  name: weekly-scan
+spec:
+  schedule: "0 2 * * 1"
+  timezone: Europe/Berlin
+  backend: {type: gitlab-ci}
+  jobTemplate:
+    targets: {repo: .}
+---
+apiVersion: jmo.security/v1alpha1
+kind: ScanSchedule
+metadata:
+  name: paused-scan
+spec:
+  schedule: "30 4 * * *"
+  suspend: true
+  backend: {type: gitlab-ci}
+  jobTemplate:
+    targets: {repo: .}
+"""
+
+HOOK = """\
+#!/bin/sh
+# Records every pushed ref and the push options (-o), as GitLab's receive side sees them.
+{
+  while read -r old new ref; do echo "ref $ref"; done
+  i=0
+  while [ "$i" -lt "${GIT_PUSH_OPTION_COUNT:-0}" ]; do
+    eval "echo \\"option \\$GIT_PUSH_OPTION_$i\\""
+    i=$((i + 1))
+  done
+  echo "end"
+} >> "$(dirname "$0")/../pushes.log"
+"""
+
+TOKEN = "glpat-component-test-secret"
+
+
+def _git(*args: str, cwd: Path) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    base = tmp_path_factory.mktemp("component")
+    remote, work, lib = base / "remote.git", base / "project", base / "lib"
+    _git("init", "-q", "--bare", "-b", "main", str(remote), cwd=base)
+    _git("config", "receive.advertisePushOptions", "true", cwd=remote)
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(HOOK)
+    hook.chmod(0o755)
+    work.mkdir()
+    _git("init", "-q", "-b", "main", cwd=work)
+    (work / "templates" / "gitlab-component").mkdir(parents=True)
+    shutil.copy(TEMPLATE, work / "templates" / "gitlab-component" / "template.yml")
+    (work / "schedules.yaml").write_text(SCHEDULES)
+    (work / "bad.yaml").write_text(SCHEDULES.replace('"0 2 * * 1"', '"0 2 * * 9"'))
+    (work / ".gitlab-ci.yml").write_text(yaml.safe_dump({
+        "stages": ["test"],
+        "include": [{"local": "templates/gitlab-component/template.yml", "inputs": {
+            "pip-spec": str(ROOT),
+            "push-url": str(remote),
+            "mr-labels": "jmo-schedule,security",
+        }}],
+    }, sort_keys=False))
+    (work / ".gitignore").write_text(".gitlab-ci-local/\n")
+    _git("add", "-A", cwd=work)
+    _git("commit", "-qm", "init", cwd=work)
+    _git("remote", "add", "origin", str(remote), cwd=work)
+    _git("push", "-q", "origin", "main", cwd=work)
+    (remote / "pushes.log").unlink()  # only the job's pushes from here on
+    gitlab = FakeGitLab(token=TOKEN).start()
+    other = gitlab.add("Nightly build (someone else's)", owner="alice")
+    yield {"base": base, "remote": remote, "work": work, "lib": lib, "gitlab": gitlab, "other": other}
+    gitlab.stop()
+
+
+def gitlab_ci_local(p: dict[str, Any], *jobs: str, source: str = "web", extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    cmd = [tool("gitlab-ci-local"), "--force-shell-executor", "--shell-isolation", "--no-color",
+           "--variable", f"CI_PIPELINE_SOURCE={source}",
+           "--variable", f"JMO_GITLAB_TOKEN={TOKEN}",
+           "--variable", f"CI_API_V4_URL={p['gitlab'].url}",
+           "--variable", "CI_PROJECT_ID=42",
+           "--variable", f"JMO_SCHEDULE_LIB={p['lib']}",
+           *extra, *jobs]
+    env = {**os.environ, "HOME": str(p["base"]), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env.pop("JMO_GITLAB_TOKEN", None)
+    return subprocess.run(cmd, cwd=p["work"], env=env, capture_output=True, text=True, timeout=600)
+
+
+def pushes(p: dict[str, Any]) -> list[list[str]]:
+    log = p["remote"] / "pushes.log"
+    if not log.exists():
+        return []
+    out, current = [], []
+    for line in log.read_text().splitlines():
+        if line == "end":
+            out.append(current)
+            current = []
+        else:
+            current.append(line)
+    return out
+
+
+@pytest.mark.slow
+def test_sync_job_pushes_one_merge_request_and_creates_pipeline_schedules(project: dict[str, Any]) -> None:
+    run = gitlab_ci_local(project, "jmo-schedule-sync")
+    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
+    assert TOKEN not in run.stdout + run.stderr
+    [push] = pushes(project)
+    assert push[0] == "ref refs/heads/jmo-schedule/sync"
+    assert push[1:] == [
+        "option merge_request.create",
+        "option merge_request.target=main",
+        "option merge_request.title=jmo-schedule: regenerate scheduled scan pipelines",
+        "option merge_request.description=Regenerated 1 pipeline file from schedules.yaml "
+        "(.gitlab/jmo-schedules.gitlab-ci.yml). Regenerate locally: jmo-schedule sync -f schedules.yaml",
+        "option merge_request.remove_source_branch",
+        "option merge_request.label=jmo-schedule",
+        "option merge_request.label=security",
+    ]
+    # The branch holds the generated file, committed by the bot on top of main.
+    remote = project["remote"]
+    files = _git("ls-tree", "-r", "--name-only", "jmo-schedule/sync", cwd=remote).split()
+    assert ".gitlab/jmo-schedules.gitlab-ci.yml" in files and ".jmo-schedule-lib" not in " ".join(files)
+    assert _git("log", "-1", "--format=%an|%s", "jmo-schedule/sync", cwd=remote).strip() == (
+        "jmo-schedule|jmo-schedule: regenerate scheduled scan pipelines")
+    # Pipeline schedules: one per gitlab-ci ScanSchedule; the other schedule untouched.
+    gitlab = project["gitlab"]
+    ours = {s["description"]: s for s in gitlab.schedules.values() if s["description"].startswith("jmo-schedule: ")}
+    assert set(ours) == {"jmo-schedule: weekly-scan", "jmo-schedule: paused-scan"}
+    weekly = ours["jmo-schedule: weekly-scan"]
+    assert (weekly["cron"], weekly["cron_timezone"], weekly["ref"], weekly["active"]) == (
+        "0 2 * * 1", "Europe/Berlin", "refs/heads/main", True)
+    assert weekly["variables"][0]["key"] == "JMO_SCHEDULE" and weekly["variables"][0]["value"] == "weekly-scan"
+    assert ours["jmo-schedule: paused-scan"]["active"] is False
+    assert gitlab.schedules[project["other"]]["description"] == "Nightly build (someone else's)"
+
+
+@pytest.mark.slow
+def test_second_sync_run_creates_nothing_new(project: dict[str, Any]) -> None:
+    gitlab = project["gitlab"]
+    if not pushes(project):
+        pytest.skip("needs the first run")
+    before_pushes = len(pushes(project))
+    gitlab.requests.clear()
+    run = gitlab_ci_local(project, "jmo-schedule-sync")
+    assert run.returncode == 0, run.stdout[-5000:]
+    assert "already holds these changes; nothing pushed" in run.stdout
+    assert len(pushes(project)) == before_pushes
+    assert gitlab.writes() == []
+    assert "pipeline schedules: 0 created, 0 updated, 0 deleted, 2 unchanged" in run.stdout
+
+
+@pytest.mark.slow
+def test_validate_job_reports_code_quality(project: dict[str, Any]) -> None:
+    work = project["work"]
+    ci = yaml.safe_load((work / ".gitlab-ci.yml").read_text())
+    ci["include"][0]["inputs"]["schedules-file"] = "bad.yaml"
+    (work / ".gitlab-ci.yml").write_text(yaml.safe_dump(ci, sort_keys=False))
+    try:
+        run = gitlab_ci_local(project, "jmo-schedule-validate", source="push")
+    finally:
+        _git("checkout", "-q", "--", ".gitlab-ci.yml", cwd=work)
+    assert run.returncode != 0
+    assert "bad.yaml:6:22: spec.schedule: day of week 9 is outside 0-7" in run.stdout
+    reports = list((work / ".gitlab-ci-local").rglob("gl-code-quality-jmo-schedule.json"))
+    assert reports, "the codequality report was not kept as an artifact"
+    issues = json.loads(reports[0].read_text())
+    assert issues[0]["location"] == {"path": "bad.yaml", "lines": {"begin": 6}}
+    assert issues[0]["severity"] == "major"
