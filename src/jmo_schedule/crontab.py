@@ -114,6 +114,18 @@ def write_crontab(text: str | None, user: str | None = None) -> None:
         raise JmoError(f"crontab refused the new table: {' / '.join(err.splitlines()) or f'exit {proc.returncode}'}")
 
 
+def print_table(text: str | None) -> None:
+    """Print crontab text as its bytes (a user's non-UTF-8 bytes included)."""
+    data = (text or "").encode("utf-8", "surrogateescape")
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(data.decode("utf-8", "replace"))
+        return
+    sys.stdout.flush()
+    buffer.write(data)
+    buffer.flush()
+
+
 def _first_line(text: str) -> str:
     return text.splitlines()[0] if text else ""
 

@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         text, changed = ct.install_crontab(schedules, opts, replace_all=not args.names,
                                            user=args.crontab_user, dry_run=args.dry_run)
         if args.dry_run:
-            sys.stdout.write(text or "")
+            ct.print_table(text)
         else:
             who = f"the crontab of {args.crontab_user}" if args.crontab_user else "your crontab"
             names = ", ".join(s.name for s in schedules) or "no schedules"

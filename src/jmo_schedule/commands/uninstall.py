@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     removed, text = ct.uninstall_crontab(names, user=args.crontab_user, dry_run=args.dry_run)
     if args.dry_run:
-        sys.stdout.write(text or "")
+        ct.print_table(text)
         return 0
     missing = [n for n in names or [] if n not in removed]
     for name in missing:

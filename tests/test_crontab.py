@@ -1,0 +1,295 @@
+"""install / uninstall: the real crontab binary, the managed block, systemd user units."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from conftest import tool
+from jmo_schedule import crontab as ct
+from jmo_schedule import run_history
+from jmo_schedule.cli import main
+from jmo_schedule.errors import JmoError
+from jmo_schedule.manager import ScheduleManager
+from jmo_schedule.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
+from jmo_schedule.runner import run_schedule
+from jmo_schedule.workflow_generators.local_cron import cron_fields
+
+TEST_USER = "jmo-crontab-test"
+# The user's own lines, with a `%`, an environment line, a non-UTF-8 byte and no
+# trailing blank line: all must come back byte for byte.
+USER_TABLE = b'# my jobs\nMAILTO=""\n*/10 * * * * echo "50% done" > /dev/null\n# caf\xe9\n'
+
+
+def add(name: str, backend: str = "local-cron", **spec: object) -> ScanSchedule:
+    s = ScanSchedule(
+        metadata=ScheduleMetadata(name=name),
+        spec=ScheduleSpec(schedule="0 2 * * 1", timezone="America/New_York", backend=BackendConfig(type=backend),
+                          jobTemplate=JobTemplateSpec(targets={"repo": "."}), **spec),
+    )
+    return ScheduleManager(clock=lambda: datetime(2026, 11, 1, tzinfo=timezone.utc)).create(s)
+
+
+def crontab_l(user: str | None) -> bytes | None:
+    proc = subprocess.run([tool("crontab"), *(["-u", user] if user else []), "-l"], capture_output=True)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def crontab_set(user: str | None, data: bytes | None) -> None:
+    args = [tool("crontab"), *(["-u", user] if user else [])]
+    if data is None:
+        subprocess.run([*args, "-r"], capture_output=True)
+    else:
+        subprocess.run([*args, "-"], input=data, check=True, capture_output=True)
+
+
+@pytest.fixture
+def cron_user() -> Iterator[str | None]:
+    """A crontab to install into: the scratch user's (root), else the current user's,
+    saved before and restored after the test."""
+    user: str | None = None
+    if os.geteuid() == 0 and subprocess.run(["id", TEST_USER], capture_output=True).returncode == 0:
+        user = TEST_USER
+    saved = crontab_l(user)
+    try:
+        yield user
+    finally:
+        crontab_set(user, saved)
+
+
+def user_args(user: str | None) -> list[str]:
+    return ["--crontab-user", user] if user else []
+
+
+# ------------------------------------------------------------------------------------
+# The real crontab
+
+
+def test_install_and_uninstall_keep_the_users_lines(cron_user: str | None, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JMO_SCANNER", "/opt/jmo/bin/jmo")
+    add("weekly-scan")
+    add("nightly", concurrencyPolicy="Allow")
+    add("elsewhere", backend="github-actions")
+    crontab_set(cron_user, USER_TABLE)
+
+    assert main(["install", *user_args(cron_user)]) == 0
+    installed = crontab_l(cron_user)
+    assert installed is not None and installed.startswith(USER_TABLE)
+    block = installed[len(USER_TABLE):].decode()
+    exe = str(Path(sys.executable).parent / "jmo-schedule")
+    zone = ct.machine_zone()
+    log = Path(os.environ["JMO_HOME"]) / "logs"
+    lines = block.splitlines()
+    assert lines[0] == ct.BEGIN and lines[-1] == ct.END
+    assert [line for line in lines if not line.startswith("#")] == [
+        f"{f} cd {tmp_path} && {exe} run {name} --scanner /opt/jmo/bin/jmo >> {log}/{name}.log 2>&1"
+        for name in ("nightly", "weekly-scan")
+        for f in [" ".join(x) for x in cron_fields("0 2 * * 1", "America/New_York", zone)]
+    ]
+    assert "elsewhere" not in block
+    who = f"the crontab of {cron_user}" if cron_user else "your crontab"
+    assert capsys.readouterr().out == f"installed nightly, weekly-scan in {who} (cron zone {zone})\n"
+    assert run_history.read("weekly-scan")["installedAt"]
+
+    # Idempotent: a second install changes nothing.
+    assert main(["install", *user_args(cron_user)]) == 0
+    assert crontab_l(cron_user) == installed
+    assert capsys.readouterr().out.startswith("already up to date: nightly, weekly-scan")
+
+    # The user edits their own lines around the block; a named install keeps them.
+    crontab_set(cron_user, b"# top\n" + installed + b"@reboot true\n")
+    s = ScheduleManager().require("weekly-scan")
+    s.spec.suspend = True
+    ScheduleManager().update(s)
+    assert main(["install", "weekly-scan", *user_args(cron_user)]) == 0
+    now = crontab_l(cron_user) or b""
+    assert now.startswith(b"# top\n" + USER_TABLE) and now.endswith(b"\n" + ct.END.encode() + b"\n@reboot true\n")
+    assert b"\n# suspended: 0 " in now and b"run nightly" in now
+
+    # Uninstall one, then all: the user's bytes come back exactly.
+    assert main(["uninstall", "nightly", *user_args(cron_user)]) == 0
+    assert b"run nightly" not in (crontab_l(cron_user) or b"")
+    assert main(["uninstall", *user_args(cron_user)]) == 0
+    assert crontab_l(cron_user) == b"# top\n" + USER_TABLE + b"@reboot true\n"
+    assert capsys.readouterr().out.endswith("removed weekly-scan from the crontab\n")
+    assert main(["uninstall", *user_args(cron_user)]) == 0
+    assert capsys.readouterr().out == "nothing to remove from the crontab\n"
+
+
+def test_a_crontab_that_was_only_ours_is_removed(cron_user: str | None, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    add("weekly-scan")
+    crontab_set(cron_user, None)
+    assert main(["install", "weekly-scan", *user_args(cron_user)]) == 0
+    assert (crontab_l(cron_user) or b"").startswith(ct.BEGIN.encode())
+    assert main(["uninstall", *user_args(cron_user)]) == 0
+    assert crontab_l(cron_user) is None
+
+
+def test_dry_run_changes_nothing(cron_user: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                 capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    monkeypatch.chdir(tmp_path)
+    add("weekly-scan")
+    crontab_set(cron_user, USER_TABLE)
+    assert main(["install", "--dry-run", *user_args(cron_user)]) == 0
+    out = capsysbinary.readouterr().out
+    assert out.startswith(USER_TABLE + ct.BEGIN.encode() + b"\n")  # the user's bytes, exactly
+    assert crontab_l(cron_user) == USER_TABLE
+    assert "installedAt" not in run_history.read("weekly-scan")
+
+
+def test_installed_entry_runs_with_the_real_clock_only_for_later_fire_times(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fire time before the install is not caught up: K8s ignores times before creation."""
+    add("weekly-scan")
+    with run_history.editing("weekly-scan") as data:
+        data["installedAt"] = "2026-11-24T12:00:00Z"
+    outcome = run_schedule("weekly-scan", now=datetime(2026, 11, 24, 12, 5, tzinfo=timezone.utc), scanner="false")
+    assert (outcome.action, outcome.reason) == ("idle", "BeforeCreation")
+
+
+# ------------------------------------------------------------------------------------
+# The managed block, without the binary
+
+
+def test_block_parse_and_render() -> None:
+    text = f"a\n{ct.BEGIN}\n# schedule x: c\n1 2 * * * run x\n# schedule y: c\n3 4 * * * run y\n{ct.END}\nb\n"
+    table = ct.Crontab.parse(text)
+    assert (table.before, table.after) == ("a\n", "b\n")
+    assert table.entries == {"x": ["# schedule x: c", "1 2 * * * run x"], "y": ["# schedule y: c", "3 4 * * * run y"]}
+    assert table.render() == text
+    del table.entries["x"]
+    assert table.render() == f"a\n{ct.BEGIN}\n# schedule y: c\n3 4 * * * run y\n{ct.END}\nb\n"
+    table.entries = {}
+    assert table.render() == "a\nb\n"
+    assert ct.Crontab.parse(None).render() is None
+    appended = ct.Crontab.parse("x")
+    appended.entries = {"y": ["# schedule y: c"]}
+    assert appended.render() == f"x\n{ct.BEGIN}\n# schedule y: c\n{ct.END}\n"
+
+
+@pytest.mark.parametrize("text,message", [
+    (f"{ct.BEGIN}\n{ct.END}\n{ct.BEGIN}\n{ct.END}\n",
+     "the crontab holds two jmo-schedule blocks; remove one by hand (crontab -e)"),
+    (f"{ct.BEGIN}\n1 2 * * * x\n",
+     f"the crontab's jmo-schedule block has no end marker {ct.END!r}; fix it by hand (crontab -e)"),
+])
+def test_broken_blocks(text: str, message: str) -> None:
+    with pytest.raises(JmoError) as exc:
+        ct.Crontab.parse(text)
+    assert str(exc.value) == message
+
+
+def test_machine_zone(tmp_path: Path) -> None:
+    (tmp_path / "etc").mkdir()
+    assert ct.machine_zone(str(tmp_path)) == "UTC"
+    (tmp_path / "etc" / "localtime").symlink_to("/usr/share/zoneinfo/Europe/Berlin")
+    assert ct.machine_zone(str(tmp_path)) == "Europe/Berlin"
+    (tmp_path / "etc" / "timezone").write_text("America/New_York\n")
+    assert ct.machine_zone(str(tmp_path)) == "America/New_York"
+    (tmp_path / "etc" / "timezone").write_text("Not/AZone\n")
+    assert ct.machine_zone(str(tmp_path)) == "Europe/Berlin"
+
+
+def test_install_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    add("elsewhere", backend="github-actions")
+    assert main(["install", "elsewhere", "--dry-run"]) == 1
+    assert capsys.readouterr().err == (
+        "jmo-schedule: error: schedule 'elsewhere' uses backend github-actions; only local-cron schedules run on "
+        "this machine (set spec.backend.type: local-cron)\n")
+    assert main(["install", "missing"]) == 1
+    assert capsys.readouterr().err.startswith("jmo-schedule: error: schedule 'missing' not found in ")
+    add("weekly-scan")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no crontab, no jmo
+    assert main(["install", "weekly-scan"]) == 1
+    err = capsys.readouterr().err
+    assert err.endswith(
+        "jmo-schedule: error: crontab is not installed (Debian/Ubuntu: apt-get install cron); or use --systemd\n")
+    assert "warning: the scanner `jmo` is not on PATH" in err
+    with pytest.raises(SystemExit) as exc:
+        main(["install", "--crontab", "--systemd"])
+    assert exc.value.code == 2
+
+
+def test_crontab_refusal_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tmp_path / "crontab"
+    fake.write_text("#!/bin/sh\nif [ \"$1\" = -l ]; then echo 'no crontab for me' >&2; exit 1; fi\n"
+                    "cat >/dev/null; echo '\"-\":3: bad minute' >&2; echo 'errors in crontab file, can'\"'\"'t install.' >&2; exit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    opts = ct.InstallOptions(executable="/x/jmo-schedule", log_dir="/x/logs")
+    with pytest.raises(JmoError) as exc:
+        ct.install_crontab([add("weekly-scan")], opts, replace_all=True)
+    assert str(exc.value) == "crontab refused the new table: \"-\":3: bad minute / errors in crontab file, can't install."
+
+
+# ------------------------------------------------------------------------------------
+# systemd user units (systemctl played by a script that records its calls)
+
+
+@pytest.fixture
+def fake_systemctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    calls = tmp_path / "systemctl.log"
+    script = tmp_path / "bin" / "systemctl"
+    script.parent.mkdir()
+    script.write_text(f"#!/bin/sh\necho \"$*\" >> {calls}\n"
+                      "if [ -n \"$FAIL_SYSTEMCTL\" ]; then echo 'Failed to connect to bus: No medium found' >&2; exit 1; fi\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{script.parent}:{os.environ['PATH']}")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return calls
+
+
+def test_systemd_install_and_uninstall(tmp_path: Path, fake_systemctl: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    add("weekly-scan")
+    add("paused", suspend=True)
+    folder = tmp_path / "config" / "systemd" / "user"
+    (folder).mkdir(parents=True)
+    (folder / "jmo-mine.timer").write_text("[Timer]\nOnCalendar=daily\n")  # not ours: never touched
+    assert main(["install", "--systemd"]) == 0
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "jmo-mine.timer", "jmo-paused.service", "jmo-paused.timer", "jmo-weekly-scan.service", "jmo-weekly-scan.timer"]
+    service = (folder / "jmo-weekly-scan.service").read_text()
+    assert service.startswith("# Generated by jmo-schedule. DO NOT EDIT.\n")
+    assert f"ExecStart={Path(sys.executable).parent / 'jmo-schedule'} run weekly-scan" in service
+    assert f"WorkingDirectory={tmp_path}\n" in service
+    assert "OnCalendar=Mon *-*-* 02:00:00 America/New_York\n" in (folder / "jmo-weekly-scan.timer").read_text()
+    assert fake_systemctl.read_text().splitlines() == [
+        "--user daemon-reload", "--user disable --now jmo-paused.timer", "--user enable --now jmo-weekly-scan.timer"]
+    capsys.readouterr()
+    assert main(["uninstall", "--systemd", "weekly-scan"]) == 0
+    assert capsys.readouterr().out == "removed jmo-weekly-scan.service\nremoved jmo-weekly-scan.timer\n"
+    assert main(["uninstall", "--systemd"]) == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["jmo-mine.timer"]
+
+
+def test_systemd_failure_is_one_line(tmp_path: Path, fake_systemctl: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FAIL_SYSTEMCTL", "1")
+    add("weekly-scan")
+    assert main(["install", "--systemd"]) == 1
+    assert capsys.readouterr().err.endswith(
+        "jmo-schedule: error: systemctl --user daemon-reload failed: Failed to connect to bus: No medium found\n")
+
+
+def test_systemd_dry_run_prints_units(tmp_path: Path, fake_systemctl: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    add("weekly-scan")
+    assert main(["install", "--systemd", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"# {tmp_path}/config/systemd/user/jmo-weekly-scan.timer\n" in out
+    assert not fake_systemctl.exists()
+    assert not (tmp_path / "config").exists()
