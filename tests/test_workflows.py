@@ -1,0 +1,179 @@
+"""This repository's workflows (.github/workflows), the GitLab example and the pre-commit
+hooks: linted by check-jsonschema, actionlint and zizmor, and checked for the rules the
+project promises (SHA pins, least privilege, no persisted credentials)."""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import EXAMPLE, ROOT, tool
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+GITLAB_EXAMPLE = ROOT / "examples" / "gitlab" / ".gitlab-ci.yml"
+HOOKS = ROOT / ".pre-commit-hooks.yaml"
+SHA_USES = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
+    if True in data:  # YAML 1.1 reads the key `on` as true
+        data["on"] = data.pop(True)
+    return data
+
+
+def steps(path: Path) -> list[dict[str, Any]]:
+    return [s for job in load(path)["jobs"].values() for s in job.get("steps", [])]
+
+
+def test_the_three_workflows_exist() -> None:
+    assert [p.name for p in WORKFLOWS] == ["ci.yml", "jmo-schedule-sync.yml", "release.yml"]
+
+
+def test_check_jsonschema_github_workflows() -> None:
+    run = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_actionlint_with_shellcheck() -> None:
+    run = subprocess.run([tool("actionlint"), "-shellcheck", tool("shellcheck"), *map(str, WORKFLOWS)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_zizmor_offline_finds_nothing() -> None:
+    run = subprocess.run([tool("zizmor"), "--offline", "--no-progress", *map(str, WORKFLOWS)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "No findings to report" in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_least_privilege_and_pins(path: Path) -> None:
+    wf = load(path)
+    assert wf["permissions"] == {}, "grant per job, nothing at the top"
+    for name, job in wf["jobs"].items():
+        assert "permissions" in job, f"{name} must say what it needs"
+        assert "timeout-minutes" in job, name
+    for step in steps(path):
+        uses = step.get("uses")
+        if uses is None or uses == "./":
+            continue
+        assert SHA_USES.match(uses), uses
+        assert re.search(re.escape(uses) + r" # v\d+\.\d+\.\d+", path.read_text()), f"{uses}: version comment"
+        if uses.startswith("actions/checkout@"):
+            assert step["with"]["persist-credentials"] is False
+
+
+def test_pins_are_the_same_everywhere() -> None:
+    refs: dict[str, set[str]] = {}
+    texts = [p.read_text() for p in WORKFLOWS] + [(ROOT / "action.yml").read_text()]
+    for text in texts:
+        for m in re.finditer(r"uses: ([\w.-]+/[\w./-]+)@([0-9a-f]{40})", text):
+            refs.setdefault(m.group(1), set()).add(m.group(2))
+    assert refs and all(len(shas) == 1 for shas in refs.values()), refs
+
+
+def test_ci_tests_every_supported_python_and_lints() -> None:
+    wf = load(ROOT / ".github" / "workflows" / "ci.yml")
+    test = wf["jobs"]["test"]
+    assert test["strategy"]["matrix"]["python"] == ["3.10", "3.11", "3.12", "3.13"]
+    assert any(s.get("run") == "bash .ci/run" for s in test["steps"])
+    lint = "\n".join(s.get("run", "") for s in wf["jobs"]["lint"]["steps"])
+    for command in ("actionlint", "zizmor --offline", "vendor.github-actions", "vendor.github-workflows",
+                    "vendor.gitlab-ci", "generate_schema.py --check"):
+        assert command in lint
+    assert set(wf["on"]) == {"push", "pull_request", "workflow_dispatch"}
+
+
+def test_release_moves_the_major_tag() -> None:
+    wf = load(ROOT / ".github" / "workflows" / "release.yml")
+    assert wf["on"] == {"push": {"tags": ["v1.*.*"]}}
+    move = wf["jobs"]["move-major-tag"]
+    assert move["needs"] == "test"
+    assert move["permissions"] == {"contents": "write"}
+    script = move["steps"][0]["run"]
+    assert "git/refs/tags/v1" in script and "refs/tags/v1" in script
+    assert wf["jobs"]["test"]["permissions"] == {"contents": "read"}
+
+
+def test_sync_workflow_runs_the_action_in_sync_mode() -> None:
+    wf = load(ROOT / ".github" / "workflows" / "jmo-schedule-sync.yml")
+    assert wf["on"]["schedule"][0]["cron"] == "17 5 * * *"
+    assert wf["on"]["push"]["paths"] == ["schedules.yaml"]
+    job = wf["jobs"]["sync"]
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    action = next(s for s in job["steps"] if s.get("uses") == "./")
+    assert action["with"]["command"] == "sync"
+    assert "secrets.JMO_SCHEDULE_TOKEN" in action["with"]["token"]
+
+
+def test_gitlab_example_passes_the_gitlab_ci_schema() -> None:
+    run = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", str(GITLAB_EXAMPLE)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    data = yaml.safe_load(GITLAB_EXAMPLE.read_text())
+    component = data["include"][0]
+    assert component["component"] == "$CI_SERVER_FQDN/jmo/schedule-action/gitlab-component@1.0.0"
+    spec = yaml.safe_load_all((ROOT / "templates" / "gitlab-component" / "template.yml").read_text())
+    inputs = next(spec)["spec"]["inputs"]
+    assert set(component["inputs"]) <= set(inputs)
+
+
+# ------------------------------------------------------------------------------------
+# pre-commit hooks
+
+
+def hooks() -> dict[str, dict[str, Any]]:
+    return {h["id"]: h for h in yaml.safe_load(HOOKS.read_text())}
+
+
+def test_hook_manifest_shape() -> None:
+    found = hooks()
+    assert set(found) == {"jmo-schedule-validate", "jmo-schedule-sync-check"}
+    for hook in found.values():
+        assert set(hook) <= {"id", "name", "description", "entry", "language", "files", "types", "pass_filenames",
+                             "require_serial", "minimum_pre_commit_version", "args"}
+        assert hook["language"] == "python"
+        assert hook["entry"].split()[0] == "jmo-schedule"
+
+
+@pytest.mark.parametrize("path, validate, sync", [
+    ("schedules.yaml", True, True),
+    ("ops/schedules.yml", True, True),
+    ("myschedules.yaml", False, False),
+    (".github/workflows/jmo-nightly.yml", False, True),
+    (".github/workflows/ci.yml", False, False),
+    (".gitlab/jmo-schedules.gitlab-ci.yml", False, True),
+    ("deploy/kubernetes/jmo-weekly.yaml", False, True),
+])
+def test_hook_file_patterns(path: str, validate: bool, sync: bool) -> None:
+    found = hooks()
+    assert bool(re.search(found["jmo-schedule-validate"]["files"], path)) is validate
+    assert bool(re.search(found["jmo-schedule-sync-check"]["files"], path)) is sync
+
+
+def test_validate_hook_runs_as_pre_commit_calls_it(tmp_path: Path) -> None:
+    # pre-commit runs `entry [args] file...`.
+    bad = tmp_path / "schedules.yaml"
+    bad.write_text(EXAMPLE.read_text().replace('"0 2 * * 1"', '"0 2 * * 8"'))
+    entry = hooks()["jmo-schedule-validate"]["entry"].split()
+    ok = subprocess.run([tool(entry[0]), *entry[1:], str(EXAMPLE)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    failed = subprocess.run([tool(entry[0]), *entry[1:], str(EXAMPLE), str(bad)], capture_output=True, text=True)
+    assert failed.returncode == 1
+    assert "day of week 8 is outside 0-7" in failed.stderr
+
+
+def test_sync_check_hook_runs_as_pre_commit_calls_it(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "schedules.yaml").write_text(EXAMPLE.read_text())
+    entry = hooks()["jmo-schedule-sync-check"]["entry"].split()
+    drift = subprocess.run([tool(entry[0]), *entry[1:]], cwd=tmp_path, capture_output=True, text=True)
+    assert drift.returncode == 1 and "out of sync" in drift.stdout
+    subprocess.run([tool("jmo-schedule"), "sync"], cwd=tmp_path, check=True, capture_output=True)
+    clean = subprocess.run([tool(entry[0]), *entry[1:]], cwd=tmp_path, capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stdout
