@@ -5,16 +5,19 @@ Errors a user can cause are printed as one line on stderr, never as a traceback.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-import warnings
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ._version import __version__
 
+# Only names for annotations here: `jmo-schedule --version` imports this module and
+# nothing else (argparse, datetime and typing are imported where they are used).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+    from datetime import datetime
+    from typing import Any, Callable, Sequence
+
     from .manager import ScheduleManager
     from .model import ScanSchedule
 
@@ -35,13 +38,25 @@ take -f FILE work on that file instead (comments and ordering are kept).
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2
-        self.exit(2, f"{self.prog}: error: {message}\n(see '{self.prog} --help')\n")
+def _parser_class() -> type[argparse.ArgumentParser]:
+    import argparse
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:  # type: ignore[override]  # one line, exit 2
+            self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+    return _Parser
+
+
+class UsageError(Exception):
+    """Arguments that parse but do not make sense together: one line, exit 2."""
 
 
 def parse_time(text: str) -> datetime:
     """ISO 8601 with an offset or Z; a bare time means UTC."""
+    import argparse
+    from datetime import datetime, timezone
+
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
@@ -50,6 +65,8 @@ def parse_time(text: str) -> datetime:
 
 
 def _positive(text: str) -> int:
+    import argparse
+
     try:
         value = int(text)
     except ValueError:
@@ -59,7 +76,12 @@ def _positive(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser. With `argv`, only the command module it names is imported (the
+    others are listed in --help from EXTENSIONS without importing them): start-up speed."""
+    import argparse
+
+    _Parser = _parser_class()
     parser = _Parser(
         prog=PROG,
         description="Declare recurring security scans once in schedules.yaml; validate them, see when "
@@ -93,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  jmo-schedule validate --format json | jq .valid",
     )
     p.add_argument("-f", "--file", metavar="FILE", action="append", help=f"file to check (repeatable; default {DEFAULT_FILE})")
+    p.add_argument("files", metavar="FILE", nargs="*", help="more files to check (as pre-commit passes them)")
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only, no summary")
     p.add_argument(
         "--format", choices=("text", "github", "codequality", "json"), default="text",
@@ -147,23 +170,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--count", type=_positive, default=5, help="how many runs (default 5)")
     now_opt(p)
 
-    _register_extensions(sub, command)
+    _register_extensions(sub, command, None if argv is None else _chosen_command(argv))
     return parser
 
 
-def _register_extensions(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
-    """Commands that live in their own modules (each with add_arguments/run)."""
+def _chosen_command(argv: Sequence[str]) -> str:
+    """The command word of `argv` ("" when there is none, e.g. `--help`)."""
+    return next((a for a in argv if not a.startswith("-")), "")
+
+
+def _register_extensions(sub: Any, command: Callable[..., argparse.ArgumentParser], chosen: str | None) -> None:
+    """Commands that live in their own modules (each with add_arguments/run). When `chosen`
+    is given, only that command's module is imported; the rest get a help-only entry."""
     import importlib
+    import importlib.util
 
     for name, module, help in EXTENSIONS:
+        full = f"{__package__}.commands.{module}"
+        if chosen is not None and name != chosen:
+            if importlib.util.find_spec(full) is not None:
+                command(name, help, _not_loaded)
+            continue
         try:
-            mod = importlib.import_module(f".commands.{module}", __package__)
+            mod = importlib.import_module(full)
         except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.commands.{module}":
+            if exc.name != full:
                 raise
             continue  # a command not built yet
         p = command(name, help, _extension_handler(mod), getattr(mod, "DESCRIPTION", None))
         mod.add_arguments(p)
+
+
+def _not_loaded(args: argparse.Namespace) -> int:  # pragma: no cover - main() always loads the chosen one
+    raise UsageError(f"command {args.command!r} was not loaded")
 
 
 # (command, module in jmo_schedule.commands, one-line help). Each module owns its command.
@@ -196,6 +235,8 @@ def _manager(args: argparse.Namespace) -> ScheduleManager:
 
 
 def _now(args: argparse.Namespace) -> datetime:
+    from datetime import datetime, timezone
+
     return getattr(args, "now", None) or datetime.now(timezone.utc)
 
 
@@ -239,7 +280,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .loader import check_file
     from . import validate_report as vr
 
-    files = args.file or [DEFAULT_FILE]
+    files = [*(args.file or []), *getattr(args, "files", [])] or [DEFAULT_FILE]
     fmt = getattr(args, "format", "text")
     reports: list[vr.FileReport] = []
     for path in files:
@@ -389,7 +430,8 @@ def cmd_describe(args: argparse.Namespace) -> int:
     if meta.generation:
         lines.append(f"Generation:           {meta.generation}")
     lines += [
-        f"Schedule:             {spec.schedule}  ({describe(spec.schedule, spec.timezone)})",
+        f"Schedule:             {spec.schedule}",
+        f"Description:          {describe(spec.schedule, spec.timezone)}",
         f"Timezone:             {spec.timezone}",
         f"Suspend:              {str(spec.suspend).lower()}",
         f"Concurrency Policy:   {spec.concurrencyPolicy}",
@@ -452,7 +494,7 @@ def cmd_suspend(args: argparse.Namespace) -> int:
 
 def cmd_next(args: argparse.Namespace) -> int:
     from .cron import describe, next_runs
-    from .errors import JmoError, NotFoundError
+    from .errors import NotFoundError
 
     if args.file:
         from .loader import load_file
@@ -467,7 +509,7 @@ def cmd_next(args: argparse.Namespace) -> int:
 
         schedules = [ScheduleManager().require(args.name)]
     else:
-        raise JmoError("name a schedule (jmo-schedule next NAME) or a file (jmo-schedule next -f FILE)")
+        raise UsageError("name a schedule (jmo-schedule next NAME) or a file (jmo-schedule next -f FILE)")
     now = _now(args)
     blocks = []
     for s in schedules:
@@ -492,7 +534,13 @@ def _warning_line(message: Any, category: Any, filename: str, lineno: int, file:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 failure, 2 usage)."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--version"]:  # answered before building the parser: CI calls it a lot
+        _out(f"{PROG} {__version__}")
+        return 0
+    import warnings
+
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     previous = warnings.showwarning
     warnings.showwarning = _warning_line
@@ -505,6 +553,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for p in exc.problems:
                 _err(str(p))
             return 1
+        except UsageError as exc:
+            _err(f"{PROG} {args.command}: error: {exc} (see '{PROG} {args.command} --help')")
+            return 2
         except JmoError as exc:
             _err(f"{PROG}: error: {exc}")
             return 1
