@@ -472,7 +472,9 @@ def check_job(c: Checker, value: Any, path: tuple) -> None:
     if "results" in job:
         results = c.mapping(job["results"], path + ("results",), RESULTS_FIELDS)
         if results and "dir" in results:
-            c.string(results["dir"], path + ("results", "dir"))
+            if c.string(results["dir"], path + ("results", "dir")) and "${{" in results["dir"]:
+                # The folder is an input of the upload steps, where GitHub evaluates `${{`.
+                c.error(path + ("results", "dir"), "must not contain '${{' (CI systems read it as an expression)")
     if "options" in job:
         check_options(c, job["options"], path + ("options",))
     if "notifications" in job:
