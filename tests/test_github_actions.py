@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import EXAMPLE, tool
+from conftest import EXAMPLE, STUB_SCANNER_DIR, tool
 from jmo_schedule.loader import load_file
 from jmo_schedule.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
 from jmo_schedule.scan_command import build_plan
@@ -21,6 +22,7 @@ from jmo_schedule.workflow_generators.github_actions import (
     UPLOAD_ARTIFACT,
     UPLOAD_SARIF,
     GitHubActionsGenerator,
+    env_and_decoders,
     escape_expression,
     generate_files,
     workflow,
@@ -182,9 +184,15 @@ def test_hostile_values_reach_env_only() -> None:
         " github.workflow ", " github.token ", " '$' ", " secrets.TEAM_HOOK ",
         " job.status == 'success' && 'success' || 'failure' ",
     }, expressions
-    # What GitHub evaluates `${{ '$' }}{{` to is the literal value again.
-    evaluated = {k: v.replace("${{ '$' }}{{", "${{") for k, v in job["env"].items()}
-    assert evaluated == build_plan(s.spec.jobTemplate).env()
+    # Values holding `${{` travel base64-encoded; the rest as they are.
+    decoded = {k[:-4] if k.endswith("_B64") else k: base64.b64decode(v).decode() if k.endswith("_B64") else v
+               for k, v in job["env"].items()}
+    assert decoded == build_plan(s.spec.jobTemplate).env()
+    assert "JMO_REPO_B64" in job["env"] and "JMO_PROFILE" in job["env"]
+    assert not any("${{" in v for v in job["env"].values())
+    # A `${{` in a `with:` input is escaped: GitHub evaluates `${{ '$' }}{{` to `${{`.
+    upload = _steps(doc)["Upload results"]["with"]["path"]
+    assert upload == "out ${{ '$' }}{{ github.token }}/"
 
 
 def test_escape_expression() -> None:
@@ -276,3 +284,131 @@ def test_zizmor_flags_a_user_chosen_unpinned_action_ref(tmp_path: Path) -> None:
         capture_output=True, text=True,
     )
     assert {f["ident"] for f in json.loads(proc.stdout)} == {"unpinned-uses"}
+
+
+# --- end to end: act runs the generated workflow on the host --------------------------
+
+STUB_CHECKOUT = """\
+name: checkout stub
+description: act already copied the repository into the workspace
+inputs:
+  persist-credentials: {description: p}
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      run: test -f "$GITHUB_WORKSPACE/schedules.yaml"
+"""
+# Records its inputs (and the env the workflow gave it) as one JSON line in $JMO_TEST_EXPORT.
+STUB_RECORDER = """\
+name: {name} stub
+description: records its inputs
+inputs:
+{inputs}
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      env:
+        STUB_INPUTS: ${{{{ toJSON(inputs) }}}}
+      run: |
+        python3 -c 'import json, os; print(json.dumps({{"stub": "{name}", "inputs": json.loads(os.environ["STUB_INPUTS"]), "hook": os.environ.get("TEAM_HOOK")}}))' >> "$JMO_TEST_EXPORT/calls.jsonl"
+        if [ "${{{{ inputs.command }}}}" = guard ]; then echo "run=true" >> "$GITHUB_OUTPUT"; fi
+"""
+
+
+def _recorder(root: Path, name: str, inputs: list[str]) -> Path:
+    d = root / name
+    d.mkdir(parents=True)
+    lines = "\n".join(f"  {i}: {{description: x}}" for i in inputs)
+    (d / "action.yml").write_text(STUB_RECORDER.format(name=name, inputs=lines))
+    return d
+
+
+@pytest.mark.slow
+def test_act_runs_the_workflow_with_exact_argv(tmp_path: Path) -> None:
+    """act (a GitHub runner on the host) evaluates the workflow: the `${{ '$' }}{{` escape
+    gives the literal value, the scanner gets exactly the planned argv, nothing injected runs."""
+    canary = tmp_path / "CANARY"
+    hostile = f"a'b\"c $(touch {canary}1) ; `touch {canary}2` ${{{{ secrets.TEAM_HOOK }}}} ${{{{ github.token }}}} $HOME"
+    s = _schedule(
+        targets={"repo": "-" + hostile, "images": [hostile, "nginx:1.27"]},
+        results={"dir": "results"},
+        options={"fail_on": "HIGH"},
+        notifications={"enabled": True, "channels": [{"type": "slack", "url": "${TEAM_HOOK}"}]},
+    )
+    repo = tmp_path / "repo"
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    (repo / "schedules.yaml").write_text("# the schedule; the stub guard does not read it\n")
+    doc_text = GitHubActionsGenerator().generate(s)
+    # act needs Docker for `container:`; the host runs the steps instead (DESIGN.md).
+    lines = doc_text.splitlines(keepends=True)
+    start = next(i for i, l in enumerate(lines) if l.startswith("    container:"))
+    del lines[start:start + 3]
+    (repo / ".github" / "workflows" / "scan.yml").write_text("".join(lines))
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    export = tmp_path / "export"
+    export.mkdir()
+    stubs = tmp_path / "stubs"
+    local = {
+        f"{CHECKOUT[0]}@{CHECKOUT[1]}": stubs / "checkout",
+        # A path inside a repository: act maps the repository, the stub sits at the path.
+        f"github/codeql-action@{UPLOAD_SARIF[1]}": _recorder(stubs / "codeql-action", "upload-sarif",
+                                                             ["sarif_file", "category"]).parent,
+        f"{UPLOAD_ARTIFACT[0]}@{UPLOAD_ARTIFACT[1]}": _recorder(stubs, "upload-artifact", ["name", "path", "if-no-files-found"]),
+        OWN_ACTION: _recorder(stubs, "own", ["command", "schedules-file", "schedule", "token", "status", "results"]),
+    }
+    (stubs / "checkout").mkdir(parents=True)
+    (stubs / "checkout" / "action.yml").write_text(STUB_CHECKOUT)
+    cmd = [tool("act"), "workflow_dispatch", "-W", ".github/workflows/scan.yml", "-P", "ubuntu-latest=-self-hosted",
+           "--no-cache-server", "--env", f"JMO_TEST_EXPORT={export}", "--env", f"JMO_STUB_LOG={export / 'stub.log'}",
+           "-s", "TEAM_HOOK=https://hooks.example/secret-hook", "-s", "GITHUB_TOKEN=ghs_token"]
+    for ref, path in local.items():
+        cmd += ["--local-repository", f"{ref}={path}"]
+    env = {**os.environ, "HOME": str(tmp_path / "home"),
+           "PATH": os.pathsep.join([str(STUB_SCANNER_DIR), os.environ["PATH"]])}
+    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    log = proc.stdout + proc.stderr
+    (tmp_path / "act.log").write_text(log)
+    assert proc.returncode != 0, log  # jmo report exits 1: the stub's HIGH finding crosses fail_on HIGH
+    plan = build_plan(s.spec.jobTemplate)
+    calls = [json.loads(line) for line in (export / "stub.log").read_text().splitlines()]
+    assert calls == [plan.scan_argv()[1:], plan.report_argv()[1:]], log[-4000:]
+    assert calls[0][1] == "--repo=-" + hostile
+    assert list(tmp_path.rglob("CANARY*")) == []
+    steps = [json.loads(line) for line in (export / "calls.jsonl").read_text().splitlines()]
+    by_stub = {c["stub"] + ":" + c["inputs"].get("command", ""): c for c in steps}
+    assert by_stub["own:guard"]["inputs"]["schedule"] == "weekly-scan"
+    assert by_stub["upload-sarif:"]["inputs"]["sarif_file"] == "results/summaries/findings.sarif"
+    assert by_stub["upload-artifact:"]["inputs"]["path"] == "results/"
+    notify = by_stub["own:notify"]
+    assert notify["inputs"]["status"] == "failure"
+    assert notify["hook"] == "https://hooks.example/secret-hook"
+
+
+def test_base64_decoders_restore_values_exactly() -> None:
+    values = {"JMO_A": "x ${{ y }}\nz ", "JMO_B": "plain"}
+    env, decode = env_and_decoders(values)
+    assert set(env) == {"JMO_A_B64", "JMO_B"}
+    script = "\n".join([*decode, 'printf "%s|" "$JMO_A" "$JMO_B"'])
+    out = subprocess.run(["bash", "-c", script], env={"PATH": os.environ["PATH"], **env},
+                         capture_output=True, text=True, check=True).stdout
+    assert out == "x ${{ y }}\nz |plain|"
+
+
+def test_validation_rejects_an_expression_in_results_dir() -> None:
+    from jmo_schedule.loader import check_text
+
+    text = """\
+apiVersion: jmo.security/v1alpha1
+kind: ScanSchedule
+metadata: {name: a}
+spec:
+  schedule: "0 2 * * 1"
+  jobTemplate:
+    results: {dir: "out ${{ github.token }}"}
+"""
+    result = check_text(text, "s.yaml")
+    assert [str(p) for p in result.problems] == [
+        "s.yaml:7:20: spec.jobTemplate.results.dir: must not contain '${{' (CI systems read it as an expression)"
+    ]

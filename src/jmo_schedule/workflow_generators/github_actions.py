@@ -2,8 +2,9 @@
 
 Security design (see docs/generators.md):
 - every value from the schedule reaches the shell only through the job's `env:` and is
-  quoted there (`"${JMO_REPO}"`); no value is pasted into `run:` or a `${{ }}` expression,
-  and a `${{` inside a value is escaped so GitHub does not evaluate it;
+  quoted there (`"${JMO_REPO}"`); no value is pasted into `run:` or a `${{ }}` expression;
+  a value holding `${{` travels base64-encoded (see `env_and_decoders`), and one in a
+  `with:` input or backend.config is escaped (`escape_expression`);
 - least privilege: `permissions: {}` at the top, the job gets contents: read,
   security-events: write (SARIF upload) and actions: read (upload-sarif in private
   repositories, and the guard's check for a run in progress);
@@ -12,6 +13,7 @@ Security design (see docs/generators.md):
 """
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,6 +56,26 @@ def escape_expression(text: str) -> str:
     return text.replace("${{", "${{ '$' }}{{")
 
 
+def env_and_decoders(values: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The job's `env:` and the shell lines that restore base64-carried values.
+
+    A value holding `${{` travels base64-encoded as `<VAR>_B64` and is decoded in the
+    step's shell: no evaluator sees an expression in it, however many times it
+    interpolates env (GitHub evaluates once; act and runners built on it evaluate job env
+    again per step, which would turn an escaped `${{` back into a live expression).
+    """
+    env: dict[str, str] = {}
+    decode: list[str] = []
+    for key, value in values.items():
+        if "${{" in value:
+            env[f"{key}_B64"] = base64.b64encode(value.encode("utf-8")).decode("ascii")
+            # `printf x` keeps trailing newlines, which $(...) would strip.
+            decode.append(f'{key}="$(printf \'%s\' "${{{key}_B64}}" | base64 -d; printf x)"; {key}="${{{key}%x}}"')
+        else:
+            env[key] = value
+    return env, decode
+
+
 def _uses(action: tuple[str, str, str]) -> Commented:
     return Commented(f"{action[0]}@{action[1]}", action[2])
 
@@ -94,7 +116,8 @@ def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, 
         job["timeout-minutes"] = minutes
     # The workspace belongs to the runner's user; the image runs as `jmo` (UID 1000).
     job["container"] = {"image": esc(image(schedule, BACKEND)), "options": "--user 0"}
-    job["env"] = {key: esc(value) for key, value in plan.env().items()}
+    env, decode = env_and_decoders(plan.env())
+    job["env"] = env
 
     steps: list[dict[str, Any]] = [
         {
@@ -114,14 +137,14 @@ def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, 
             },
         },
     ]
-    scan_script = [*plan.write_list_files_shell(), shell_line(plan.scan, "jmo scan")]
+    scan_script = [*decode, *plan.write_list_files_shell(), shell_line(plan.scan, "jmo scan")]
     steps.append({"name": "Scan", "id": "scan", "if": GUARD_RAN, "run": Literal("\n".join(scan_script) + "\n")})
     steps.append({
         "name": "Report",
         "id": "report",
         # Summarise partial results too, so the artifact and SARIF say what the scan found.
         "if": f"always() && {GUARD_RAN}",
-        "run": Literal(shell_line(plan.report, "jmo report") + "\n"),
+        "run": Literal("\n".join([*decode, shell_line(plan.report, "jmo report")]) + "\n"),
     })
     results = plan.results_dir.rstrip("/") or "/"
     steps.append({
