@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .errors import JmoError
@@ -100,6 +100,18 @@ class Git:
         return proc
 
 
+def write_askpass(folder: str, variable: str) -> str:
+    """A GIT_ASKPASS program that answers with the value of $variable. It holds the
+    variable's name, never the token, so nothing secret is written to disk."""
+    if not variable.replace("_", "a").isalnum() or variable[0].isdigit():
+        raise JmoError(f"{variable!r} is not a variable name")
+    path = os.path.join(folder, "askpass.sh")
+    with open(path, "w") as fh:
+        fh.write(f'#!/bin/sh\nexec printf "%s\\n" "${variable}"\n')
+    os.chmod(path, 0o700)
+    return path
+
+
 def run_sync(file: str, pr_body: str) -> SyncResult:
     """`jmo-schedule sync -f FILE --pr-body BODY`, reading its changed/files outputs."""
     from .cli import main as cli_main
@@ -122,7 +134,7 @@ def run_sync(file: str, pr_body: str) -> SyncResult:
             return parse_github_output(fh.read())
 
 
-def open_merge_request(args: argparse.Namespace, env: Mapping[str, str], log: callable = print) -> str:  # type: ignore[valid-type]
+def open_merge_request(args: argparse.Namespace, env: Mapping[str, str], log: Callable[[str], None] = print) -> str:
     """Sync, then push the branch with merge request options. Returns what happened:
     `in-sync`, `unchanged` (the remote branch already has these files) or `pushed`."""
     root = Git(os.getcwd(), env).run("rev-parse", "--show-toplevel").stdout.strip()
@@ -135,12 +147,7 @@ def open_merge_request(args: argparse.Namespace, env: Mapping[str, str], log: ca
         token = env.get(args.token_variable or "", "")
         git_env = {**env, "GIT_TERMINAL_PROMPT": "0"}
         if token:
-            askpass = os.path.join(tmp, "askpass.sh")
-            with open(askpass, "w") as fh:
-                # Prints the token from the environment; the token itself is never written.
-                fh.write(f'#!/bin/sh\nexec printf "%s\\n" "${args.token_variable}"\n')
-            os.chmod(askpass, 0o700)
-            git_env["GIT_ASKPASS"] = askpass
+            git_env["GIT_ASKPASS"] = write_askpass(tmp, args.token_variable)
         git = Git(root, git_env)
         remote = args.remote or default_remote(env)
         identity = ["-c", f"user.name={args.author_name}", "-c", f"user.email={args.author_email}"]
