@@ -95,9 +95,22 @@ class Git:
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(["git", *args], cwd=self.cwd, env=self.env, capture_output=True, text=True)
         if check and proc.returncode != 0:
-            detail = _one_line((proc.stderr or proc.stdout).strip().splitlines()[-1] if (proc.stderr or proc.stdout).strip() else "")
+            detail = _git_error(proc.stderr or proc.stdout)
             raise JmoError(f"git {args[0]} failed: {detail}" if detail else f"git {args[0]} failed (exit {proc.returncode})")
         return proc
+
+
+def _git_error(output: str) -> str:
+    """The line of git's output that says what went wrong (git's own wording)."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for line in lines:
+        for prefix in ("fatal: ", "error: "):
+            if line.startswith(prefix):
+                return _one_line(line[len(prefix):])
+    for line in lines:
+        if line.startswith("! [") or line.startswith("remote: "):
+            return _one_line(line)
+    return _one_line(lines[-1]) if lines else ""
 
 
 def write_askpass(folder: str, variable: str) -> str:
