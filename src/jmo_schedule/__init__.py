@@ -5,9 +5,11 @@ commands start fast.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from ._version import __version__
+
+TYPE_CHECKING = False  # typing itself is not imported: start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 _EXPORTS = {
     "ScheduleManager": "manager",

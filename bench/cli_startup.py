@@ -1,0 +1,90 @@
+"""CLI start-up time: `jmo-schedule --version` and `validate -f examples/schedules.yaml`
+next to a bare `python -c pass`, median wall time of 20 runs each.
+
+Targets: --version within 2x and validate within 6x of the bare interpreter.
+Run: .venv/bin/python bench/cli_startup.py [--runs N]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = {"--version": 2.0, "validate": 6.0}
+
+
+def executable() -> str:
+    """The installed console script beside this interpreter (else on PATH)."""
+    beside = Path(sys.executable).parent / "jmo-schedule"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("jmo-schedule")
+    if not found:
+        raise SystemExit("jmo-schedule is not installed; pip install -e . first")
+    return found
+
+
+def median_seconds(argv: Sequence[str], runs: int) -> float:
+    """Median wall time of `runs` runs of `argv` (after one warm-up run), in seconds."""
+    env = dict(os.environ, JMO_HOME=str(ROOT / ".bench-home"))
+    subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+        times.append(time.perf_counter() - started)
+        if result.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)} exited {result.returncode}: {result.stderr.decode()[:300]}")
+    return statistics.median(times)
+
+
+def measure(runs: int = 20) -> dict[str, float]:
+    """Median seconds for the bare interpreter and the two CLI commands."""
+    exe = executable()
+    return {
+        "python -c pass": median_seconds([sys.executable, "-c", "pass"], runs),
+        "--version": median_seconds([exe, "--version"], runs),
+        "validate": median_seconds([exe, "validate", "-f", "examples/schedules.yaml"], runs),
+    }
+
+
+def report(results: dict[str, float]) -> tuple[str, bool]:
+    """A printable table and whether every target is met."""
+    base = results["python -c pass"]
+    lines = [f"{'command':<52} {'median':>9} {'x bare':>7} {'target':>7}"]
+    ok = True
+    labels = {
+        "python -c pass": "python -c pass",
+        "--version": "jmo-schedule --version",
+        "validate": "jmo-schedule validate -f examples/schedules.yaml",
+    }
+    for key, seconds in results.items():
+        ratio = seconds / base
+        target = TARGETS.get(key)
+        mark = ""
+        if target is not None:
+            met = ratio <= target
+            ok = ok and met
+            mark = f"<={target:g}x {'ok' if met else 'MISSED'}"
+        lines.append(f"{labels[key]:<52} {seconds * 1000:>7.1f}ms {ratio:>6.2f}x {mark:>7}")
+    return "\n".join(lines), ok
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args(argv)
+    text, ok = report(measure(args.runs))
+    print(text)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
