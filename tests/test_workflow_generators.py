@@ -53,3 +53,24 @@ def test_unknown_backend() -> None:
 
 def test_empty_input_gives_no_files() -> None:
     assert generate_all([], "schedules.yaml") == {}
+
+
+@pytest.mark.parametrize(
+    ("notifications", "expected"),
+    [
+        ({}, []),
+        ({"enabled": False, "channels": [{"type": "slack", "url": "${A}"}]}, []),
+        ({"enabled": True}, ["SLACK_WEBHOOK_URL"]),
+        ({"channels": []}, []),
+        ({"enabled": True, "channels": [{"type": "slack", "url": "${A}"}, {"type": "slack", "url": "${B}"},
+                                         {"type": "slack", "url": "${A}"}]}, ["A", "B"]),
+        ({"channels": [{"type": "slack", "url": "https://hooks.slack.com/services/x"}]}, ["SLACK_WEBHOOK_URL"]),
+    ],
+)
+def test_notification_secrets(notifications: dict, expected: list[str]) -> None:
+    from jmo_schedule.model import JobTemplateSpec
+    from jmo_schedule.workflow_generators.common import notification_secrets
+
+    s = _s("a", "github-actions")
+    s.spec.jobTemplate = JobTemplateSpec(notifications=notifications)
+    assert notification_secrets(s) == expected

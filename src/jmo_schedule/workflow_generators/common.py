@@ -51,11 +51,13 @@ def notification_secrets(schedule: ScanSchedule) -> list[str]:
     A channel written as `url: ${NAME}` names its secret. A literal URL (allowed only in
     the private local store) is never copied into a generated file: it maps to
     SLACK_WEBHOOK_URL, which the user sets as a secret instead. Empty when notifications
-    are off.
+    are off; [SLACK_WEBHOOK_URL] when they are on without channels (notify's own default).
     """
     notif = schedule.spec.jobTemplate.notifications or {}
     if not notif or notif.get("enabled") is False:
         return []
+    if not notif.get("channels"):
+        return [DEFAULT_SECRET_VAR] if notif.get("enabled") is True else []
     names: list[str] = []
     for channel in notif.get("channels") or []:
         url = channel.get("url") if isinstance(channel, dict) else None

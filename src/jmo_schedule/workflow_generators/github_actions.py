@@ -51,7 +51,7 @@ def escape_expression(text: str) -> str:
     """`text` with every `${{` neutralised, so GitHub reads it literally, not as an expression.
 
     GitHub evaluates `${{ ... }}` anywhere in a workflow's strings (env values included);
-    `${{ '$' }}{{` evaluates to the two characters `${{`.
+    `${{ '$' }}{{` evaluates to the literal text `${{`.
     """
     return text.replace("${{", "${{ '$' }}{{")
 
