@@ -92,3 +92,13 @@ def test_local_cron_backend(repo: Path, capsys: pytest.CaptureFixture[str]) -> N
         assert captured.err == "jmo-schedule: error: the local-cron generator is not available in this version\n"
     else:
         assert code == 0 and "jmo-schedule run prod-backend-scan" in captured.out
+
+
+@pytest.mark.parametrize("backend", ["gitlab-ci", "github-actions", "kubernetes", "local-cron"])
+def test_docs_show_the_current_output_for_the_weekly_example(repo: Path, backend: str,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    docs = Path(__file__).resolve().parents[1] / "docs" / "generators.md"
+    if not docs.exists():
+        pytest.skip("docs/generators.md was merged elsewhere")
+    assert main(["export", "weekly-scan", "--backend", backend]) == 0
+    assert capsys.readouterr().out in docs.read_text(), f"regenerate the {backend} example in docs/generators.md"
