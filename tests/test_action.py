@@ -279,6 +279,13 @@ jobs:
         with:
           command: validate
 
+      - name: guard
+        id: guard
+        uses: ./
+        with:
+          command: guard
+          schedule: nightly
+
       - name: notify
         id: notify
         uses: ./
@@ -510,6 +517,14 @@ def test_act_sync_opens_the_pull_request(act_run: dict[str, Any]) -> None:
 
 
 @pytest.mark.slow
+def test_act_guard_sets_run_and_reason(act_run: dict[str, Any]) -> None:
+    out = act_run["steps"]["guard"]["outputs"]
+    assert act_run["steps"]["guard"]["outcome"] == "success", _show(act_run)
+    assert out["run"] == "true"
+    assert out["reason"]
+
+
+@pytest.mark.slow
 def test_act_notify_posts_to_the_webhook(act_run: dict[str, Any]) -> None:
     assert act_run["steps"]["notify"]["outcome"] == "success", _show(act_run)
     posts = [r for r in act_run["slack"].requests if r.method == "POST"]
@@ -525,7 +540,7 @@ def test_act_install_made_one_venv_and_reused_it(act_run: dict[str, Any]) -> Non
     log = act_run["log"]
     assert log.count("jmo-schedule-venv/bin/python") >= 1
     keys = (act_run["export"] / "cache.txt").read_text().splitlines()
-    assert len(keys) == 6 and len(set(keys)) == 1
+    assert len(keys) == 7 and len(set(keys)) == 1
     assert keys[0].startswith("jmo-schedule-pip-Linux-") and keys[0].endswith(f"-{__version__} " + keys[0].split(" ")[1])
 
 
