@@ -313,7 +313,7 @@ runs:
         STUB_INPUTS: ${{{{ toJSON(inputs) }}}}
       run: |
         python3 -c 'import json, os; print(json.dumps({{"stub": "{name}", "inputs": json.loads(os.environ["STUB_INPUTS"]), "hook": os.environ.get("TEAM_HOOK")}}))' >> "$JMO_TEST_EXPORT/calls.jsonl"
-        if [ "${{{{ inputs.command }}}}" = guard ]; then echo "run=true" >> "$GITHUB_OUTPUT"; fi
+        if [ "${{{{ inputs.command }}}}" = guard ]; then echo "run=${{JMO_TEST_GUARD:-true}}" >> "$GITHUB_OUTPUT"; fi
 """
 
 
@@ -325,18 +325,8 @@ def _recorder(root: Path, name: str, inputs: list[str]) -> Path:
     return d
 
 
-@pytest.mark.slow
-def test_act_runs_the_workflow_with_exact_argv(tmp_path: Path) -> None:
-    """act (a GitHub runner on the host) evaluates the workflow: the `${{ '$' }}{{` escape
-    gives the literal value, the scanner gets exactly the planned argv, nothing injected runs."""
-    canary = tmp_path / "CANARY"
-    hostile = f"a'b\"c $(touch {canary}1) ; `touch {canary}2` ${{{{ secrets.TEAM_HOOK }}}} ${{{{ github.token }}}} $HOME"
-    s = _schedule(
-        targets={"repo": "-" + hostile, "images": [hostile, "nginx:1.27"]},
-        results={"dir": "results"},
-        options={"fail_on": "HIGH"},
-        notifications={"enabled": True, "channels": [{"type": "slack", "url": "${TEAM_HOOK}"}]},
-    )
+def _act(tmp_path: Path, s: ScanSchedule, guard: str = "true") -> tuple[subprocess.CompletedProcess[str], Path]:
+    """Run the generated workflow with act on the host, every action replaced by a stub."""
     repo = tmp_path / "repo"
     (repo / ".github" / "workflows").mkdir(parents=True)
     (repo / "schedules.yaml").write_text("# the schedule; the stub guard does not read it\n")
@@ -362,14 +352,31 @@ def test_act_runs_the_workflow_with_exact_argv(tmp_path: Path) -> None:
     (stubs / "checkout" / "action.yml").write_text(STUB_CHECKOUT)
     cmd = [tool("act"), "workflow_dispatch", "-W", ".github/workflows/scan.yml", "-P", "ubuntu-latest=-self-hosted",
            "--no-cache-server", "--env", f"JMO_TEST_EXPORT={export}", "--env", f"JMO_STUB_LOG={export / 'stub.log'}",
+           "--env", f"JMO_TEST_GUARD={guard}",
            "-s", "TEAM_HOOK=https://hooks.example/secret-hook", "-s", "GITHUB_TOKEN=ghs_token"]
     for ref, path in local.items():
         cmd += ["--local-repository", f"{ref}={path}"]
     env = {**os.environ, "HOME": str(tmp_path / "home"),
            "PATH": os.pathsep.join([str(STUB_SCANNER_DIR), os.environ["PATH"]])}
     proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    (tmp_path / "act.log").write_text(proc.stdout + proc.stderr)  # kept for debugging a failure
+    return proc, export
+
+
+@pytest.mark.slow
+def test_act_runs_the_workflow_with_exact_argv(tmp_path: Path) -> None:
+    """act (a GitHub runner on the host) evaluates the workflow: values holding `${{` reach
+    the scanner literally, the argv is exactly the planned one, nothing injected runs."""
+    canary = tmp_path / "CANARY"
+    hostile = f"a'b\"c $(touch {canary}1) ; `touch {canary}2` ${{{{ secrets.TEAM_HOOK }}}} ${{{{ github.token }}}} $HOME"
+    s = _schedule(
+        targets={"repo": "-" + hostile, "images": [hostile, "nginx:1.27"]},
+        results={"dir": "results"},
+        options={"fail_on": "HIGH"},
+        notifications={"enabled": True, "channels": [{"type": "slack", "url": "${TEAM_HOOK}"}]},
+    )
+    proc, export = _act(tmp_path, s)
     log = proc.stdout + proc.stderr
-    (tmp_path / "act.log").write_text(log)
     assert proc.returncode != 0, log  # jmo report exits 1: the stub's HIGH finding crosses fail_on HIGH
     plan = build_plan(s.spec.jobTemplate)
     calls = [json.loads(line) for line in (export / "stub.log").read_text().splitlines()]
@@ -412,3 +419,13 @@ spec:
     assert [str(p) for p in result.problems] == [
         "s.yaml:7:20: spec.jobTemplate.results.dir: must not contain '${{' (CI systems read it as an expression)"
     ]
+
+
+@pytest.mark.slow
+def test_act_guard_skip_runs_nothing_else(tmp_path: Path) -> None:
+    s = _schedule(notifications={"enabled": True, "channels": [{"type": "slack", "url": "${TEAM_HOOK}"}]})
+    proc, export = _act(tmp_path, s, guard="false")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    assert not (export / "stub.log").exists()
+    calls = [json.loads(line) for line in (export / "calls.jsonl").read_text().splitlines()]
+    assert [(c["stub"], c["inputs"].get("command")) for c in calls] == [("own", "guard")]
