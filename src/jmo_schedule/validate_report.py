@@ -6,14 +6,16 @@ every function here is pure: the caller passes the clock (`now`) for next-run ti
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Sequence
 
 from .errors import Problem
 from .loader import LoadResult
+
+# hashlib, json, datetime and typing are imported where used: `validate` start-up time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime
+    from typing import Sequence
 
 FORMATS = ("text", "github", "codequality", "json")
 
@@ -169,6 +171,8 @@ def _local(moment: datetime, zone: str) -> str:
 def fingerprint(problem: Problem) -> str:
     """Stable across runs and unrelated edits: file, field path and message, not the line."""
     key = "\0".join((problem.file, problem.path, problem.message, problem.severity))
+    import hashlib
+
     return hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -190,6 +194,8 @@ def codequality(reports: Sequence[FileReport], root: str | None = None) -> str:
             "severity": CODEQUALITY_SEVERITY.get(p.severity, "major"),
             "location": {"path": repo_path(p.file, root), "lines": {"begin": p.line or 1}},
         })
+    import json
+
     return json.dumps(issues, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -207,6 +213,8 @@ def json_report(reports: Sequence[FileReport]) -> str:
                 for p in r.problems
             ],
         })
+    import json
+
     return json.dumps({"valid": all(r.valid for r in reports), "files": files}, indent=2, ensure_ascii=False) + "\n"
 
 
