@@ -12,6 +12,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Sequence
@@ -31,28 +32,40 @@ def executable() -> str:
     return found
 
 
-def median_seconds(argv: Sequence[str], runs: int) -> float:
-    """Median wall time of `runs` runs of `argv` (after one warm-up run), in seconds."""
-    env = dict(os.environ, JMO_HOME=str(ROOT / ".bench-home"))
-    subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
-        times.append(time.perf_counter() - started)
-        if result.returncode != 0:
-            raise SystemExit(f"{' '.join(argv)} exited {result.returncode}: {result.stderr.decode()[:300]}")
-    return statistics.median(times)
+def _env() -> dict[str, str]:
+    env = dict(os.environ, JMO_HOME=tempfile.gettempdir() + "/jmo-bench-home")
+    # An installed package has its bytecode compiled (pip does it); let the warm-up run
+    # write it here too, or every run would measure compiling the sources.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def _run(argv: Sequence[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} exited {result.returncode}: {result.stderr.decode()[:300]}")
+    return elapsed
 
 
 def measure(runs: int = 20) -> dict[str, float]:
-    """Median seconds for the bare interpreter and the two CLI commands."""
+    """Median seconds for the bare interpreter and the two CLI commands. The commands
+    take turns within each round, so a busy machine slows all of them alike."""
     exe = executable()
-    return {
-        "python -c pass": median_seconds([sys.executable, "-c", "pass"], runs),
-        "--version": median_seconds([exe, "--version"], runs),
-        "validate": median_seconds([exe, "validate", "-f", "examples/schedules.yaml"], runs),
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "--version": [exe, "--version"],
+        "validate": [exe, "validate", "-f", "examples/schedules.yaml"],
     }
+    env = _env()
+    for argv in commands.values():  # warm-up: caches, bytecode
+        _run(argv, env)
+    times: dict[str, list[float]] = {key: [] for key in commands}
+    for _ in range(runs):
+        for key, argv in commands.items():
+            times[key].append(_run(argv, env))
+    return {key: statistics.median(values) for key, values in times.items()}
 
 
 def report(results: dict[str, float]) -> tuple[str, bool]:

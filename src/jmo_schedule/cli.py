@@ -77,9 +77,14 @@ def _positive(text: str) -> int:
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The whole parser. With `argv`, only the command module it names is imported (the
-    others are listed in --help from EXTENSIONS without importing them): start-up speed."""
+    """The whole parser. With `argv` naming a command, only that command's parser is built
+    and only its module imported (start-up speed); otherwise every command is there, the
+    extension commands listed from EXTENSIONS without importing their modules."""
     import argparse
+
+    chosen = None if argv is None else _chosen_command(argv)
+    known = {*CORE_COMMANDS, *(name for name, _, _ in EXTENSIONS)}
+    only = chosen if chosen in known else None
 
     _Parser = _parser_class()
     parser = _Parser(
@@ -94,6 +99,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     sub.required = True
 
     def command(name: str, help: str, handler: Callable[[argparse.Namespace], int], description: str | None = None) -> argparse.ArgumentParser:
+        if only is not None and name != only:
+            return _Ignored()  # type: ignore[return-value]
         p = sub.add_parser(name, help=help, description=description or help, formatter_class=argparse.RawDescriptionHelpFormatter)
         p.set_defaults(handler=handler)
         return p
@@ -170,8 +177,18 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("-n", "--count", type=_positive, default=5, help="how many runs (default 5)")
     now_opt(p)
 
-    _register_extensions(sub, command, None if argv is None else _chosen_command(argv))
+    _register_extensions(sub, command, chosen)
     return parser
+
+
+CORE_COMMANDS = ("validate", "apply", "create", "get", "list", "describe", "delete", "suspend", "resume", "next")
+
+
+class _Ignored:
+    """Stands in for the parser of a command that is not the one being run."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: self
 
 
 def _chosen_command(argv: Sequence[str]) -> str:

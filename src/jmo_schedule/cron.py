@@ -18,8 +18,11 @@ import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+TYPE_CHECKING = False  # typing is not imported at run time: CLI start-up time
+if TYPE_CHECKING:
+    from typing import Iterator
 
 UTC = timezone.utc
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not imported at run time: CLI start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 API_VERSION = "jmo.security/v1alpha1"
 KIND = "ScanSchedule"

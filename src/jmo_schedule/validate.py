@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from typing import Any
 
 from .errors import Problem
 from .model import (
@@ -24,6 +23,10 @@ from .model import (
     ScanSchedule,
 )
 from .yamltext import Document
+
+TYPE_CHECKING = False  # typing is not imported at run time: CLI start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_NAME = 63
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

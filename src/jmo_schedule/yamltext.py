@@ -9,7 +9,10 @@ parser and PyYAML's safe loader do.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not imported at run time: CLI start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_DEPTH = 64
 # Alias expansion budget: generous for real files (anchors reused a few times), fatal
