@@ -586,3 +586,24 @@ def test_install_step_falls_back_to_pip_target(tmp_path: Path) -> None:
                          capture_output=True, text=True)
     assert cli.stdout.strip() == f"jmo-schedule {__version__}"
     assert not (target / "bin" / "jmo").exists()
+
+
+# ------------------------------------------------------------------------------------
+# The contract with the generated workflows (they call this action for guard and notify)
+
+
+def test_generated_workflows_use_only_inputs_and_outputs_the_action_has() -> None:
+    from jmo_schedule.loader import load_text
+    from jmo_schedule.workflow_generators import github_actions
+
+    data = action()
+    inputs, outputs = set(data["inputs"]), set(data["outputs"])
+    [schedule] = [s for s in load_text(SCHEDULES, "schedules.yaml") if s.metadata.name == "nightly"]
+    text = github_actions.render(schedule, "schedules.yaml")
+    wf = yaml.safe_load(text)
+    calls = [s for job in wf["jobs"].values() for s in job["steps"] if str(s.get("uses", "")).startswith("jmo/schedule-action@")]
+    assert {c["with"]["command"] for c in calls} == {"guard", "notify"}
+    for call in calls:
+        assert set(call["with"]) <= inputs, set(call["with"]) - inputs
+    for ref in re.findall(r"steps\.guard\.outputs\.([\w-]+)", text):
+        assert ref in outputs, ref
