@@ -347,9 +347,10 @@ def test_a_crash_leaves_a_stale_lock_that_the_next_run_takes_over(tmp_path: Path
     os.kill(first.pid, signal.SIGKILL)
     os.killpg(scan["pgid"], signal.SIGKILL)
     first.wait()
+    # SIGKILL is asynchronous: wait until the kernel has ended the scan (and dropped its lock).
+    wait_for(lambda: runlock.count_active("scan") == 0, "the killed scan to exit")
     slots = [e for e in os.listdir(runlock.locks_dir("scan")) if e.endswith(".lock")]
-    assert len(slots) == 1  # the slot file is left behind...
-    assert runlock.count_active("scan") == 0  # ...but nobody holds it
+    assert len(slots) == 1  # the slot file is left behind, but nobody holds it
     (blocking / "release").touch()
     outcome = run_schedule("scan", now=utc("2026-11-25T02:05:00Z"))
     assert (outcome.action, outcome.exit_code) == ("ran", 0)
@@ -503,7 +504,7 @@ def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypa
         main(["run", "scan", "--now", "tomorrow"])
     assert exc.value.code == 2
     assert capsys.readouterr().err.startswith(
-        "jmo-schedule run: error: argument --now: 'tomorrow' is not an ISO 8601 time such as 2026-03-08T07:00:00Z\n")
+        "jmo-schedule run: error: argument --now: 'tomorrow' is not an ISO 8601 time such as 2026-03-08T07:00:00Z")
     assert main(["history", "nothing-yet"]) == 0
     assert capsys.readouterr().err.startswith("no runs recorded for 'nothing-yet'")
 
