@@ -220,3 +220,38 @@ def test_cli_bad_format_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
         main(["validate", "--format", "sarif"])
     assert exc.value.code == 2
     assert "invalid choice: 'sarif'" in capsys.readouterr().err
+
+
+# -- adversarial text (property-based) ------------------------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _runner_decode_data(text: str) -> str:
+    # The runner's unescape order for a command's message (actions/runner ActionCommand).
+    return text.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
+
+
+def _runner_decode_property(text: str) -> str:
+    return (text.replace("%0D", "\r").replace("%0A", "\n").replace("%3A", ":")
+            .replace("%2C", ",").replace("%25", "%"))
+
+
+@given(file=st.text(min_size=1), path=st.text(), message=st.text())
+def test_any_text_makes_one_annotation_that_decodes_back(file: str, path: str, message: str) -> None:
+    line = vr.github_annotation(Problem(file, 3, 4, path, message))
+    assert "\n" not in line and "\r" not in line
+    head, _, data = line.partition("::")[2].partition("::")
+    assert _runner_decode_data(data) == message
+    props = dict(p.split("=", 1) for p in head.removeprefix("error ").split(","))
+    assert set(props) == {"file", "line", "col", "title"}
+    assert _runner_decode_property(props["file"]) == file
+
+
+@given(cells=st.lists(st.text(), min_size=1, max_size=4))
+def test_summary_cells_never_break_the_table(cells: list[str]) -> None:
+    for cell in cells:
+        out = vr._cell(cell)
+        assert "\n" not in out and "\r" not in out
+        assert "|" not in out.replace("\\|", "")
