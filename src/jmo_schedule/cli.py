@@ -135,44 +135,86 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     )
     now_opt(p)
 
-    p = command("apply", "create or update the schedules of a file in the local store", cmd_apply)
+    p = command(
+        "apply", "create or update the schedules of a file in the local store", cmd_apply,
+        "Create each schedule of FILE in the local store, or bring the stored one in line with\n"
+        "it (spec, labels, annotations), like kubectl apply. Prints created/configured/unchanged.\n"
+        "A file with any error changes nothing. Exit 0 ok, 1 invalid file, 2 usage.\n\n"
+        "example:\n  jmo-schedule apply -f schedules.yaml",
+    )
     p.add_argument("-f", "--file", metavar="FILE", required=True, help="YAML or JSON file with ScanSchedule objects")
 
-    p = command("create", "create the schedules of a file in the local store (fails if one exists)", cmd_create)
+    p = command(
+        "create", "create the schedules of a file in the local store (fails if one exists)", cmd_create,
+        "Create each schedule of FILE in the local store; a name that is already stored is an\n"
+        "error (use apply to update). Exit 0 ok, 1 invalid file or name taken, 2 usage.\n\n"
+        "example:\n  jmo-schedule create -f schedules.yaml",
+    )
     p.add_argument("-f", "--file", metavar="FILE", required=True, help="YAML or JSON file with ScanSchedule objects")
 
-    p = command("get", "print one schedule", cmd_get)
+    p = command(
+        "get", "print one schedule", cmd_get,
+        "Print one schedule as YAML or JSON (webhook URLs masked). From the local store, or\n"
+        "with -f from a file (status is not part of a file). Exit 0 found, 1 not found.\n\n"
+        "examples:\n  jmo-schedule get weekly-scan\n  jmo-schedule get weekly-scan -o json | jq .status\n"
+        "  jmo-schedule get nightly-scan -f schedules.yaml",
+    )
     p.add_argument("name", metavar="NAME")
     file_opt(p)
     p.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml", help="output format (default yaml)")
 
-    p = command("list", "list schedules", cmd_list)
+    p = command(
+        "list", "list schedules", cmd_list,
+        "List schedules with their next run in each schedule's own time zone.\n"
+        "Columns: NAME SCHEDULE TIMEZONE BACKEND SUSPENDED NEXT RUN; -o wide adds PROFILE,\n"
+        "CONCURRENCY, LABELS and a description. Exit 0 (also when none match), 1 bad selector.\n\n"
+        "examples:\n  jmo-schedule list\n  jmo-schedule list -l 'environment=production,team in (backend,security)'\n"
+        "  jmo-schedule list -f schedules.yaml -o wide\n  jmo-schedule list -o json",
+    )
     file_opt(p)
     p.add_argument("-l", "--selector", metavar="SELECTOR", help="label selector, e.g. 'env=prod,tier!=web,team in (a,b),!legacy'")
     p.add_argument("-o", "--output", choices=("table", "wide", "json", "yaml"), default="table", help="output format (default table)")
     now_opt(p)
 
-    p = command("describe", "show a schedule in detail, with its next runs", cmd_describe)
+    p = command(
+        "describe", "show a schedule in detail, with its next runs", cmd_describe,
+        "Show one schedule in detail: metadata, spec in words, status conditions and the next\n"
+        "three runs (local time and UTC). Exit 0 found, 1 not found.\n\n"
+        "examples:\n  jmo-schedule describe weekly-scan\n  jmo-schedule describe nightly-scan -f schedules.yaml --now 2026-03-07T12:00:00Z",
+    )
     p.add_argument("name", metavar="NAME")
     file_opt(p)
     now_opt(p)
 
-    p = command("delete", "delete a schedule", cmd_delete)
+    p = command(
+        "delete", "delete a schedule", cmd_delete,
+        "Delete one schedule from the local store (or with -f from a file, keeping its comments).\n"
+        "Exit 0 deleted, 1 not found.\n\nexample:\n  jmo-schedule delete weekly-scan",
+    )
     p.add_argument("name", metavar="NAME")
     file_opt(p)
 
     for verb, flag in (("suspend", True), ("resume", False)):
-        p = command(verb, f"{verb} a schedule (spec.suspend: {str(flag).lower()})", cmd_suspend)
+        p = command(
+            verb, f"{verb} a schedule (spec.suspend: {str(flag).lower()})", cmd_suspend,
+            f"Set spec.suspend: {str(flag).lower()} on one schedule (local store, or -f FILE keeping its\n"
+            "comments). A suspended schedule keeps its definition but does not run.\n"
+            f"Exit 0 done (or already so), 1 not found.\n\nexample:\n  jmo-schedule {verb} weekly-scan",
+        )
         p.add_argument("name", metavar="NAME")
         p.set_defaults(suspend=flag)
         file_opt(p)
 
     p = command(
         "next", "print the next run times of a schedule", cmd_next,
-        "Print the next run times, in the schedule's zone and in UTC.\n"
-        "NAME reads the local store; -f FILE reads a file (all its schedules, or NAME).",
+        "Print the next run times, in the schedule's zone and in UTC, following the DST rules\n"
+        "(a time skipped by spring-forward runs at the end of the gap; a repeated time runs once).\n"
+        "NAME reads the local store; -f FILE reads a file (all its schedules, or NAME).\n"
+        "Exit 0 ok, 1 not found or invalid file, 2 neither NAME nor -f given.\n\n"
+        "examples:\n  jmo-schedule next weekly-scan --count 10\n  jmo-schedule next -f schedules.yaml\n"
+        "  jmo-schedule next nightly-scan -f schedules.yaml --now 2026-03-07T12:00:00Z",
     )
-    p.add_argument("name", metavar="NAME", nargs="?")
+    p.add_argument("name", metavar="NAME", nargs="?", help="schedule name (all schedules of -f FILE when omitted)")
     file_opt(p, "read schedules from this file")
     p.add_argument("-n", "--count", type=_positive, default=5, help="how many runs (default 5)")
     now_opt(p)
@@ -355,8 +397,18 @@ def cmd_apply(args: argparse.Namespace) -> int:
 def cmd_create(args: argparse.Namespace) -> int:
     from .manager import ScheduleManager
 
+    from .errors import AlreadyExistsError
+
     manager = ScheduleManager()
-    for schedule in _load_for_store(args.file):
+    schedules = _load_for_store(args.file)
+    # All or nothing: a name already taken stops the command before anything is created.
+    taken = [s.metadata.name for s in schedules if manager.get(s.metadata.name) is not None]
+    if taken:
+        raise AlreadyExistsError(
+            f"{', '.join(repr(n) for n in taken)} already exist{'s' if len(taken) == 1 else ''} in "
+            f"{manager.path}; nothing was created (use apply to update)"
+        )
+    for schedule in schedules:
         manager.create(schedule)
         _out(f"scanschedule/{schedule.metadata.name} created")
     return 0
