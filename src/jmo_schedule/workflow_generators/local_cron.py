@@ -66,7 +66,8 @@ def transitions(zone_name: str) -> tuple[tuple[datetime, int, int], ...]:
     end = datetime(WINDOW[1], 1, 1, tzinfo=UTC)
     out = []
     t, off = start, offset(start)
-    step = timedelta(hours=12)
+    # Offsets hold for months at a time; a week is well below any recent rule's shortest.
+    step = timedelta(days=7)
     while t < end:
         nxt = t + step
         noff = offset(nxt)
@@ -170,22 +171,38 @@ def _line_matches(fields: Fields, wall: datetime) -> bool:
     return _wall_matches(parse(" ".join(fields)), wall)
 
 
-def gap_fires(schedule: str, tz: str) -> list[datetime]:
+@functools.lru_cache(maxsize=256)
+def _gaps(tz: str) -> tuple[tuple[datetime, datetime, datetime], ...]:
+    """(first missing wall time, first wall time after the gap, instant) per spring-forward."""
+    out = []
+    for instant, before, after in transitions(tz):
+        if after > before:
+            start = (instant + timedelta(minutes=before)).replace(tzinfo=None)
+            end = (instant + timedelta(minutes=after)).replace(tzinfo=None)
+            out.append((start, end, instant))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def gap_fires(schedule: str, tz: str) -> tuple[datetime, ...]:
     """Instants (UTC) in WINDOW where a spring-forward gap of `tz` swallowed a wall time
     the schedule names, so it fires at the first instant after the gap."""
     spec = parse(schedule)
     out = []
-    for instant, before, after in transitions(tz):
-        if after <= before:
-            continue
-        wall = (instant + timedelta(minutes=before)).replace(tzinfo=None, second=0)
-        end = (instant + timedelta(minutes=after)).replace(tzinfo=None)
-        while wall < end:
-            if _wall_matches(spec, wall):
-                out.append(instant)
-                break
-            wall += timedelta(minutes=1)
-    return out
+    for start, end, instant in _gaps(tz):
+        day = start.date()
+        found = False
+        while day <= end.date() and not found:
+            if spec.matches_day(day):
+                for hour in spec.hours:
+                    for minute in spec.minutes:
+                        wall = datetime(day.year, day.month, day.day, hour, minute)
+                        if start <= wall < end:
+                            found = True
+            day += timedelta(days=1)
+        if found:
+            out.append(instant)
+    return tuple(out)
 
 
 def repeated_hour_fires(schedule: str, tz: str, machine_zone: str) -> list[datetime]:
