@@ -40,6 +40,8 @@ def _copy(value: Any) -> Any:
 def _fill_ellipsis(obj: Any) -> None:
     # The guide writes `ScheduleSpec(schedule="0 1 * * *", ...)`: a literal Ellipsis
     # passed positionally means "the rest as default".
+    if not any(v is Ellipsis for v in vars(obj).values()):
+        return
     for f in dataclasses.fields(obj):
         if getattr(obj, f.name) is Ellipsis:
             if f.default is not dataclasses.MISSING:
