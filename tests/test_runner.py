@@ -240,7 +240,9 @@ def test_suspended_is_skipped_and_recorded(tmp_path: Path, stub_log: Path) -> No
     (record,) = run_history.read("scan")["runs"]
     assert (record["result"], record["reason"]) == ("Skipped", "Suspended")
     st = stored().status
-    assert (st.nextScheduleTime, st.lastScheduleTime, condition(stored()).reason) == (None, None, "Suspended")
+    skip = next(c for c in stored().status.conditions if c.type == "LastSkip")
+    assert (st.nextScheduleTime, st.lastScheduleTime, skip.status, skip.reason) == (None, None, "True", "Suspended")
+    assert not any(c.type == "LastRun" for c in stored().status.conditions)
     # The same fire time is not recorded twice.
     assert run_schedule("scan", now=utc("2026-11-25T02:06:00Z"), scanner=STUB).action == "idle"
 

@@ -52,7 +52,9 @@ LOG_NAME = "run.log"
 EXIT_TIMEOUT = 124
 EXIT_TERMINATED = 143
 EXIT_INTERRUPTED = 130
+# Conditions `run` maintains: the outcome of the latest run, and the latest skip.
 RUN_CONDITION = "LastRun"
+SKIP_CONDITION = "LastSkip"
 
 
 @dataclass(frozen=True)
@@ -237,20 +239,13 @@ def run_schedule(
         def skipped(status: ScheduleStatus) -> None:
             status.active = runlock.count_active(name)
             status.nextScheduleTime = _next_time(schedule, started)
-            status.set_condition(RUN_CONDITION, _condition_status(status), decision.reason, message, rfc3339(started))
+            status.set_condition(SKIP_CONDITION, "True", decision.reason, message, rfc3339(started))
 
         sink.patch(skipped)
         return RunOutcome("skipped", 0, decision.reason, message, decision.run_id)
 
     assert decision.slot is not None and decision.run_id is not None and decision.run_dir is not None
     return _execute(schedule, decision, clock, started, env, scanner_cmd, sink, grace)
-
-
-def _condition_status(status: ScheduleStatus) -> str:
-    for cond in status.conditions:
-        if cond.type == RUN_CONDITION:
-            return cond.status
-    return "Unknown"
 
 
 def _count(status: ScheduleStatus, *, failed: bool) -> None:
