@@ -524,3 +524,25 @@ def test_history_rejects_a_corrupt_file(capsys: pytest.CaptureFixture[str]) -> N
 def test_jmo_error_for_missing_schedule_in_api() -> None:
     with pytest.raises(JmoError, match="schedule 'ghost' not found"):
         run_schedule("ghost")
+
+
+def test_env_file_supplies_variables_cron_does_not_have(tmp_path: Path, stub_log: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    _Receiver.received = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    home = Path(os.environ["JMO_HOME"])
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    port = server.server_address[1]
+    (home / "env").write_text(f"# secrets for cron runs\nexport LOCAL_HOOK='http://127.0.0.1:{port}/hook'\n\nOTHER=1\n")
+    (home / "env").chmod(0o600)
+    try:
+        make(tmp_path, notifications={"channels": [{"type": "slack", "url": "${LOCAL_HOOK}"}]})
+        assert run_schedule("scan", now=utc("2026-11-25T02:05:00Z"), scanner=STUB).exit_code == 0
+    finally:
+        server.shutdown()
+    assert [p["path"] for p in _Receiver.received] == ["/hook"]
+    (home / "env").write_text("not a line\n")
+    with pytest.raises(JmoError) as exc:
+        run_schedule("scan", now=utc("2026-11-25T02:10:00Z"), scanner=STUB)
+    assert str(exc.value) == f"{home / 'env'}:1: expected KEY=VALUE"

@@ -132,6 +132,38 @@ def scanner_argv(schedule: ScanSchedule, scanner: str | None, env: Mapping[str, 
     return argv
 
 
+ENV_FILE = "env"
+
+
+def load_env_file(path: str) -> dict[str, str]:
+    """KEY=VALUE lines of a private env file (`#` comments, blank lines, optional quotes).
+
+    cron and systemd start `run` with an almost empty environment, so a webhook named
+    `${SLACK_WEBHOOK_URL}` in a schedule is read from `$JMO_HOME/env` instead."""
+    import re
+
+    out: dict[str, str] = {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except FileNotFoundError:
+        return out
+    except OSError as exc:
+        raise JmoError(f"{path}: cannot read: {exc.strerror}") from None
+    for number, line in enumerate(lines, 1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        m = re.match(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$", text)
+        if not m:
+            raise JmoError(f"{path}:{number}: expected KEY=VALUE")
+        value = m.group(2).strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        out[m.group(1)] = value
+    return out
+
+
 def kill_grace(env: Mapping[str, str]) -> float:
     value = env.get(GRACE_ENV)
     if not value:
@@ -215,12 +247,19 @@ def run_schedule(
 ) -> RunOutcome:
     """Run (or skip) the schedule `name` for its latest fire time not after `now`.
 
-    Reads the schedule from the local store, or from `file`. Returns the outcome; its
+    Reads the schedule from the local store, or from `file`; `env` defaults to the
+    process environment over the KEY=VALUE lines of `$JMO_HOME/env`. Returns the outcome; its
     exit_code is the scan's (the report's when the scan passed), 0 when skipped or idle,
     124 on timeout, 143 when replaced or terminated. Raises JmoError for a schedule that
     does not exist or a scanner that cannot be started.
     """
-    env = dict(os.environ if env is None else env)
+    if env is None:
+        from .store import fix_mode, jmo_home
+
+        path = os.path.join(jmo_home(), ENV_FILE)
+        fix_mode(path, 0o600)  # it holds secrets
+        env = {**load_env_file(path), **os.environ}
+    env = dict(env)
     schedule, manager = _load(name, file)
     clock = make_clock(now)
     grace = kill_grace(env) if grace is None else grace
