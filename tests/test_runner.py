@@ -546,3 +546,9 @@ def test_env_file_supplies_variables_cron_does_not_have(tmp_path: Path, stub_log
     with pytest.raises(JmoError) as exc:
         run_schedule("scan", now=utc("2026-11-25T02:10:00Z"), scanner=STUB)
     assert str(exc.value) == f"{home / 'env'}:1: expected KEY=VALUE"
+
+
+def test_history_of_a_name_that_is_not_a_schedule_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["history", "../../etc/passwd"]) == 1
+    assert capsys.readouterr().err == ("jmo-schedule: error: '../../etc/passwd' is not a schedule name "
+                                       "(lowercase letters, digits and '-', at most 63)\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -24,8 +25,18 @@ FAILED = "Failed"
 SKIPPED = "Skipped"
 
 
+_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def check_name(name: str) -> str:
+    """`name` when it is a schedule name (DNS-1123 label), which is safe in file names."""
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise JmoError(f"{name!r} is not a schedule name (lowercase letters, digits and '-', at most 63)")
+    return name
+
+
 def history_path(name: str, home: str | None = None) -> str:
-    return os.path.join(home or jmo_home(), "runs", f"{name}.json")
+    return os.path.join(home or jmo_home(), "runs", f"{check_name(name)}.json")
 
 
 def _empty() -> dict[str, Any]:

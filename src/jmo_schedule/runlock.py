@@ -50,7 +50,9 @@ class SlotInfo:
 
 
 def locks_dir(name: str, home: str | None = None) -> str:
-    return os.path.join(home or jmo_home(), "locks", name)
+    from .run_history import check_name
+
+    return os.path.join(home or jmo_home(), "locks", check_name(name))
 
 
 @contextlib.contextmanager
