@@ -334,6 +334,8 @@ def test_next_without_a_name_or_file_is_a_usage_error(capsys: pytest.CaptureFixt
         (["next", "x", "--now", "tomorrow"], "jmo-schedule next: error: argument --now: 'tomorrow' is not an ISO 8601 "
                                              "time such as 2026-03-08T07:00:00Z"),
         (["apply"], "jmo-schedule apply: error: the following arguments are required: -f/--file"),
+        (["list", "--now", "9999-12-31T23:59:00Z"], "jmo-schedule list: error: argument --now: "
+                                                    "'9999-12-31T23:59:00Z' is outside the years 1970-9000"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:

@@ -443,3 +443,13 @@ def test_describe_says_or_when_both_days_are_restricted() -> None:
 def test_describe_rejects_bad_cron() -> None:
     with pytest.raises(cron.CronError):
         describe("0 25 * * *", "UTC")
+
+
+def test_times_outside_the_supported_years() -> None:
+    with pytest.raises(ValueError, match=r"^9999-12-31T12:00:00\+00:00 is outside the years 1900-9000$"):
+        next_runs("0 2 * * *", "UTC", datetime(9999, 12, 31, 12, tzinfo=UTC), 1)
+    with pytest.raises(ValueError, match="is outside the years 1900-9000"):
+        previous_run("0 2 * * *", "UTC", datetime(1, 1, 1, tzinfo=UTC))
+    # A schedule that cannot fire again before the end of the supported years ends.
+    assert next_runs("0 0 29 2 *", "Pacific/Kiritimati", datetime(8999, 1, 1, tzinfo=UTC), 5) == []  # 9000: no leap day
+    assert previous_run("0 0 1 1 *", "UTC", datetime(1900, 6, 1, tzinfo=UTC)) == at(1900, 1, 1)

@@ -185,3 +185,35 @@ def test_check_text_never_raises_on_odd_values() -> None:
     for text in ("null\n", "42\n", "{}\n", "[]\n", "kind: ScanScheduleList\n", "metadata: 5\nspec: []\n", "? a\n"):
         result = check_text(text, "x.yaml")
         assert result.errors, text
+
+
+# --------------------------------------------------------------------------------------
+# Adversarial input: whatever the text, check_text reports problems and never raises.
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+EXAMPLE_TEXT = (Path(__file__).resolve().parents[1] / "examples" / "schedules.yaml").read_text()
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.text(max_size=400))
+def test_random_text_never_raises(text: str) -> None:
+    result = check_text(text, "f.yaml")
+    assert all(p.file == "f.yaml" for p in result.problems)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_mutated_example_never_raises(data: st.DataObject) -> None:
+    text = EXAMPLE_TEXT
+    for _ in range(data.draw(st.integers(1, 4))):
+        pos = data.draw(st.integers(0, len(text)))
+        cut = data.draw(st.integers(0, 12))
+        insert = data.draw(st.sampled_from(["", ":", "-", " ", "\n", "'", '"', "{", "[", "&a", "*a", "!!str ", "~",
+                                            "25", "@", "\t", "#", "---\n", "name: x\n", "\x00", "é", "0x1F"]))
+        text = text[:pos] + insert + text[pos + cut:]
+    result = check_text(text, "f.yaml")
+    for problem in result.problems:
+        assert "\n" not in str(problem)
+        assert problem.line is None or 1 <= problem.line <= text.count("\n") + 2

@@ -528,3 +528,13 @@ def test_problem_formatting() -> None:
     assert str(Problem("f.yaml", 3, None, "spec", "bad")) == "f.yaml:3: spec: bad"
     assert str(Problem("f.yaml", None, None, "", "empty")) == "f.yaml: empty"
     assert str(Problem("f.yaml", 1, 2, "x", "w", "warning")) == "f.yaml:1:2: warning: x: w"
+
+
+def test_keys_with_newlines_keep_the_message_on_one_line() -> None:
+    text = HEAD + '  schedule: "0 2 * * *"\n  "bad\\nkey": 1\n'
+    assert problems(text) == [
+        'schedules.yaml:7:3: spec["bad\\nkey"]: unknown field (expected one of: schedule, timezone, suspend, '
+        "concurrencyPolicy, startingDeadlineSeconds, successfulJobsHistoryLimit, failedJobsHistoryLimit, backend, "
+        "jobTemplate)"
+    ]
+    assert str(Problem("f", 1, 1, "", "a\nb\rc")) == "f:1:1: a\\nb\\rc"

@@ -61,6 +61,8 @@ def parse_time(text: str) -> datetime:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time such as 2026-03-08T07:00:00Z") from None
+    if not 1970 <= moment.year <= 9000:
+        raise argparse.ArgumentTypeError(f"{text!r} is outside the years 1970-9000")
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 

@@ -322,9 +322,15 @@ def _day_runs(spec: CronSpec, day: date, zone: ZoneInfo) -> list[datetime]:
     return sorted(out)
 
 
+# Far enough from datetime's year 1 and 9999 that a day either side, in any zone, exists.
+MIN_YEAR, MAX_YEAR = 1900, 9000
+
+
 def _coerce(moment: datetime) -> datetime:
     if not isinstance(moment, datetime):
         raise TypeError(f"expected a datetime, got {type(moment).__name__}")
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise ValueError(f"{moment.isoformat()} is outside the years {MIN_YEAR}-{MAX_YEAR}")
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
@@ -333,6 +339,8 @@ def _days_from(spec: CronSpec, start: date, step: int) -> Iterator[date]:
     for _ in range(_MAX_DAYS):
         if spec.matches_day(day):
             yield day
+        if not MIN_YEAR - 1 <= day.year <= MAX_YEAR + 1:
+            return  # nothing to search beyond the supported years
         day += timedelta(days=step)
 
 
@@ -376,8 +384,8 @@ def previous_run(schedule: str, timezone: str, at: datetime) -> datetime | None:
     for day in _days_from(spec, start, -1):
         runs = [r for r in _day_runs(spec, day, zone) if r <= at]
         if runs:
-            # A day's runs can only be later than the next day's after a DST shift;
-            # look one day further back for a later one (never happens in practice).
+            # Exact: every run of a local day is later than every run of the day before
+            # (wall days follow each other; a repeated hour only fires its first time).
             return runs[-1]
     return None
 

@@ -39,7 +39,9 @@ class Problem:
                 where += f":{self.column}"
         prefix = "warning: " if self.severity == "warning" else ""
         field = f"{self.path}: " if self.path else ""
-        return f"{where}: {prefix}{field}{self.message}"
+        text = f"{where}: {prefix}{field}{self.message}"
+        # One problem, one line, whatever the input held.
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class ValidationError(JmoError):

@@ -240,10 +240,16 @@ class Checker:
 
 
 def path_text(path: tuple) -> str:
+    """`spec.jobTemplate.targets.images[1]`; a key that is not a plain word is quoted,
+    so the path stays one line: `spec["bad\\nkey"]`."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif CONTROL_RE.search(str(part)):
+            import json
+
+            out += "[" + json.dumps(str(part), ensure_ascii=False) + "]"
         else:
             out += ("." if out else "") + str(part)
     return out
