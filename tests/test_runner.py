@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -552,3 +552,44 @@ def test_history_of_a_name_that_is_not_a_schedule_name(capsys: pytest.CaptureFix
     assert main(["history", "../../etc/passwd"]) == 1
     assert capsys.readouterr().err == ("jmo-schedule: error: '../../etc/passwd' is not a schedule name "
                                        "(lowercase letters, digits and '-', at most 63)\n")
+
+
+@pytest.mark.parametrize("cron,tz,machine,start", [
+    ("30 2 * * *", "America/New_York", "UTC", "2027-03-10T00:00:00Z"),  # spring forward on 03-14
+    ("30 6 * * *", "UTC", "America/New_York", "2027-11-05T00:00:00Z"),  # fall back on 11-07
+    ("0 1 * * 0", "Europe/London", "America/New_York", "2027-03-20T00:00:00Z"),
+])
+def test_cron_superset_end_to_end(tmp_path: Path, cron: str, tz: str, machine: str, start: str) -> None:
+    """Call `run` at every minute the installed crontab lines name (Debian cron, machine
+    zone, DST rule for the repeated hour): each fire time runs exactly once, nothing else."""
+    from jmo_schedule.cron import get_zone, iter_runs, parse
+    from jmo_schedule.workflow_generators.local_cron import cron_fields
+
+    make(tmp_path, schedule=cron, tz=tz)
+    with run_history.editing("scan") as data:
+        data["installedAt"] = start  # earlier fire times were handled before the window
+    lines = cron_fields(cron, tz, machine)
+    mzone = get_zone(machine)
+    begin, end = utc(start), utc(start) + timedelta(days=14)
+    expected = []
+    for run in iter_runs(cron, tz, begin):
+        if run >= end:
+            break
+        expected.append(run.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    moment, calls = begin, 0
+    while moment < end:
+        local = moment.astimezone(mzone)
+        wall = local.replace(tzinfo=None)
+        for fields in lines:
+            spec = parse(" ".join(fields))
+            wildcard = fields[0] == "*" or fields[1] == "*"
+            if (local.fold == 0 or wildcard) and wall.minute in spec.minutes and wall.hour in spec.hours \
+                    and spec.matches_day(wall.date()):
+                calls += 1
+                assert run_schedule("scan", now=moment + timedelta(seconds=2), scanner="true").exit_code == 0
+                break
+        moment += timedelta(minutes=1)
+    runs = run_history.read("scan")["runs"]
+    assert [r["scheduledTime"] for r in runs] == expected
+    assert all(r["result"] == "Succeeded" for r in runs)
+    assert calls > len(expected)  # the superset did call `run` at minutes that are not fire times
