@@ -483,3 +483,14 @@ def test_missing_committed_file_is_empty_and_created_on_write(tmp_path: Path) ->
 
 def test_rfc3339() -> None:
     assert rfc3339(datetime(2026, 1, 2, 3, 4, 5, 999, tzinfo=timezone(timedelta(hours=2)))) == "2026-01-02T01:04:05Z"
+
+
+def test_a_named_store_never_chmods_an_existing_folder(tmp_path: Path) -> None:
+    os.chmod(tmp_path, 0o755)
+    manager = ScheduleManager(str(tmp_path / "my-store.json"))
+    manager.create(make())
+    assert stat.S_IMODE(os.stat(tmp_path).st_mode) == 0o755
+    assert stat.S_IMODE(os.stat(manager.path).st_mode) == 0o600
+    fresh = ScheduleManager(str(tmp_path / "new" / "store.json"))
+    fresh.create(make())
+    assert stat.S_IMODE(os.stat(tmp_path / "new").st_mode) == 0o700

@@ -50,12 +50,13 @@ class ScheduleManager:
     """Stores ScanSchedule objects in the local store or in a committed YAML file."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, clock: Clock | None = None):
+        own_dir = path is None
         if path is None:
             path = os.path.join(jmo_home(), "schedules.json")
         self.path = os.fspath(path)
         self.committed = self.path.endswith((".yaml", ".yml"))
         self._clock = clock or _utcnow
-        self._backend: _Backend = _YamlFile(self.path) if self.committed else _JsonStore(self.path)
+        self._backend: _Backend = _YamlFile(self.path) if self.committed else _JsonStore(self.path, own_dir)
 
     # -- reads -----------------------------------------------------------------------
     def get(self, name: str) -> ScanSchedule | None:
@@ -228,14 +229,19 @@ class _Backend:
 class _JsonStore(_Backend):
     """The private store: {"apiVersion", "kind": ScanScheduleList, "revision", "items"}."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, own_dir: bool = True):
         self.path = path
+        # The default folder (~/.jmo) is ours to keep at 0700; the folder of a store the
+        # caller named (maybe their working directory) is created private but never chmod-ed.
+        self._own_dir = own_dir
         self._extra: dict[str, Any] = {}
         self._revision = 0
         self._raw: dict[int, tuple[ScanSchedule, dict[str, Any]]] = {}
 
     def _prepare(self) -> None:
-        ensure_private_dir(os.path.dirname(os.path.abspath(self.path)))
+        directory = os.path.dirname(os.path.abspath(self.path))
+        if self._own_dir or not os.path.isdir(directory):
+            ensure_private_dir(directory)
         fix_mode(self.path, FILE_MODE)
 
     def lock(self) -> Any:
