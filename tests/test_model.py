@@ -181,3 +181,13 @@ def test_generated_round_trips_are_lossless(s: ScanSchedule) -> None:
     assert ScanSchedule.from_json(s.to_json()) == s
     assert ScanSchedule.from_yaml(s.to_yaml()) == s
     assert ScanSchedule.from_yaml(s.to_yaml(include_status=False)).spec == s.spec
+
+
+def test_from_yaml_wants_exactly_one_valid_object() -> None:
+    from jmo_schedule.errors import JmoError, ValidationError
+
+    one = full_example().to_yaml(include_status=False)
+    with pytest.raises(JmoError, match=r"^<yaml>: expected one ScanSchedule, found 2$"):
+        ScanSchedule.from_yaml(one + "---\n" + one.replace("nightly-scan", "other"))
+    with pytest.raises(ValidationError, match=r"^<json>:1:1: expected a ScanSchedule or ScanScheduleList mapping"):
+        ScanSchedule.from_json("[]")

@@ -282,17 +282,23 @@ class ScanSchedule:
 
     @classmethod
     def from_json(cls, text: str) -> ScanSchedule:
-        from .loader import load_text
-
-        (schedule,) = load_text(text, "<json>", committed=False)
-        return schedule
+        """Parse and validate one object; raises ValidationError (every problem) or JmoError."""
+        return _one(text, "<json>")
 
     @classmethod
     def from_yaml(cls, text: str) -> ScanSchedule:
-        from .loader import load_text
-
-        (schedule,) = load_text(text, "<yaml>", committed=False)
-        return schedule
+        """Parse and validate one object; raises ValidationError (every problem) or JmoError."""
+        return _one(text, "<yaml>")
 
     def copy(self) -> ScanSchedule:
         return copy.deepcopy(self)
+
+
+def _one(text: str, name: str) -> ScanSchedule:
+    from .errors import JmoError
+    from .loader import load_text
+
+    schedules = load_text(text, name, committed=False)
+    if len(schedules) != 1:
+        raise JmoError(f"{name}: expected one ScanSchedule, found {len(schedules)}")
+    return schedules[0]
