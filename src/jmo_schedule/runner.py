@@ -428,6 +428,10 @@ def _execute(
     def stop(signum: int, frame: Any) -> None:
         raise _Stopped(signum)
 
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        previous = {}  # only the main thread may set handlers (the Python API in a worker)
     for sig in previous:
         signal.signal(sig, stop)
     exit_code, reason, message = 0, "Succeeded", ""
