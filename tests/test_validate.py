@@ -538,3 +538,48 @@ def test_keys_with_newlines_keep_the_message_on_one_line() -> None:
         "jobTemplate)"
     ]
     assert str(Problem("f", 1, 1, "", "a\nb\rc")) == "f:1:1: a\\nb\\rc"
+
+
+def test_system_metadata_and_status_in_the_store() -> None:
+    text = textwrap.dedent("""\
+        apiVersion: jmo.security/v1alpha1
+        kind: ScanSchedule
+        metadata:
+          name: a
+          uid: NOT-A-UUID
+          creationTimestamp: "2025-10-29 02:00"
+          generation: 0
+          resourceVersion: 5
+        spec:
+          schedule: "0 2 * * *"
+        status:
+          conditions:
+            - {type: Ready, status: true, reason: Created, message: ok, extra: 1}
+          nextScheduleTime: tomorrow
+          active: -1
+          unknown: 1
+        """)
+    assert problems(text, committed=False) == [
+        "schedules.yaml:5:8: metadata.uid: must be a lowercase UUID",
+        "schedules.yaml:6:22: metadata.creationTimestamp: '2025-10-29 02:00' is not an RFC 3339 time such as "
+        "2025-10-29T02:00:00Z",
+        "schedules.yaml:7:15: metadata.generation: 0 is less than 1",
+        "schedules.yaml:8:20: metadata.resourceVersion: expected a string, got a number",
+        "schedules.yaml:13:29: status.conditions[0].status: expected a string, got a boolean",
+        "schedules.yaml:13:65: status.conditions[0].extra: unknown field (expected one of: type, status, "
+        "lastTransitionTime, reason, message)",
+        "schedules.yaml:14:21: status.nextScheduleTime: 'tomorrow' is not an RFC 3339 time such as 2025-10-29T02:00:00Z",
+        "schedules.yaml:15:11: status.active: -1 is less than 0",
+        "schedules.yaml:16:3: status.unknown: unknown field (expected one of: conditions, nextScheduleTime, "
+        "lastScheduleTime, lastSuccessfulTime, active, succeeded, failed)",
+    ]
+
+
+def test_gitlab_retry_forms() -> None:
+    base = 'schedule: "0 2 * * *"\nbackend: {type: gitlab-ci, config: {retry: %s}}\n'
+    assert spec_problems(base % "2") == []
+    assert spec_problems(base % "{max: 1, when: always, exit_codes: [1, 137]}") == []
+    assert spec_problems(base % "3") == ["schedules.yaml:7:46: spec.backend.config.retry: 3 is outside 0-2"]
+    assert spec_problems(base % "{exit_codes: [256]}") == [
+        "schedules.yaml:7:60: spec.backend.config.retry.exit_codes[0]: 256 is outside 0-255"
+    ]

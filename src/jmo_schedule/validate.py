@@ -463,9 +463,11 @@ def check_gitlab_retry(c: Checker, value: Any, path: tuple) -> None:
             for i, w in enumerate(whens):
                 c.enum(w, path + ("when", i) if isinstance(retry["when"], list) else path + ("when",), GITLAB_RETRY_WHEN)
         if "exit_codes" in retry:
-            codes = retry["exit_codes"] if isinstance(retry["exit_codes"], list) else [retry["exit_codes"]]
-            for code in codes:
-                c.integer(code, path + ("exit_codes",), 0, 255)
+            if isinstance(retry["exit_codes"], list):
+                for i, code in enumerate(retry["exit_codes"]):
+                    c.integer(code, path + ("exit_codes", i), 0, 255)
+            else:
+                c.integer(retry["exit_codes"], path + ("exit_codes",), 0, 255)
     else:
         c.integer(value, path, 0, 2)
 
