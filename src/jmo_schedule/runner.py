@@ -28,7 +28,6 @@ import secrets
 import shlex
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -618,7 +617,3 @@ def prune(schedule: ScanSchedule, keep: str | None = None) -> list[str]:
 def history(name: str) -> list[dict[str, Any]]:
     """Recorded runs of `name`, oldest first (see run_history)."""
     return list(rh.read(name)["runs"])
-
-
-def main_out(outcome: RunOutcome, name: str, stream: TextIO = sys.stdout) -> None:
-    stream.write(outcome.line(name) + "\n")
