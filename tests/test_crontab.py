@@ -133,6 +133,7 @@ def test_a_crontab_that_was_only_ours_is_removed(cron_user: str | None, tmp_path
     assert (crontab_l(cron_user) or b"").startswith(ct.BEGIN.encode())
     assert main(["uninstall", *user_args(cron_user)]) == 0
     assert crontab_l(cron_user) is None
+    assert "installedAt" not in run_history.read("weekly-scan")
 
 
 def test_dry_run_changes_nothing(cron_user: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -24,7 +24,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common(parser, "uninstall")
 
 
+def _forget_install(names: list[str]) -> None:
+    """A later install starts afresh: fire times before it are not caught up."""
+    import os
+
+    from .. import run_history
+
+    for name in names:
+        if os.path.exists(run_history.history_path(name)):
+            with run_history.editing(name) as data:
+                data.pop("installedAt", None)
+
+
 def run(args: argparse.Namespace) -> int:
+    import re
     import sys
 
     from .. import crontab as ct
@@ -35,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
         verb = "would remove" if args.dry_run else "removed"
         for entry in removed:
             sys.stdout.write(f"{verb} {entry}\n")
+        if not args.dry_run:
+            _forget_install(sorted({re.sub(r"^jmo-|\.(service|timer)$", "", e) for e in removed}))
         if not removed:
             sys.stdout.write("no jmo-schedule units installed\n")
         return 0
@@ -42,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         ct.print_table(text)
         return 0
+    _forget_install(removed)
     missing = [n for n in names or [] if n not in removed]
     for name in missing:
         sys.stderr.write(f"{name}: not installed in the crontab\n")
