@@ -341,7 +341,8 @@ def test_replace_kills_a_scan_that_ignores_sigterm(tmp_path: Path, blocking: Pat
         os.kill(old["pid"], 0)
 
 
-def test_a_crash_leaves_a_stale_lock_that_the_next_run_takes_over(tmp_path: Path, blocking: Path) -> None:
+def test_a_crash_leaves_a_stale_lock_that_the_next_run_takes_over(tmp_path: Path, blocking: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     make(tmp_path, concurrencyPolicy="Forbid")
     first = spawn_run("scan", "2026-11-25T02:00:00Z")
     (scan,) = wait_for(lambda: started(blocking), "the first scan")
@@ -351,6 +352,9 @@ def test_a_crash_leaves_a_stale_lock_that_the_next_run_takes_over(tmp_path: Path
     first.wait()
     # SIGKILL is asynchronous: wait until the kernel has ended the scan (and dropped its lock).
     wait_for(lambda: runlock.count_active("scan") == 0, "the killed scan to exit")
+    assert run_history.read("scan")["runs"][0]["result"] == "Running"  # nobody recorded the end...
+    assert main(["history", "scan", "-o", "json"]) == 0  # ...but history tells it crashed
+    assert json.loads(capsys.readouterr().out)[0]["reason"] == "Crashed"
     slots = [e for e in os.listdir(runlock.locks_dir("scan")) if e.endswith(".lock")]
     assert len(slots) == 1  # the slot file is left behind, but nobody holds it
     (blocking / "release").touch()

@@ -177,6 +177,11 @@ def count_active(name: str, home: str | None = None) -> int:
     return sum(1 for e in entries if e.endswith(".lock") and _held(os.path.join(folder, e)))
 
 
+def is_active(name: str, run_id: str, home: str | None = None) -> bool:
+    """Whether the run `run_id` of `name` is alive (holds its slot)."""
+    return bool(_held(os.path.join(locks_dir(name, home), f"{run_id}.lock")))
+
+
 def open_slot(name: str, run_id: str, home: str | None = None) -> Slot:
     """Create and lock this run's slot. Call under the mutex."""
     folder = locks_dir(name, home)
@@ -242,6 +247,7 @@ __all__ = [
     "Slot",
     "SlotInfo",
     "count_active",
+    "is_active",
     "group_alive",
     "locks_dir",
     "mark_replaced",

@@ -50,8 +50,14 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from ..run_history import history_path, read
+    from ..runlock import is_active
 
     runs = read(args.name)["runs"]
+    for r in runs:
+        # A run whose process is gone but that recorded no result crashed; the next run
+        # records that, until then say so here.
+        if r.get("result") == "Running" and not is_active(args.name, str(r.get("id"))):
+            r.update(result="Failed", reason="Crashed", message="the runner ended without recording a result")
     if args.last:
         runs = runs[-args.last:]
     if args.output == "json":
