@@ -15,12 +15,15 @@ still active; Replace stops the active run first, Allow runs side by side. The s
 report write into <results.dir>/NAME/<UTC time>/ (their output in run.log there), within
 options.timeout seconds. Status goes to the local store, the run to `jmo-schedule history`.
 
+cron passes almost no environment: variables such as a webhook secret named by
+${SLACK_WEBHOOK_URL} can go in $JMO_HOME/env (KEY=VALUE lines, owner-only).
+
 Exit status: the scan's (or the report's, e.g. 1 for findings at or above fail_on); 0 when
 skipped; 124 on timeout; 143 when replaced or stopped.
 
 examples:
   jmo-schedule run weekly-scan
-  jmo-schedule run weekly-scan --now 2026-11-30T02:00:00Z      as if cron fired then
+  jmo-schedule run weekly-scan --now 2026-11-30T07:00:00Z      as if cron fired then
   jmo-schedule run weekly-scan --scanner /opt/jmo/bin/jmo       a scanner not on PATH
   jmo-schedule run nightly-scan -f schedules.yaml               read the schedule from a file
 """
