@@ -620,3 +620,22 @@ def test_generated_workflows_use_only_inputs_and_outputs_the_action_has() -> Non
         assert set(call["with"]) <= inputs, set(call["with"]) - inputs
     for ref in re.findall(r"steps\.guard\.outputs\.([\w-]+)", text):
         assert ref in outputs, ref
+
+
+@pytest.mark.parametrize("command, version, code, expected", [
+    ("validate", "", 0, "found=true"),
+    ("guard", "3.13", 0, "found=false"),
+    ("deploy", "", 1, ""),
+])
+def test_find_python_step(tmp_path: Path, command: str, version: str, code: int, expected: str) -> None:
+    step = next(s for s in action()["runs"]["steps"] if s.get("id") == "python")
+    output = tmp_path / "output"
+    output.touch()
+    env = {"PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(output), "JMO_COMMAND": command, "JMO_PYTHON_VERSION": version}
+    run = subprocess.run(["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True)
+    assert run.returncode == code
+    if code:
+        assert run.stdout == "::error title=jmo-schedule::input 'command' must be validate, sync, notify or guard\n"
+        assert output.read_text() == ""
+    else:
+        assert output.read_text().splitlines()[-1] == expected
