@@ -177,3 +177,19 @@ def test_sync_check_hook_runs_as_pre_commit_calls_it(tmp_path: Path) -> None:
     subprocess.run([tool("jmo-schedule"), "sync"], cwd=tmp_path, check=True, capture_output=True)
     clean = subprocess.run([tool(entry[0]), *entry[1:]], cwd=tmp_path, capture_output=True, text=True)
     assert clean.returncode == 0, clean.stdout
+
+
+def test_catalog_project_pipeline() -> None:
+    path = ROOT / ".gitlab-ci.yml"
+    run = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", str(path)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    data = yaml.safe_load(path.read_text())
+    include = data["include"][0]
+    assert include["local"] == "templates/gitlab-component/template.yml"
+    inputs = next(yaml.safe_load_all((ROOT / include["local"]).read_text()))["spec"]["inputs"]
+    assert set(include["inputs"]) <= set(inputs)
+    release = data["create-release"]
+    pattern = release["rules"][0]["if"].split("=~", 1)[1].strip().strip("/")
+    assert re.fullmatch(pattern, "1.0.0") and not re.fullmatch(pattern, "v1.0.0")
+    assert release["release"]["tag_name"] == "$CI_COMMIT_TAG"
