@@ -79,6 +79,11 @@ def test_wanted_schedules_only_gitlab_ci() -> None:
     assert (w[1].ref, w[1].active, w[1].description) == ("release", False, "jmo-schedule: paused-scan")
 
 
+@pytest.mark.parametrize("given, stored", [("@daily", "0 0 * * *"), ("@HOURLY", "0 * * * *"), (" 0  2 * * 1 ", "0 2 * * 1")])
+def test_gitlab_cron_is_five_fields(given: str, stored: str) -> None:
+    assert gs.gitlab_cron(given) == stored
+
+
 def test_wanted_schedules_needs_a_ref() -> None:
     with pytest.raises(gs.JmoError, match=r"^weekly-scan: no ref to run on; pass --ref or set backend.config.ref$"):
         gs.wanted_schedules(load_text(FILE, "s.yaml"), "")

@@ -89,6 +89,14 @@ def short_ref(ref: str) -> str:
     return ref
 
 
+def gitlab_cron(expression: str) -> str:
+    """The 5-field form GitLab stores: `@daily` and friends expanded, spacing normalised."""
+    from .cron import MACROS
+
+    text = " ".join(expression.split())
+    return MACROS.get(text.lower(), text)
+
+
 def wanted_schedules(schedules: Sequence[ScanSchedule], default_ref: str) -> list[WantedSchedule]:
     """A pipeline schedule for each gitlab-ci ScanSchedule (backend.config.ref overrides the ref)."""
     out = []
@@ -101,7 +109,7 @@ def wanted_schedules(schedules: Sequence[ScanSchedule], default_ref: str) -> lis
         out.append(WantedSchedule(
             name=s.metadata.name,
             description=description_for(s),
-            cron=s.spec.schedule,
+            cron=gitlab_cron(s.spec.schedule),
             cron_timezone=s.spec.timezone,
             ref=ref,
             active=not s.spec.suspend,
