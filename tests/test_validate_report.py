@@ -255,3 +255,10 @@ def test_summary_cells_never_break_the_table(cells: list[str]) -> None:
         out = vr._cell(cell)
         assert "\n" not in out and "\r" not in out
         assert "|" not in out.replace("\\|", "")
+
+
+def test_step_summary_stays_inside_githubs_limit() -> None:
+    problems = [Problem("s.yaml", i, 1, "spec", "x" * 1000) for i in range(1, 2000)]
+    md = vr.step_summary([vr.FileReport("s.yaml", None, None, problems)], NOW)
+    assert len(md.encode()) <= vr.SUMMARY_BUDGET + 100 < 1024 * 1024
+    assert md.endswith("\n\n(summary truncated; the step log has every problem)\n")
