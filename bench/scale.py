@@ -1,7 +1,8 @@
 """Validation at scale: time to validate files of 1,000 and 10,000 generated schedules.
 
-Targets: under 1 s for 1,000 and under 10 s for 10,000, growing linearly.
-Run: .venv/bin/python bench/scale.py [--sizes 1000 10000]
+Targets: under 1 s for 1,000 and under 10 s for 10,000, growing linearly; and
+`jmo-schedule sync` over 1,000 schedules under 2 s per run.
+Run: .venv/bin/python bench/scale.py [--sizes 1000 10000] [--sync-count 1000]
 
 Structured as functions so other sections (e.g. sync timing) can reuse `generate_text`
 and add their own `bench_*` function to `main`.
@@ -103,11 +104,80 @@ def validate_section(sizes: Sequence[int]) -> bool:
     return ok
 
 
+def bench_sync(count: int) -> list[tuple[str, float, int]]:
+    """(step, seconds, exit code) of `jmo-schedule sync` runs (fresh processes, as CI runs
+    them) over `count` schedules in a throwaway git repository."""
+    import subprocess
+    import sys
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+    def timed(step: str, *args: str) -> None:
+        started = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "jmo_schedule", "sync", *args], cwd=root,
+                              capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+        if proc.returncode not in (0, 1):
+            raise SystemExit(f"sync {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
+        steps.append((step, seconds, proc.returncode))
+
+    def edit(old: str, new: str) -> None:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text.replace(old, new, 1))
+
+    steps: list[tuple[str, float, int]] = []
+    with tempfile.TemporaryDirectory(prefix="jmo-sync-bench-") as root:
+        path = os.path.join(root, "schedules.yaml")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(generate_text(count))
+        git("init", "-q")
+        git("-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "--allow-empty", "-m", "0")
+        git("add", "schedules.yaml")
+        git("-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", "schedules")
+        timed("first sync (writes every file)")
+        git("add", "-A")
+        git("-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", "generated")
+        timed("sync, nothing to write")
+        timed("sync --check, in sync", "--check")
+        edit('schedule: "0 2 * * 1"', 'schedule: "0 3 * * 1"')
+        timed("sync --check, one cron changed", "--check")
+        timed("sync, one cron changed")
+        git("-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-a", "-m", "cron")
+        # A change no header shows: sync reads the git history to explain it.
+        edit("repo: services/svc-0\n", "repo: services/svc-zero\n")
+        git("-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-a", "-m", "target")
+        timed("sync --check, one target changed", "--check")
+        files = sum(len(names) for folder, _, names in os.walk(root) if ".git" not in folder.split(os.sep)) - 1
+    steps.append((f"({files} generated files)", 0.0, 0))
+    return steps
+
+
+def sync_section(count: int) -> bool:
+    """Print sync times for `count` schedules; True when every step is under 2 s."""
+    target = 2.0
+    ok = True
+    print(f"sync, {count:,} schedules (target <{target:g}s per run):")
+    for step, seconds, code in bench_sync(count):
+        if not seconds:
+            print(f"  {step}")
+            continue
+        met = seconds < target
+        ok = ok and met
+        print(f"  {step:<34} {seconds:>6.3f}s  exit {code}  {'ok' if met else 'MISSED'}")
+    return ok
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--sync-count", type=int, default=1000, help="schedules in the sync timing (0: skip it)")
     args = parser.parse_args(argv)
     ok = validate_section(args.sizes)
+    if args.sync_count:
+        ok = sync_section(args.sync_count) and ok
     return 0 if ok else 1
 
 
