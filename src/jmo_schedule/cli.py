@@ -48,6 +48,31 @@ def _parser_class() -> type[argparse.ArgumentParser]:
     return _Parser
 
 
+def _formatter_class() -> type[argparse.HelpFormatter]:
+    import argparse
+
+    class _Formatter(argparse.RawDescriptionHelpFormatter):
+        # argparse builds a formatter for every add_argument, and without a width it
+        # imports shutil (and with it bz2, lzma...) only to ask for the terminal size.
+        def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                     width: int | None = None) -> None:
+            super().__init__(prog, indent_increment, max_help_position, width or _terminal_width())
+
+    return _Formatter
+
+
+def _terminal_width() -> int:
+    """Like shutil.get_terminal_size().columns - 2: $COLUMNS, else the terminal, else 78."""
+    try:
+        return max(int(os.environ["COLUMNS"]) - 2, 20)
+    except (KeyError, ValueError):
+        pass
+    try:
+        return max(os.get_terminal_size(sys.__stdout__.fileno()).columns - 2, 20)  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 78
+
+
 class UsageError(Exception):
     """Arguments that parse but do not make sense together: one line, exit 2."""
 
@@ -89,12 +114,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     only = chosen if chosen in known else None
 
     _Parser = _parser_class()
+    formatter = _formatter_class()
     parser = _Parser(
         prog=PROG,
         description="Declare recurring security scans once in schedules.yaml; validate them, see when "
         "they run, keep them in the local store, and generate the CI pipelines that run them.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=formatter,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -103,7 +129,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     def command(name: str, help: str, handler: Callable[[argparse.Namespace], int], description: str | None = None) -> argparse.ArgumentParser:
         if only is not None and name != only:
             return _Ignored()  # type: ignore[return-value]
-        p = sub.add_parser(name, help=help, description=description or help, formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(name, help=help, description=description or help, formatter_class=formatter)
         p.set_defaults(handler=handler)
         return p
 
