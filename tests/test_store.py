@@ -45,6 +45,19 @@ def test_atomic_write_failure_keeps_the_old_file_and_no_temp(tmp_path: Path, mon
     assert sorted(os.listdir(tmp_path)) == ["f.json"]
 
 
+def test_atomic_write_not_durable_skips_fsync_but_still_replaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "f.yml"
+    target.write_text("old")
+    calls: list[int] = []
+    monkeypatch.setattr(os, "fsync", lambda fd: calls.append(fd))
+    atomic_write(str(target), "new", 0o644, durable=False)
+    assert calls == []
+    assert target.read_text() == "new" and stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.yml"]
+    atomic_write(str(target), "newer", 0o644)
+    assert len(calls) == 2  # the default stays durable: the file and its folder
+
+
 def test_ensure_private_dir(tmp_path: Path) -> None:
     target = tmp_path / "a" / "b"
     ensure_private_dir(str(target))
