@@ -422,3 +422,30 @@ def test_executable_list_in_a_fresh_home(tmp_path: Path, example_file: Path) -> 
     result = subprocess.run([exe(), "list", "--now", NOW], env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0 and len(result.stdout.splitlines()) == 5
     assert oct(os.stat(tmp_path / "home").st_mode & 0o777) == "0o700"
+
+
+# --------------------------------------------------------------------------------------
+# Start-up cost (bench/cli_startup.py measures it; these keep heavy imports out)
+
+PROBE = """\
+import sys
+from jmo_schedule.cli import main
+code = main(sys.argv[1:])
+heavy = ("argparse", "yaml", "ruamel", "requests", "urllib3", "http.client", "ssl", "typing", "shutil",
+         "dataclasses", "croniter", "cron_descriptor", "filelock", "json")
+print(code, sorted(m for m in heavy if m in sys.modules), file=sys.stderr)
+"""
+
+
+def _loaded(*argv: str) -> str:
+    result = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, check=False)
+    return result.stderr.strip().splitlines()[-1]
+
+
+def test_version_imports_nothing_heavy() -> None:
+    assert _loaded("--version") == "0 []"
+
+
+def test_validate_imports_only_what_it_needs(example_file: Path) -> None:
+    # argparse, PyYAML and dataclasses (the model) are needed; nothing else on the list.
+    assert _loaded("validate", "-f", str(example_file)) == "0 ['argparse', 'dataclasses', 'yaml']"
