@@ -279,6 +279,13 @@ jobs:
         with:
           command: validate
 
+      - name: sync again (nothing changed; create-pull-request may close a stale PR)
+        id: sync-again
+        uses: ./
+        with:
+          command: sync
+          token: ${{{{ secrets.BOT_TOKEN }}}}
+
       - name: guard (with an explicit python-version, so setup-python runs)
         id: guard
         uses: ./
@@ -378,8 +385,8 @@ runs:
         data = {k: os.environ[k] for k in keys}
         data["body"] = open(os.environ["IN_BODY_PATH"]).read()
         data["status"] = os.popen("git status --porcelain").read()
-        with open(os.path.join(os.environ["JMO_TEST_EXPORT"], "cpr.json"), "w") as fh:
-            json.dump(data, fh)
+        with open(os.path.join(os.environ["JMO_TEST_EXPORT"], "cpr.jsonl"), "a") as fh:
+            fh.write(json.dumps(data) + "\\n")
         PY
         {
           echo "url=https://github.com/acme/app/pull/7"
@@ -511,7 +518,9 @@ def test_act_sync_opens_the_pull_request(act_run: dict[str, Any]) -> None:
     assert out["files"].splitlines() == [".github/workflows/jmo-nightly.yml", "deploy/kubernetes/jmo-weekly.yaml"]
     assert out["pull-request-url"] == "https://github.com/acme/app/pull/7"
     assert out["pull-request-operation"] == "created"
-    cpr = json.loads((act_run["export"] / "cpr.json").read_text())
+    calls = [json.loads(line) for line in (act_run["export"] / "cpr.jsonl").read_text().splitlines()]
+    assert len(calls) == 2
+    cpr = calls[0]
     assert cpr["IN_BRANCH"] == "jmo-schedule/sync"
     assert cpr["IN_TOKEN"] == "ghp_full"
     assert cpr["IN_LABELS"] == "security,automated"
@@ -519,6 +528,14 @@ def test_act_sync_opens_the_pull_request(act_run: dict[str, Any]) -> None:
     assert cpr["IN_ADD_PATHS"].splitlines() == out["files"].splitlines()
     assert "| `.github/workflows/jmo-nightly.yml` | added |" in cpr["body"]
     assert "?? .github/workflows/jmo-nightly.yml" in cpr["status"]
+    # Nothing changed the second time: create-pull-request still runs (it closes a bot
+    # pull request that no longer differs from the base) with nothing to add.
+    again = act_run["steps"]["sync-again"]["outputs"]
+    assert again["changed"] == "false" and again["files"] == ""
+    assert calls[1]["IN_ADD_PATHS"] == "schedules.yaml"  # nothing to add
+    # The install built from a copy: no build/ or *.egg-info left in the workspace.
+    for call in calls:
+        assert "build/" not in call["status"] and "egg-info" not in call["status"], call["status"]
     # The token check asked the (local) GitHub API for the PAT's scopes.
     assert ("/repos/acme/app", "ghp_full") in act_run["github"].requests
 
@@ -547,13 +564,13 @@ def test_act_install_made_one_venv_and_reused_it(act_run: dict[str, Any]) -> Non
     log = act_run["log"]
     assert log.count("jmo-schedule-venv/bin/python") >= 1
     keys = (act_run["export"] / "cache.txt").read_text().splitlines()
-    assert len(keys) == 7
+    assert len(keys) == 8
     names = sorted(k.split(" ")[0] for k in keys)
     arch = names[0].split("-")[4]
     # The key names the python: the runner's own ("system"), or the version set up.
-    assert names == [f"jmo-schedule-pip-Linux-{arch}-3.12-{__version__}"] + [f"jmo-schedule-pip-Linux-{arch}-system-{__version__}"] * 6
+    assert names == [f"jmo-schedule-pip-Linux-{arch}-3.12-{__version__}"] + [f"jmo-schedule-pip-Linux-{arch}-system-{__version__}"] * 7
     installs = re.findall(r"Success - Main Install jmo-schedule \[([\d.]+)(m?s)\]", log)
-    assert len(installs) == 7
+    assert len(installs) == 8
     assert sum(1 for value, unit in installs if unit == "s" and float(value) > 1) == 1  # one real install, then reuse
 
 

@@ -177,6 +177,12 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     hook = remote / "hooks" / "pre-receive"
     hook.write_text(HOOK)
     hook.chmod(0o755)
+    # pip builds a local path in place: give it a copy of the source, not the checkout.
+    source = base / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     work.mkdir()
     _git("init", "-q", "-b", "main", cwd=work)
     (work / "templates" / "gitlab-component").mkdir(parents=True)
@@ -186,7 +192,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     (work / ".gitlab-ci.yml").write_text(yaml.safe_dump({
         "stages": ["test"],
         "include": [{"local": "templates/gitlab-component/template.yml", "inputs": {
-            "pip-spec": str(ROOT),
+            "pip-spec": str(source),
             "push-url": str(remote),
             "mr-labels": "jmo-schedule,security",
         }}],
