@@ -91,6 +91,21 @@ def check_file(path: str | os.PathLike[str], committed: bool = True) -> LoadResu
 
 def check_text(text: str, filename: str, committed: bool = True) -> LoadResult:
     """Parse and validate a whole file, collecting every problem; never raises for bad input."""
+    import gc
+
+    # Loading allocates many small objects and frees none: the cyclic collector would scan
+    # the growing heap again and again (time growing faster than the file). Nothing here
+    # makes reference cycles, so pause it.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _check_text(text, filename, committed)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _check_text(text: str, filename: str, committed: bool) -> LoadResult:
     from .yamltext import YamlSyntaxError, parse_documents
 
     result = LoadResult(filename)
