@@ -68,12 +68,12 @@ def test_ensure_private_dir(tmp_path: Path) -> None:
         ensure_private_dir(str(blocker / "sub"))
 
 
-def test_fix_mode_warns_only_when_loose(tmp_path: Path) -> None:
+def test_fix_mode_warns_only_when_loose(tmp_path: Path, recwarn: pytest.WarningsRecorder) -> None:
     path = tmp_path / "f"
     path.write_text("x")
     os.chmod(path, 0o600)
-    fix_mode(str(path), FILE_MODE)  # no warning: pytest's filterwarnings would not show one, so check the mode
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    fix_mode(str(path), FILE_MODE)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and len(recwarn) == 0
     os.chmod(path, 0o604)
     with pytest.warns(JmoWarning, match=r"had permissions 0604; changed to 0600$"):
         fix_mode(str(path), FILE_MODE)
