@@ -262,8 +262,13 @@ class _Ignored:
 
 
 def _chosen_command(argv: Sequence[str]) -> str:
-    """The command word of `argv` ("" when there is none, e.g. `--help`)."""
-    return next((a for a in argv if not a.startswith("-")), "")
+    """The command word of `argv` ("" when there is none, or when top-level --help comes first)."""
+    for arg in argv:
+        if arg in ("-h", "--help"):
+            return ""
+        if not arg.startswith("-"):
+            return arg
+    return ""
 
 
 def _register_extensions(sub: Any, command: Callable[..., argparse.ArgumentParser], chosen: str | None) -> None:
