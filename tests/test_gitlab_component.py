@@ -19,6 +19,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 from conftest import ROOT, tool
+from fake_apis import FakeServer
 from fake_gitlab import FakeGitLab
 
 TEMPLATE = ROOT / "templates" / "gitlab-component" / "template.yml"
@@ -132,6 +133,10 @@ spec:
   backend: {type: gitlab-ci}
   jobTemplate:
     targets: {repo: .}
+    notifications:
+      channels:
+        - type: slack
+          url: ${SLACK_WEBHOOK_URL}
 ---
 apiVersion: jmo.security/v1alpha1
 kind: ScanSchedule
@@ -308,3 +313,24 @@ def test_validate_job_reports_code_quality(project: dict[str, Any]) -> None:
     issues = json.loads(reports[0].read_text())
     assert issues[0]["location"] == {"path": "bad.yaml", "lines": {"begin": 6}}
     assert issues[0]["severity"] == "major"
+
+
+@pytest.mark.slow
+def test_notify_job_posts_for_a_scheduled_scan_pipeline(project: dict[str, Any]) -> None:
+    work = project["work"]
+    ci = yaml.safe_load((work / ".gitlab-ci.yml").read_text())
+    ci["include"][0]["inputs"]["notify"] = True
+    (work / ".gitlab-ci.yml").write_text(yaml.safe_dump(ci, sort_keys=False))
+    slack = FakeServer().start()
+    try:
+        run = gitlab_ci_local(project, "jmo-schedule-notify-success", source="schedule", extra=(
+            "--variable", "JMO_SCHEDULE=weekly-scan",
+            "--variable", f"SLACK_WEBHOOK_URL={slack.base}/services/T0/B0/secret"))
+    finally:
+        slack.stop()
+        _git("checkout", "-q", "--", ".gitlab-ci.yml", cwd=work)
+    assert run.returncode == 0, run.stdout[-4000:]
+    [post] = [r for r in slack.requests if r.method == "POST"]
+    assert post.path == "/services/T0/B0/secret"
+    assert "weekly-scan" in json.dumps(post.json())
+    assert "/services/T0/B0/secret" not in run.stdout
