@@ -37,7 +37,7 @@ MACROS = {
 }
 
 # (name, low, high, names) per field, in order.
-FIELDS = (
+FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
     ("minute", 0, 59, {}),
     ("hour", 0, 23, {}),
     ("day-of-month", 1, 31, {}),

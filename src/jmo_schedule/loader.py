@@ -119,7 +119,7 @@ def _check_text(text: str, filename: str, committed: bool) -> LoadResult:
     if not docs_with_values:
         result.problems.append(Problem(filename, None, None, "", "file is empty; expected a ScanSchedule object"))
         return result
-    found = []
+    found: list[tuple[str, int | None, int | None, str, str]] = []
     for index, doc in docs_with_values:
         c = Checker(filename, doc, committed, lines)
         good = check_document(c, doc.value)

@@ -50,7 +50,7 @@ def _split(selector: str) -> list[str]:
 
 def parse_selector(selector: str) -> list[Requirement]:
     """Parse a selector string; raises JmoError naming the bad requirement."""
-    reqs = []
+    reqs: list[Requirement] = []
     if not selector.strip():
         return reqs
     for part in _split(selector):

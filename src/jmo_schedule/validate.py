@@ -646,7 +646,7 @@ def schedule_problems(schedule: ScanSchedule, committed: bool = False, filename:
 
     c = Checker(filename or f"<schedule {getattr(schedule.metadata, 'name', '?')}>", None, committed)
     # The parts must be the model's classes before they can be turned into a dict.
-    parts = [
+    parts: list[tuple[tuple[str, ...], object, type]] = [
         (("metadata",), schedule.metadata, ScheduleMetadata),
         (("spec",), schedule.spec, ScheduleSpec),
         (("status",), schedule.status, ScheduleStatus),
