@@ -453,3 +453,13 @@ def test_times_outside_the_supported_years() -> None:
     # A schedule that cannot fire again before the end of the supported years ends.
     assert next_runs("0 0 29 2 *", "Pacific/Kiritimati", datetime(8999, 1, 1, tzinfo=UTC), 5) == []  # 9000: no leap day
     assert previous_run("0 0 1 1 *", "UTC", datetime(1900, 6, 1, tzinfo=UTC)) == at(1900, 1, 1)
+
+
+def test_cron_spec_is_an_immutable_value() -> None:
+    spec = cron.parse("0 2 * * 1")
+    assert spec == cron.parse("0 2 * * MON") or spec.fields != cron.parse("0 2 * * MON").fields
+    assert (spec.minutes, spec.hours, spec.weekdays, spec.dom_restricted, spec.dow_restricted) == (
+        (0,), (2,), frozenset({1}), False, True)
+    assert hash(spec) == hash(cron.parse("0 2 * * 1"))
+    with pytest.raises(AttributeError, match="CronSpec is immutable"):
+        spec.hours = (3,)  # type: ignore[misc]

@@ -583,3 +583,12 @@ def test_gitlab_retry_forms() -> None:
     assert spec_problems(base % "{exit_codes: [256]}") == [
         "schedules.yaml:7:60: spec.backend.config.retry.exit_codes[0]: 256 is outside 0-255"
     ]
+
+
+def test_problem_is_an_immutable_value() -> None:
+    a = Problem("f", 1, 2, "spec", "bad")
+    assert a == Problem("f", 1, 2, "spec", "bad", "error") and len({a, Problem("f", 1, 2, "spec", "bad")}) == 1
+    assert a != Problem("f", 1, 2, "spec", "bad", "warning")
+    with pytest.raises(AttributeError, match="Problem is immutable"):
+        a.line = 3  # type: ignore[misc]
+    assert repr(a) == "Problem(file='f', line=1, column=2, path='spec', message='bad', severity='error')"

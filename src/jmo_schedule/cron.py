@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -61,10 +60,12 @@ class CronError(ValueError):
         self.offset = offset
 
 
-@dataclass(frozen=True)
 class CronSpec:
-    """A parsed, checked cron expression: the value set of each field."""
+    """A parsed, checked cron expression: the value set of each field. Immutable (a plain
+    class rather than a frozen dataclass, which would cost start-up time)."""
 
+    __slots__ = ("expression", "fields", "minutes", "hours", "days", "months", "weekdays",
+                 "dom_restricted", "dow_restricted")
     expression: str  # as given (macros kept)
     fields: str  # the five fields, macros expanded
     minutes: tuple[int, ...]
@@ -74,6 +75,28 @@ class CronSpec:
     weekdays: frozenset[int]  # 0 = Sunday ... 6 = Saturday
     dom_restricted: bool
     dow_restricted: bool
+
+    def __init__(self, expression: str, fields: str, minutes: tuple[int, ...], hours: tuple[int, ...],
+                 days: frozenset[int], months: frozenset[int], weekdays: frozenset[int],
+                 dom_restricted: bool, dow_restricted: bool) -> None:
+        values = (expression, fields, minutes, hours, days, months, weekdays, dom_restricted, dow_restricted)
+        for name, value in zip(self.__slots__, values):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"CronSpec is immutable; cannot set {name!r}")
+
+    def _key(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CronSpec) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return "CronSpec(" + ", ".join(f"{n}={v!r}" for n, v in zip(self.__slots__, self._key())) + ")"
 
     def matches_day(self, day: date) -> bool:
         """Whether `day` (a calendar date in the schedule's zone) is a firing day."""

@@ -1,7 +1,6 @@
 """Exceptions a user can cause. The CLI catches JmoError once and prints one line."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 
 class JmoError(Exception):
@@ -20,16 +19,39 @@ class ConflictError(JmoError):
     """update() of a stale copy: the stored resourceVersion moved on."""
 
 
-@dataclass(frozen=True)
 class Problem:
-    """One finding about an input file: where it is, which field, what is wrong."""
+    """One finding about an input file: where it is, which field, what is wrong.
 
+    Immutable and compared by value. A plain class, not a frozen dataclass: building one of
+    those at import costs `jmo-schedule validate` start-up time."""
+
+    __slots__ = ("file", "line", "column", "path", "message", "severity")
     file: str
     line: int | None
     column: int | None
     path: str
     message: str
-    severity: str = "error"  # "error" | "warning"
+    severity: str  # "error" | "warning"
+
+    def __init__(self, file: str, line: int | None, column: int | None, path: str, message: str,
+                 severity: str = "error") -> None:
+        for name, value in zip(self.__slots__, (file, line, column, path, message, severity)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Problem is immutable; cannot set {name!r}")
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.file, self.line, self.column, self.path, self.message, self.severity)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Problem) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return "Problem(" + ", ".join(f"{n}={v!r}" for n, v in zip(self.__slots__, self._key())) + ")"
 
     def __str__(self) -> str:
         where = self.file

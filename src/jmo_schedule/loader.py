@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from .errors import JmoError, Problem, ValidationError
 from .model import ScanSchedule
@@ -11,23 +10,37 @@ from .validate import Checker, check_document, check_duplicates, path_text
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
 
-@dataclass
+# Plain classes, not dataclasses: each dataclass costs `validate` start-up time.
 class Located:
     """A schedule plus where it sits in its file."""
 
-    schedule: ScanSchedule
-    file: str
-    line: int | None
-    column: int | None
-    doc_index: int
-    path: tuple
+    __slots__ = ("schedule", "file", "line", "column", "doc_index", "path")
+
+    def __init__(self, schedule: ScanSchedule, file: str, line: int | None, column: int | None, doc_index: int,
+                 path: tuple) -> None:
+        self.schedule = schedule
+        self.file = file
+        self.line = line
+        self.column = column
+        self.doc_index = doc_index
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"Located({self.schedule.name!r}, {self.file!r}, line={self.line}, column={self.column})"
 
 
-@dataclass
 class LoadResult:
-    file: str
-    items: list[Located] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    """Everything found in one file: the schedules without errors, and every problem."""
+
+    __slots__ = ("file", "items", "problems")
+
+    def __init__(self, file: str, items: list[Located] | None = None, problems: list[Problem] | None = None) -> None:
+        self.file = file
+        self.items: list[Located] = [] if items is None else items
+        self.problems: list[Problem] = [] if problems is None else problems
+
+    def __repr__(self) -> str:
+        return f"LoadResult({self.file!r}, items={len(self.items)}, problems={len(self.problems)})"
 
     @property
     def schedules(self) -> list[ScanSchedule]:

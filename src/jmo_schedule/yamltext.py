@@ -8,7 +8,6 @@ parser and PyYAML's safe loader do.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 TYPE_CHECKING = False  # typing is not imported at run time: CLI start-up time
 if TYPE_CHECKING:
@@ -30,15 +29,21 @@ class YamlSyntaxError(Exception):
         self.column = column
 
 
-@dataclass
 class Document:
     """One YAML document: its value plus 1-based (line, column) of each value and key by path."""
 
-    value: Any
-    line: int
-    column: int
-    marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    key_marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    __slots__ = ("value", "line", "column", "marks", "key_marks")
+
+    def __init__(self, value: Any, line: int, column: int, marks: dict[Path, tuple[int, int]] | None = None,
+                 key_marks: dict[Path, tuple[int, int]] | None = None) -> None:
+        self.value = value
+        self.line = line
+        self.column = column
+        self.marks: dict[Path, tuple[int, int]] = {} if marks is None else marks
+        self.key_marks: dict[Path, tuple[int, int]] = {} if key_marks is None else key_marks
+
+    def __repr__(self) -> str:
+        return f"Document(value={self.value!r}, line={self.line}, column={self.column})"
 
     def where(self, path: Path, key: bool = False) -> tuple[int, int]:
         """Best position for `path`: the value (or key) itself, else its nearest ancestor."""
