@@ -287,11 +287,10 @@ def test_suspend_in_a_committed_file(capsys: pytest.CaptureFixture[str], tmp_pat
     assert run(capsys, "suspend", "weekly-scan", "-f", str(path))[0] == 0
     text = path.read_text()
     assert text.startswith("# yaml-language-server: $schema=../schema/schedules.schema.json\n")
-    # Only `suspend: true` is added, at the end of weekly-scan's spec; comments stay.
-    assert text == example_file.read_text().replace("          url: ${SLACK_WEBHOOK_URL}\n---\napiVersion: jmo.security/v1alpha1\nkind: ScanSchedule\n"
-              "metadata:\n  name: nightly-scan",
-              "          url: ${SLACK_WEBHOOK_URL}\n  suspend: true\n---\napiVersion: jmo.security/v1alpha1\n"
-              "kind: ScanSchedule\nmetadata:\n  name: nightly-scan", 1)
+    # Only `suspend: true` is added, after weekly-scan's timezone (the model's order).
+    assert text == example_file.read_text().replace(
+        "  schedule: \"0 2 * * 1\"   # every Monday at 02:00\n  timezone: UTC\n",
+        "  schedule: \"0 2 * * 1\"   # every Monday at 02:00\n  timezone: UTC\n  suspend: true\n", 1)
 
 
 def test_next_of_a_stored_schedule(capsys: pytest.CaptureFixture[str], stored: None) -> None:

@@ -403,8 +403,9 @@ def test_committed_file_update_keeps_comments_and_order_and_no_status(committed:
     manager.update(s)
     assert s.status.nextScheduleTime is None and s.metadata.generation == 2
     text = committed.read_text()
+    # New keys land where the model orders them; everything else is untouched.
     assert text == COMMITTED.replace(
-        "      repo: .\n", "      repo: .\n    profile: deep\n  suspend: true\n"
+        "  timezone: UTC\n  jobTemplate:\n", "  timezone: UTC\n  suspend: true\n  jobTemplate:\n    profile: deep\n"
     )
     assert "status" not in text and "uid" not in text and "generation" not in text
 

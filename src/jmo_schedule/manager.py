@@ -476,6 +476,13 @@ def _merge_into(target: Any, new: dict[str, Any]) -> None:
                     _merge_into(target[key][i], item)
                 elif target[key][i] != item:
                     target[key][i] = item
+        elif key not in target and hasattr(target, "insert"):
+            # A new key goes where the model's order puts it (after the nearest key before
+            # it that the file has), not at the end of the mapping.
+            earlier = list(new)[: list(new).index(key)]
+            present = [k for k in earlier if k in target]
+            position = list(target).index(present[-1]) + 1 if present else 0
+            target.insert(position, key, value)
         elif key not in target or target[key] != value or type(target[key]) is not type(value):
             target[key] = value
 
