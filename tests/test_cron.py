@@ -212,6 +212,30 @@ def test_agrees_with_the_brute_force_oracle(case: tuple[str, str, datetime, date
     assert impl_runs(expr, zone, start, end) == oracle_runs(expr, zone, start, end)
 
 
+# Zones that change at midnight (Havana, Santiago at 24:00), by two hours (Troll), or back
+# and forth around Ramadan (Casablanca): the same definition must hold there too.
+UNUSUAL_ZONES = ("America/Havana", "America/Santiago", "Antarctica/Troll", "Africa/Casablanca", "Pacific/Chatham")
+
+
+@st.composite
+def unusual_cases(draw: st.DrawFn) -> tuple[str, str, datetime, datetime]:
+    expr = draw(CRONS)
+    zone = draw(st.sampled_from(UNUSUAL_ZONES))
+    year = draw(st.integers(2012, 2030))
+    points = transitions(zone, year) or (datetime(year, 3, 1, tzinfo=UTC),)
+    anchor = draw(st.sampled_from(points))
+    start = anchor + timedelta(minutes=draw(st.integers(-26 * 60, 2 * 60)))
+    return expr, zone, start, anchor
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(unusual_cases())
+def test_agrees_with_the_oracle_in_unusual_zones(case: tuple[str, str, datetime, datetime]) -> None:
+    expr, zone, start, anchor = case
+    end = anchor + timedelta(hours=28)
+    assert impl_runs(expr, zone, start, end) == oracle_runs(expr, zone, start, end)
+
+
 def test_the_generated_cases_cross_every_kind_of_transition() -> None:
     # The oracle is only worth something if the windows contain gaps and folds.
     for zone in ZONES[:-2]:
