@@ -1,6 +1,6 @@
 """GitHub Actions: one workflow per schedule, `.github/workflows/jmo-<name>.yml`.
 
-Security design (see docs/generators.md):
+Security design (see README.md, "Security design"):
 - every value from the schedule reaches the shell only through the job's `env:` and is
   quoted there (`"${JMO_REPO}"`); no value is pasted into `run:` or a `${{ }}` expression;
   a value holding `${{` travels base64-encoded (see `env_and_decoders`), and one in a
