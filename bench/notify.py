@@ -92,6 +92,9 @@ def main() -> int:
     env = {**os.environ, "BENCH_HOOK": hook}
     for var in ("GITHUB_ACTIONS", "GITLAB_CI", "SLACK_WEBHOOK_URL"):
         env.pop(var, None)
+    # Some machines set PYTHONDONTWRITEBYTECODE=1, which recompiles every module of the
+    # package on every start; a pip-installed package has its bytecode cached, as here.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
 
     commands = {
         "python -c 'import requests'": [sys.executable, "-c", "import requests"],
