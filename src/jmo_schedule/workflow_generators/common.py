@@ -75,3 +75,26 @@ def timeout_minutes(schedule: ScanSchedule, headroom: int = 15) -> int | None:
     if not isinstance(seconds, int) or isinstance(seconds, bool):
         return None
     return math.ceil(seconds / 60) + headroom
+
+
+DEFAULT_SOURCE = "schedules.yaml"
+
+
+class ScheduleGenerator:
+    """Base of the user guide's generator classes: `Generator().generate(schedule) -> str`
+    renders one schedule's file; `path(schedule)` says where sync puts it."""
+
+    def __init__(self, source: str = DEFAULT_SOURCE) -> None:
+        self.source = source
+
+    def generate(self, schedule: ScanSchedule) -> str:
+        return self._render(schedule, self.source)
+
+    def path(self, schedule: ScanSchedule) -> str:
+        return self._path(schedule)
+
+    def _render(self, schedule: ScanSchedule, source: str) -> str:
+        raise NotImplementedError
+
+    def _path(self, schedule: ScanSchedule) -> str:
+        raise NotImplementedError

@@ -21,13 +21,20 @@ from .._version import __version__
 from ..model import ScanSchedule
 from ..scan_command import build_plan, shell_line
 from . import yaml_emit
-from .common import backend_config, check_name, image, notification_secrets, timeout_minutes
+from .common import (
+    DEFAULT_SOURCE,
+    ScheduleGenerator,
+    backend_config,
+    check_name,
+    image,
+    notification_secrets,
+    timeout_minutes,
+)
 from .header import schedule_header
 from .yaml_emit import Commented, Literal
 
 BACKEND = "github-actions"
 DEFAULT_RUNS_ON = "ubuntu-latest"
-DEFAULT_SOURCE = "schedules.yaml"
 
 # Pinned third-party actions: (owner/repo[/path], full commit SHA, release tag).
 CHECKOUT = ("actions/checkout", "8e8c483db84b4bee98b60c0593521ed34d9990e8", "v6.0.1")
@@ -203,14 +210,11 @@ def generate_files(schedules: Sequence[ScanSchedule], source: str) -> dict[str, 
     return {path_for(s): render(s, source) for s in schedules}
 
 
-class GitHubActionsGenerator:
+class GitHubActionsGenerator(ScheduleGenerator):
     """The user guide's API: `GitHubActionsGenerator().generate(schedule) -> str`."""
 
-    def __init__(self, source: str = DEFAULT_SOURCE) -> None:
-        self.source = source
+    def _render(self, schedule: ScanSchedule, source: str) -> str:
+        return render(schedule, source)
 
-    def generate(self, schedule: ScanSchedule) -> str:
-        return render(schedule, self.source)
-
-    def path(self, schedule: ScanSchedule) -> str:
+    def _path(self, schedule: ScanSchedule) -> str:
         return path_for(schedule)

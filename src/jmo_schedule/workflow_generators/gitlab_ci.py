@@ -27,12 +27,20 @@ from typing import Any
 from ..model import ScanSchedule
 from ..scan_command import build_plan, shell_line
 from . import yaml_emit
-from .common import DEFAULT_PIP_SPEC, PIP_SPEC_VAR, backend_config, check_name, image, notification_secrets
+from .common import (
+    DEFAULT_PIP_SPEC,
+    DEFAULT_SOURCE,
+    PIP_SPEC_VAR,
+    ScheduleGenerator,
+    backend_config,
+    check_name,
+    image,
+    notification_secrets,
+)
 from .header import schedule_header
 
 BACKEND = "gitlab-ci"
 PATH = ".gitlab/jmo-schedules.gitlab-ci.yml"
-DEFAULT_SOURCE = "schedules.yaml"
 LIB_DIR = "${CI_PROJECT_DIR}/.jmo-schedule-lib"
 GUARD_ENV = "jmo-guard.env"
 
@@ -170,15 +178,12 @@ def generate_files(schedules: Sequence[ScanSchedule], source: str) -> dict[str, 
     return {PATH: render(schedules, source)} if schedules else {}
 
 
-class GitLabCIGenerator:
+class GitLabCIGenerator(ScheduleGenerator):
     """The user guide's API: `GitLabCIGenerator().generate(schedule)` is a complete,
     standalone pipeline for one schedule (what `export NAME --backend gitlab-ci` prints)."""
 
-    def __init__(self, source: str = DEFAULT_SOURCE) -> None:
-        self.source = source
+    def _render(self, schedule: ScanSchedule, source: str) -> str:
+        return render([schedule], source)
 
-    def generate(self, schedule: ScanSchedule) -> str:
-        return render([schedule], self.source)
-
-    def path(self, schedule: ScanSchedule) -> str:
+    def _path(self, schedule: ScanSchedule) -> str:
         return PATH

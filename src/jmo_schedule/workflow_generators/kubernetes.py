@@ -25,6 +25,8 @@ from ..model import ScanSchedule
 from ..scan_command import build_plan, shell_line
 from . import yaml_emit
 from .common import (
+    DEFAULT_SOURCE,
+    ScheduleGenerator,
     DEFAULT_PIP_SPEC,
     PIP_SPEC_VAR,
     backend_config,
@@ -35,7 +37,6 @@ from .common import (
 from .header import schedule_header
 
 BACKEND = "kubernetes"
-DEFAULT_SOURCE = "schedules.yaml"
 DEFAULT_WEBHOOK_SECRET = "jmo-schedule-webhooks"
 WORKDIR = "/scan"  # the scanner image's WORKDIR
 LIB_DIR = "/opt/jmo-schedule"
@@ -172,14 +173,11 @@ def generate_files(schedules: Sequence[ScanSchedule], source: str) -> dict[str, 
     return {path_for(s): render(s, source) for s in schedules}
 
 
-class KubernetesCronJobGenerator:
+class KubernetesCronJobGenerator(ScheduleGenerator):
     """`KubernetesCronJobGenerator().generate(schedule) -> str`: one CronJob manifest."""
 
-    def __init__(self, source: str = DEFAULT_SOURCE) -> None:
-        self.source = source
+    def _render(self, schedule: ScanSchedule, source: str) -> str:
+        return render(schedule, source)
 
-    def generate(self, schedule: ScanSchedule) -> str:
-        return render(schedule, self.source)
-
-    def path(self, schedule: ScanSchedule) -> str:
+    def _path(self, schedule: ScanSchedule) -> str:
         return path_for(schedule)
