@@ -84,10 +84,13 @@ def test_weekly_example_structure() -> None:
     assert job["env"] == {"JMO_REPO": ".", "JMO_RESULTS_DIR": "results", "JMO_PROFILE": "balanced", "JMO_FAIL_ON": "HIGH"}
     names = [s["name"] for s in job["steps"]]
     assert names == [
-        "Check out the repository", "Guard (suspend, deadline, concurrency)", "Scan", "Report",
-        "Upload SARIF to code scanning", "Upload results", "Notify",
+        "Record the start time", "Check out the repository", "Guard (suspend, deadline, concurrency)", "Scan",
+        "Report", "Upload SARIF to code scanning", "Upload results", "Notify",
     ]
+    names = names[1:]
     steps = _steps(doc)
+    # notify measures the duration from it (GitHub gives a job no start time).
+    assert steps["Record the start time"]["run"] == 'echo "JMO_SCAN_STARTED_AT=$(date -u +%s)" >> "$GITHUB_ENV"\n'
     assert steps["Check out the repository"]["with"] == {"persist-credentials": False}
     guard = steps["Guard (suspend, deadline, concurrency)"]
     assert guard["id"] == "guard"

@@ -126,7 +126,15 @@ def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, 
     env, decode = env_and_decoders(plan.env())
     job["env"] = env
 
-    steps: list[dict[str, Any]] = [
+    secrets = notification_secrets(schedule)
+    steps: list[dict[str, Any]] = []
+    if secrets:
+        # GitHub exposes no start time to a job; notify reports the duration from this.
+        steps.append({
+            "name": "Record the start time",
+            "run": Literal('echo "JMO_SCAN_STARTED_AT=$(date -u +%s)" >> "$GITHUB_ENV"\n'),
+        })
+    steps += [
         {
             "name": "Check out the repository",
             "uses": _uses(CHECKOUT),
@@ -166,7 +174,6 @@ def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, 
         "uses": _uses(UPLOAD_ARTIFACT),
         "with": {"name": f"jmo-results-{name}", "path": esc(f"{results}/"), "if-no-files-found": "warn"},
     })
-    secrets = notification_secrets(schedule)
     if secrets:
         steps.append({
             "name": "Notify",
