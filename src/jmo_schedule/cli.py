@@ -32,6 +32,14 @@ examples:
   jmo-schedule apply -f schedules.yaml          create or update them in the local store
   jmo-schedule list -l 'env=prod,team in (a,b)' stored schedules matching a label selector
   jmo-schedule suspend weekly-scan              stop a schedule without deleting it
+  jmo-schedule sync -f schedules.yaml           regenerate every pipeline file it describes
+  jmo-schedule sync --check                     pull-request check: exit 1 when files drifted
+  jmo-schedule export weekly-scan > .gitlab-ci.yml
+                                                one schedule's pipeline (guide's export)
+  jmo-schedule run prod-backend-scan            run one scan now, as cron would
+  jmo-schedule install                          put local-cron schedules in your crontab
+
+Each command explains itself: jmo-schedule COMMAND --help.
 
 The local store is ~/.jmo/schedules.json ($JMO_HOME overrides the folder). Commands that
 take -f FILE work on that file instead (comments and ordering are kept).
