@@ -184,7 +184,8 @@ class GitLabClient:
             raise JmoError("no GitLab project: pass --project or run inside GitLab CI ($CI_PROJECT_ID)")
         if not token:
             raise JmoError("no GitLab token: set it as a masked CI/CD variable (see --token-variable)")
-        self.base = f"{api_url.rstrip('/')}/projects/{quote(str(project), safe='')}/pipeline_schedules"
+        self.project_url = f"{api_url.rstrip('/')}/projects/{quote(str(project), safe='')}"
+        self.base = f"{self.project_url}/pipeline_schedules"
         self.session = session or requests.Session()
         self.session.headers["PRIVATE-TOKEN"] = token
         self.session.headers.setdefault("User-Agent", "jmo-schedule")
