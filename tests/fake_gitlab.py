@@ -1,15 +1,27 @@
-"""A local stand-in for GitLab's pipeline schedules API (REST v4), as its docs describe it.
+"""A local stand-in for GitLab's pipeline schedules, merge requests and notes APIs (REST v4),
+as their docs describe them.
 
 Speaks: GET/POST /api/v4/projects/:id/pipeline_schedules (list paginated with per_page/page,
 X-Next-Page, X-Total and Link headers), GET/PUT/DELETE .../:sid, POST .../:sid/take_ownership,
 POST .../:sid/variables, PUT/DELETE .../:sid/variables/:key. Requests need the PRIVATE-TOKEN
 header; bodies are form-encoded or JSON, as GitLab accepts both. Short refs are stored as
 refs/heads/<ref>, as GitLab answers. Only a schedule's owner may edit or delete it (403).
+
+Merge requests: GET /projects/:id/merge_requests (state, source_branch, target_branch; paginated),
+GET/PUT /projects/:id/merge_requests/:iid (PUT: title, description, state_event close|reopen,
+labels, target_branch; at least one), POST /projects/:id/merge_requests/:iid/notes (body).
+A token's scopes decide what it may do: `api` everything, `read_api` only GET, anything else
+(write_repository) no API at all: 403 insufficient_scope, as GitLab answers.
+
+Pushes: GitLab opens or updates a merge request from `-o merge_request.*` push options after
+the push. `post_receive_hook()` is a git post-receive hook that hands each push and its options
+to this server (POST /-/fake/post-receive), which does the same to its merge requests.
 """
 from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,14 +29,19 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 
 class FakeGitLab:
-    def __init__(self, token: str = "glpat-test-token", project: str = "42", page_cap: int = 2, user: str = "project_42_bot"):
+    def __init__(self, token: str = "glpat-test-token", project: str = "42", page_cap: int = 2, user: str = "project_42_bot",
+                 scopes: tuple[str, ...] = ("api", "write_repository")):
         self.token = token
+        self.scopes = set(scopes)
         self.project = project
         self.page_cap = page_cap  # largest page served, so tests see several pages
         self.user = user  # the user the token belongs to
         self.schedules: dict[int, dict[str, Any]] = {}
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
         self.next_id = 1
+        self.merge_requests: dict[int, dict[str, Any]] = {}  # by iid
+        self.notes: dict[int, list[dict[str, Any]]] = {}  # by merge request iid
+        self.next_note_id = 100
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
@@ -41,6 +58,63 @@ class FakeGitLab:
             "variables": [{"key": k, "variable_type": "env_var", "value": v, "raw": False} for k, v in (variables or {}).items()],
         }
         return sid
+
+    def add_merge_request(self, source_branch: str, target_branch: str = "main", title: str = "Draft: some change",
+                          description: str = "", labels: list[str] | None = None, state: str = "opened",
+                          source_project_id: int | None = None, author: str | None = None) -> int:
+        iid = max(self.merge_requests, default=0) + 1
+        project_id = int(self.project) if self.project.isdigit() else 42
+        self.merge_requests[iid] = {
+            "id": 1000 + iid, "iid": iid, "project_id": project_id, "title": title, "description": description,
+            "state": state, "created_at": "2026-11-20T08:00:00.000Z", "updated_at": "2026-11-20T08:00:00.000Z",
+            "merged_by": None, "merge_user": None, "merged_at": None, "closed_by": None, "closed_at": None,
+            "target_branch": target_branch, "source_branch": source_branch, "upvotes": 0, "downvotes": 0,
+            "author": {"id": 50, "username": author or self.user, "name": author or self.user, "state": "active"},
+            "assignees": [], "reviewers": [], "source_project_id": source_project_id or project_id,
+            "target_project_id": project_id, "labels": list(labels or []), "draft": False, "work_in_progress": False,
+            "milestone": None, "merge_when_pipeline_succeeds": False, "merge_status": "can_be_merged",
+            "detailed_merge_status": "mergeable", "sha": "0" * 40, "merge_commit_sha": None, "squash_commit_sha": None,
+            "user_notes_count": 0, "discussion_locked": None, "should_remove_source_branch": None,
+            "force_remove_source_branch": False, "squash": False,
+            "web_url": f"https://gitlab.example.com/group/app/-/merge_requests/{iid}",
+            "references": {"short": f"!{iid}", "relative": f"!{iid}", "full": f"group/app!{iid}"},
+        }
+        self.notes[iid] = []
+        return iid
+
+    def receive_push(self, updates: list[dict[str, str]], options: list[str]) -> list[str]:
+        """What GitLab does after a push with `-o merge_request.*` options: open a merge request
+        for the pushed branch, or update the one already open for it. Returns the messages
+        GitLab shows on the push."""
+        keys = [o.split("=", 1)[0] for o in options]
+        values = {o.split("=", 1)[0]: o.split("=", 1)[1] for o in options if "=" in o}
+        labels = [o.split("=", 1)[1] for o in options if o.startswith("merge_request.label=")]
+        messages = []
+        for update in updates:
+            ref, new = update["ref"], update["new"]
+            if not ref.startswith("refs/heads/") or set(new) == {"0"}:
+                continue
+            branch = ref[len("refs/heads/"):]
+            with self.lock:
+                open_mr = next((m for m in self.merge_requests.values() if m["state"] == "opened"
+                                and m["source_branch"] == branch and m["source_project_id"] == m["target_project_id"]), None)
+                if open_mr is None and "merge_request.create" in keys:
+                    iid = self.add_merge_request(branch, values.get("merge_request.target", "main"),
+                                                 values.get("merge_request.title", branch), labels=[])
+                    open_mr = self.merge_requests[iid]
+                if open_mr is None:
+                    continue
+                for key, field in (("merge_request.target", "target_branch"), ("merge_request.title", "title"),
+                                   ("merge_request.description", "description")):
+                    if key in values:
+                        open_mr[field] = values[key]
+                open_mr["labels"] += [label for label in labels if label not in open_mr["labels"]]
+                if "merge_request.remove_source_branch" in keys:
+                    open_mr["force_remove_source_branch"] = True
+                open_mr["sha"] = new
+                messages.append(f"View merge request for {branch}:")
+                messages.append(f"  {open_mr['web_url']}")
+        return messages
 
     @property
     def url(self) -> str:
@@ -81,10 +155,17 @@ class FakeGitLab:
                 parts = urlsplit(self.path)
                 body = self._body() if method in ("POST", "PUT") else {}
                 query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+                if parts.path == "/-/fake/post-receive" and method == "POST":
+                    return self._send(200, {"messages": fake.receive_push(body["updates"], body["options"])})
                 with fake.lock:
                     fake.requests.append((method, parts.path, body or query))
                     if self.headers.get("PRIVATE-TOKEN") != fake.token:
                         return self._send(401, {"message": "401 Unauthorized"})
+                    needed = {"api", "read_api"} if method == "GET" else {"api"}
+                    if not needed & fake.scopes:
+                        return self._send(403, {"error": "insufficient_scope", "error_description":
+                                                "The request requires higher privileges than provided by the access token.",
+                                                "scope": " ".join(sorted(needed, reverse=True))})
                     status, data, headers = fake.route(method, parts.path, body, query)
                 self._send(status, data, headers)
 
@@ -111,6 +192,11 @@ class FakeGitLab:
 
     # -- the API --------------------------------------------------------------------
     def route(self, method: str, path: str, body: dict[str, Any], query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        mr = re.fullmatch(r"/api/v4/projects/([^/]+)/merge_requests(?:/(\d+))?(/notes)?", path)
+        if mr:
+            if unquote(mr.group(1)) != self.project:
+                return 404, {"message": "404 Project Not Found"}, {}
+            return self._merge_requests(method, int(mr.group(2)) if mr.group(2) else None, bool(mr.group(3)), body, query)
         m = re.fullmatch(r"/api/v4/projects/([^/]+)/pipeline_schedules(?:/(\d+))?(?:/(take_ownership|variables))?(?:/([A-Za-z0-9_]+))?", path)
         if not m or unquote(m.group(1)) != self.project:
             return 404, {"message": "404 Project Not Found"}, {}
@@ -175,19 +261,79 @@ class FakeGitLab:
                 return 202, existing, {}
         return 405, {"message": "405 Method Not Allowed"}, {}
 
+    def _merge_requests(self, method: str, iid: int | None, notes: bool, body: dict[str, Any],
+                        query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        if iid is None:
+            if method != "GET":
+                return 405, {"message": "405 Method Not Allowed"}, {}
+            state = query.get("state", "all")
+            if state not in ("opened", "closed", "locked", "merged", "all"):
+                return 400, {"error": "state does not have a valid value"}, {}
+            items = [json.loads(json.dumps(m)) for _, m in sorted(self.merge_requests.items(), reverse=True)]  # newest first
+            items = [m for m in items if state == "all" or m["state"] == state]
+            for key in ("source_branch", "target_branch"):
+                if key in query:
+                    items = [m for m in items if m[key] == query[key]]
+            return self._page(items, query, "merge_requests")
+        if iid not in self.merge_requests:
+            return 404, {"message": "404 Not found"}, {}
+        mr = self.merge_requests[iid]
+        if notes:
+            if method != "POST":
+                return 405, {"message": "405 Method Not Allowed"}, {}
+            if not str(body.get("body") or "").strip():
+                return 400, {"error": "body is missing"}, {}
+            note = {"id": self.next_note_id, "type": None, "body": body["body"], "attachment": None,
+                    "author": {"id": 50, "username": self.user, "name": self.user, "state": "active"},
+                    "created_at": "2026-11-25T10:00:00.000Z", "updated_at": "2026-11-25T10:00:00.000Z",
+                    "system": False, "noteable_id": mr["id"], "noteable_type": "MergeRequest", "project_id": mr["project_id"],
+                    "noteable_iid": iid, "resolvable": False, "confidential": False, "internal": False}
+            self.next_note_id += 1
+            self.notes[iid].append(note)
+            mr["user_notes_count"] += 1
+            return 201, note, {}
+        if method == "GET":
+            return 200, json.loads(json.dumps(mr)), {}
+        if method != "PUT":
+            return 405, {"message": "405 Method Not Allowed"}, {}
+        fields = ("title", "description", "state_event", "labels", "target_branch", "add_labels", "remove_labels",
+                  "remove_source_branch", "squash", "discussion_locked", "assignee_id", "milestone_id")
+        if not any(k in body for k in fields):
+            return 400, {"error": ", ".join(fields) + " are missing, at least one parameter must be provided"}, {}
+        event = body.get("state_event")
+        if event is not None and event not in ("close", "reopen"):
+            return 400, {"error": "state_event does not have a valid value"}, {}
+        if "description" in body and len(body["description"]) > 1_048_576:
+            return 400, {"message": {"description": ["is too long (maximum is 1048576 characters)"]}}, {}
+        for k in ("title", "description", "target_branch"):
+            if k in body:
+                mr[k] = body[k]
+        if "labels" in body:
+            mr["labels"] = [x.strip() for x in body["labels"].split(",") if x.strip()]
+        if event == "close" and mr["state"] == "opened":
+            mr.update(state="closed", closed_at="2026-11-25T10:00:00.000Z",
+                      closed_by={"id": 50, "username": self.user, "name": self.user, "state": "active"})
+        elif event == "reopen" and mr["state"] == "closed":
+            mr.update(state="opened", closed_at=None, closed_by=None)
+        mr["updated_at"] = "2026-11-25T10:00:00.000Z"
+        return 200, json.loads(json.dumps(mr)), {}
+
     def _list(self, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
-        per_page = min(int(query.get("per_page", 20)), self.page_cap)
-        page = int(query.get("page", 1))
         items = [self._public(s, variables=False) for s in sorted(self.schedules)]
         scope = query.get("scope")
         if scope in ("active", "inactive"):
             items = [i for i in items if i["active"] == (scope == "active")]
+        return self._page(items, query, "pipeline_schedules")
+
+    def _page(self, items: list[Any], query: dict[str, str], what: str) -> tuple[int, Any, dict[str, str]]:
+        per_page = min(int(query.get("per_page", 20)), self.page_cap)
+        page = int(query.get("page", 1))
         chunk = items[(page - 1) * per_page: page * per_page]
         pages = max(1, -(-len(items) // per_page))
         headers = {"X-Total": str(len(items)), "X-Total-Pages": str(pages), "X-Per-Page": str(per_page), "X-Page": str(page)}
         headers["X-Next-Page"] = str(page + 1) if page < pages else ""
         if page < pages:
-            headers["Link"] = f'<{self.url}/projects/{self.project}/pipeline_schedules?page={page + 1}&per_page={per_page}>; rel="next"'
+            headers["Link"] = f'<{self.url}/projects/{self.project}/{what}?page={page + 1}&per_page={per_page}>; rel="next"'
         return 200, chunk, headers
 
     def _public(self, sid: int, variables: bool = True) -> dict[str, Any]:
@@ -203,3 +349,38 @@ def _full_ref(ref: str) -> str:
 
 def _bool(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
+
+
+POST_RECEIVE = """\
+#!{python}
+# Plays GitLab's side of a push: hands the pushed refs and the -o push options to the fake
+# GitLab whose URL is in <repo>/fake-gitlab-url (no file: no GitLab), which opens or updates
+# the merge request, and shows its messages the way GitLab does.
+import json, os, sys, urllib.request
+repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+try:
+    url = open(os.path.join(repo, "fake-gitlab-url")).read().strip()
+except OSError:
+    sys.exit(0)
+options = [os.environ["GIT_PUSH_OPTION_%d" % i] for i in range(int(os.environ.get("GIT_PUSH_OPTION_COUNT") or 0))]
+updates = [dict(zip(("old", "new", "ref"), line.split())) for line in sys.stdin if line.strip()]
+request = urllib.request.Request(url + "/-/fake/post-receive", method="POST", headers={{"Content-Type": "application/json"}},
+                                 data=json.dumps({{"updates": updates, "options": options}}).encode())
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({{}}))
+with opener.open(request, timeout=30) as response:
+    for line in json.loads(response.read())["messages"]:
+        print(line)
+"""
+
+
+def post_receive_hook(python: str = sys.executable) -> str:
+    """The text of a post-receive hook that tells a FakeGitLab about each push (see POST_RECEIVE)."""
+    return POST_RECEIVE.format(python=python)
+
+
+def connect(remote: Any, gitlab: FakeGitLab) -> None:
+    """Make pushes to the bare repository `remote` (a pathlib.Path) reach `gitlab`."""
+    hook = remote / "hooks" / "post-receive"
+    hook.write_text(post_receive_hook())
+    hook.chmod(0o755)
+    (remote / "fake-gitlab-url").write_text(gitlab.url.rsplit("/api/v4", 1)[0] + "\n")
