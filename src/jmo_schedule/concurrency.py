@@ -19,10 +19,10 @@ from typing import Any
 from urllib.parse import quote
 
 from .errors import JmoError
+from .github_api import api_url as github_api_url
+from .github_api import headers as github_headers
 
 TIMEOUT = 10.0
-GITHUB_API = "https://api.github.com"
-GITHUB_API_VERSION = "2022-11-28"
 
 
 class CheckError(JmoError):
@@ -79,15 +79,6 @@ def _api_message(resp: Any) -> str:
 # --- GitHub --------------------------------------------------------------------------
 
 
-def github_headers(token: str) -> dict[str, str]:
-    return {
-        "Accept": "application/vnd.github+json",
-        "Authorization": f"Bearer {token}",
-        "X-GitHub-Api-Version": GITHUB_API_VERSION,
-        "User-Agent": "jmo-schedule",
-    }
-
-
 def workflow_file_from_ref(workflow_ref: str | None) -> str | None:
     """`octo/repo/.github/workflows/jmo-x.yml@refs/heads/main` -> `jmo-x.yml`."""
     if not workflow_ref:
@@ -107,7 +98,7 @@ def github_other_runs(
     import requests
 
     session = session or requests
-    api = (env.get("GITHUB_API_URL") or GITHUB_API).rstrip("/")
+    api = github_api_url(env)
     repo = env.get("GITHUB_REPOSITORY") or ""
     run_id = (env.get("GITHUB_RUN_ID") or "").strip()
     if repo.count("/") != 1 or not run_id:

@@ -17,8 +17,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from .github_api import GITHUB_API
+from .github_api import headers as github_headers
+
 WORKFLOW_DIR = ".github/workflows/"
-GITHUB_API = "https://api.github.com"
 TIMEOUT = 15.0
 
 HOW_TO_FIX = (
@@ -81,12 +83,7 @@ def oauth_scopes(token: str, api_url: str, repository: str) -> set[str] | None:
 
     url = f"{(api_url or GITHUB_API).rstrip('/')}/repos/{repository}" if repository else f"{(api_url or GITHUB_API).rstrip('/')}/rate_limit"
     try:
-        response = requests.get(url, headers={
-            "Authorization": f"Bearer {token}",
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": "2022-11-28",
-            "User-Agent": "jmo-schedule",
-        }, timeout=TIMEOUT)
+        response = requests.get(url, headers=github_headers(token), timeout=TIMEOUT)
     except requests.RequestException:
         return None  # the push itself will tell
     header = response.headers.get("X-OAuth-Scopes")
