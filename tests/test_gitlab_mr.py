@@ -1,5 +1,8 @@
 """The GitLab bot merge request: sync, commit on one branch, push with merge request
-options to a real bare remote whose hook records them; reruns push nothing."""
+options to a real bare remote whose hook records them; reruns push nothing. The remote's
+post-receive hook hands each push to a fake GitLab (tests/fake_gitlab.py) that opens the
+merge request as GitLab does; the full description and the closing of a stale merge
+request go through that fake's REST API."""
 from __future__ import annotations
 
 import os
@@ -9,6 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import EXAMPLE, tool
+from fake_gitlab import FakeGitLab, connect
 
 from jmo_schedule import gitlab_mr
 from jmo_schedule.errors import JmoError
@@ -116,3 +120,198 @@ def test_failed_push_is_one_line(repo: dict[str, Path], capsys: pytest.CaptureFi
     assert err.startswith("jmo-schedule: error: git ")
     assert err.count("\n") == 1 and "glpat-secret" not in err
     assert "does not appear to be a git repository" in err
+
+
+# ------------------------------------------------------------------------------------
+# The REST API part: full description, stale merge request
+
+TOKEN = "glpat-secret"
+BRANCH = "jmo-schedule/sync"
+
+
+@pytest.fixture
+def gitlab(repo: dict[str, Path]) -> Any:
+    fake = FakeGitLab(token=TOKEN).start()
+    connect(repo["remote"], fake)
+    yield fake
+    fake.stop()
+
+
+def ci_env(gitlab: FakeGitLab, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CI_", "GITLAB_", "JMO_"))}
+    return {**env, "JMO_GITLAB_TOKEN": TOKEN, "CI_API_V4_URL": gitlab.url, "CI_PROJECT_ID": "42", **extra}
+
+
+def body_of(work: Path) -> str:
+    out = subprocess.run([tool("jmo-schedule"), "sync", "--dry-run", "--pr-body", str(work.parent / "body.md")],
+                         cwd=work, capture_output=True, text=True, check=True)
+    assert out.returncode == 0
+    return (work.parent / "body.md").read_text()
+
+
+def back_to_main(work: Path) -> None:
+    git("checkout", "-q", "main", cwd=work)
+    git("clean", "-fdq", cwd=work)
+
+
+def merge_generated_files_into_main(work: Path, remote: Path) -> None:
+    """What merging the bot merge request does: main holds the generated files."""
+    back_to_main(work)
+    subprocess.run([tool("jmo-schedule"), "sync"], cwd=work, check=True, capture_output=True)
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "generated", cwd=work)
+    git("push", "-q", str(remote), "main", cwd=work)
+
+
+def test_push_sets_the_full_description_and_a_rerun_changes_nothing(repo: dict[str, Path], gitlab: FakeGitLab,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    body = body_of(repo["work"])
+    assert gitlab_mr.open_merge_request(args(repo["remote"]), ci_env(gitlab)) == "pushed"
+    [(iid, mr)] = gitlab.merge_requests.items()
+    # The push options opened it (title, labels); the API then set the multi-line body only.
+    assert (mr["source_branch"], mr["target_branch"], mr["state"]) == (BRANCH, "main", "opened")
+    assert mr["title"] == gitlab_mr.DEFAULT_TITLE and mr["labels"] == ["a", "b"]
+    assert mr["description"] == body
+    assert "| File | Action | Why |" in body and "\n| `.github/workflows/jmo-nightly-scan.yml` | add" in body
+    assert gitlab.writes() == [("PUT", f"/api/v4/projects/42/merge_requests/{iid}", {"description": body})]
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"jmo-schedule: merge request !{iid}: description set to the list of changed files")
+    # Rerun from main: nothing pushed, the description is already right: no write at all.
+    gitlab.requests.clear()
+    back_to_main(repo["work"])
+    assert gitlab_mr.open_merge_request(args(repo["remote"]), ci_env(gitlab)) == "unchanged"
+    assert gitlab.writes() == []
+    assert [r[0] for r in gitlab.requests] == ["GET"]
+    out = capsys.readouterr()
+    assert out.out.splitlines()[-1] == f"jmo-schedule: merge request !{iid} already has this description"
+    assert TOKEN not in out.out + out.err
+
+
+def test_a_later_push_sets_the_description_again(repo: dict[str, Path], gitlab: FakeGitLab) -> None:
+    assert gitlab_mr.open_merge_request(args(repo["remote"]), ci_env(gitlab)) == "pushed"
+    back_to_main(repo["work"])
+    schedules = repo["work"] / "schedules.yaml"
+    schedules.write_text(schedules.read_text().replace("name: nightly-scan", "name: nightly-scan-2", 1))
+    git("commit", "-qam", "rename", cwd=repo["work"])
+    body = body_of(repo["work"])
+    gitlab.requests.clear()
+    assert gitlab_mr.open_merge_request(args(repo["remote"]), ci_env(gitlab)) == "pushed"
+    [mr] = gitlab.merge_requests.values()  # the push updated the one merge request
+    assert mr["description"] == body and "nightly-scan-2" in body
+    assert [r[0] for r in gitlab.writes()] == ["PUT"]
+
+
+@pytest.mark.parametrize("scopes, what", [(("write_repository",), "list merge requests"),
+                                           (("write_repository", "read_api"), "edit merge request !1")])
+def test_token_without_api_scope_warns_in_one_line_and_goes_on(repo: dict[str, Path], scopes: tuple[str, ...], what: str,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    fake = FakeGitLab(token=TOKEN, scopes=scopes).start()
+    try:
+        connect(repo["remote"], fake)
+        for k, v in ci_env(fake).items():
+            monkeypatch.setenv(k, v)
+        assert gitlab_mr.main(["--remote", str(repo["remote"]), "--target", "main"]) == 0
+    finally:
+        fake.stop()
+    assert capsys.readouterr().err == (
+        f"jmo-schedule: warning: GitLab API: {what}: HTTP 403 (insufficient_scope); the token lacks the api scope "
+        "or the Maintainer role this needs; the merge request description stays one line\n")
+    [mr] = fake.merge_requests.values()
+    assert mr["description"].startswith("Regenerated 6 pipeline files from schedules.yaml") and "\n" not in mr["description"]
+
+
+def test_outside_gitlab_ci_the_description_stays_one_line(repo: dict[str, Path], gitlab: FakeGitLab,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    env = ci_env(gitlab)
+    del env["CI_API_V4_URL"], env["CI_PROJECT_ID"]
+    assert gitlab_mr.open_merge_request(args(repo["remote"]), env) == "pushed"
+    assert capsys.readouterr().err == ("jmo-schedule: warning: no GitLab API access ($CI_API_V4_URL and $CI_PROJECT_ID "
+                                       "not set); the merge request description stays one line\n")
+    assert gitlab.requests == []
+
+
+def test_other_api_errors_fail_the_job_in_one_line(repo: dict[str, Path], gitlab: FakeGitLab, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    for k, v in ci_env(gitlab, CI_PROJECT_ID="43").items():
+        monkeypatch.setenv(k, v)
+    assert gitlab_mr.main(["--remote", str(repo["remote"]), "--target", "main"]) == 1
+    assert capsys.readouterr().err == (
+        "jmo-schedule: error: GitLab API: list merge requests: HTTP 404 (404 Project Not Found); "
+        "no such project or schedule, or the token cannot see it\n")
+
+
+def test_in_sync_closes_the_stale_bot_merge_request_and_deletes_its_branch(
+        repo: dict[str, Path], gitlab: FakeGitLab, capsys: pytest.CaptureFixture[str]) -> None:
+    assert gitlab_mr.open_merge_request(args(repo["remote"]), ci_env(gitlab)) == "pushed"
+    other = gitlab.add_merge_request("feature", title="someone's change")
+    fork = gitlab.add_merge_request(BRANCH, title="a fork's branch of the same name", source_project_id=99)
+    into_dev = gitlab.add_merge_request(BRANCH, target_branch="develop", state="closed")
+    merge_generated_files_into_main(repo["work"], repo["remote"])
+    gitlab.requests.clear()
+    capsys.readouterr()
+    assert gitlab_mr.open_merge_request(args(repo["remote"]), ci_env(gitlab)) == "in-sync"
+    note = ("The default branch `main` already holds the pipeline files generated from `schedules.yaml`: it is in sync, "
+            "so this merge request is no longer needed. Closing it and deleting the branch `jmo-schedule/sync`.\n\n"
+            "_Closed by `jmo-schedule sync`._\n")
+    assert gitlab.writes() == [("POST", "/api/v4/projects/42/merge_requests/1/notes", {"body": note}),
+                               ("PUT", "/api/v4/projects/42/merge_requests/1", {"state_event": "close"})]
+    assert gitlab.merge_requests[1]["state"] == "closed" and gitlab.notes[1][0]["body"] == note
+    assert git("branch", "--list", BRANCH, cwd=repo["remote"]) == ""
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "jmo-schedule: main is in sync; closed merge request !1 and deleted branch jmo-schedule/sync")
+    # Never another branch's, a fork's or another target's merge request.
+    for iid in (other, fork):
+        assert gitlab.merge_requests[iid]["state"] == "opened" and gitlab.notes[iid] == []
+    assert gitlab.merge_requests[into_dev]["state"] == "closed" and gitlab.notes[into_dev] == []
+    # Again: nothing open any more, nothing written.
+    gitlab.requests.clear()
+    assert gitlab_mr.open_merge_request(args(repo["remote"]), ci_env(gitlab)) == "in-sync"
+    assert gitlab.writes() == []
+
+
+def test_in_sync_on_another_branch_leaves_the_merge_request_alone(repo: dict[str, Path], gitlab: FakeGitLab,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert gitlab_mr.open_merge_request(args(repo["remote"]), ci_env(gitlab)) == "pushed"
+    merge_generated_files_into_main(repo["work"], repo["remote"])
+    gitlab.requests.clear()
+    assert gitlab_mr.open_merge_request(args(repo["remote"]), ci_env(gitlab, CI_COMMIT_BRANCH="feature")) == "in-sync"
+    assert gitlab.requests == [] and gitlab.merge_requests[1]["state"] == "opened"
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "jmo-schedule: running on feature, not main; a bot merge request is left as it is")
+    assert git("branch", "--list", BRANCH, cwd=repo["remote"]).strip() == BRANCH
+
+
+def test_in_sync_with_a_read_only_token_warns_and_goes_on(repo: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    fake = FakeGitLab(token=TOKEN, scopes=("write_repository", "read_api")).start()
+    try:
+        connect(repo["remote"], fake)
+        fake.add_merge_request(BRANCH, title=gitlab_mr.DEFAULT_TITLE)
+        merge_generated_files_into_main(repo["work"], repo["remote"])
+        capsys.readouterr()
+        assert gitlab_mr.open_merge_request(args(repo["remote"]), ci_env(fake)) == "in-sync"
+    finally:
+        fake.stop()
+    assert capsys.readouterr().err == (
+        "jmo-schedule: warning: GitLab API: comment on merge request !1: HTTP 403 (insufficient_scope); the token lacks "
+        "the api scope or the Maintainer role this needs; a stale merge request from jmo-schedule/sync is not closed\n")
+    assert fake.merge_requests[1]["state"] == "opened"
+
+
+def test_bot_merge_request_picks_only_this_projects_open_branch() -> None:
+    def mr(iid: int, **over: Any) -> dict[str, Any]:
+        return {"iid": iid, "state": "opened", "source_branch": BRANCH, "target_branch": "main",
+                "source_project_id": 42, "target_project_id": 42, **over}
+
+    assert gitlab_mr.bot_merge_request([mr(3), mr(2)], BRANCH, "main") == mr(2)
+    for other in (mr(1, source_branch="jmo-schedule/sync-2"), mr(1, target_branch="dev"), mr(1, state="closed"),
+                  mr(1, source_project_id=7), mr(1, state="merged")):
+        assert gitlab_mr.bot_merge_request([other], BRANCH, "main") is None
+
+
+def test_description_text_helpers() -> None:
+    assert gitlab_mr.same_text("a\r\nb\n", "a\nb") and not gitlab_mr.same_text(None, "") and not gitlab_mr.same_text("a", "b")
+    long = "x" * (gitlab_mr.DESCRIPTION_LIMIT + 10)
+    cut = gitlab_mr.full_description(long)
+    assert len(cut) == gitlab_mr.DESCRIPTION_LIMIT and cut.endswith(gitlab_mr.TRUNCATED)
+    assert gitlab_mr.full_description("short") == "short"

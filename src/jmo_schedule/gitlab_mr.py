@@ -7,6 +7,13 @@ The push authenticates with a project access token (write_repository) read from 
 CI/CD variable through GIT_ASKPASS, so the token is never on a command line, in a URL,
 in .git/config or in the log. Nothing is pushed when the branch on the remote already
 holds exactly these files, so reruns create nothing new.
+
+Push options cannot hold a newline, so after the push the merge request's description is set
+to the full body `sync --pr-body` writes (a table of each file and why it changed) through the
+REST API, with the same token (it needs the api scope; without it the description stays one
+line and a warning says so). When sync finds nothing to change but a merge request from the
+bot branch is still open, it is closed with a note and the branch deleted, as
+peter-evans/create-pull-request does on GitHub.
 """
 from __future__ import annotations
 
@@ -17,13 +24,17 @@ import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import JmoError
+from .gitlab_schedules import GitLabClient, GitLabError
 
 DEFAULT_BRANCH = "jmo-schedule/sync"
 DEFAULT_TITLE = "jmo-schedule: regenerate scheduled scan pipelines"
 BOT_NAME = "jmo-schedule"
 BOT_EMAIL = "jmo-schedule@noreply.invalid"
+DESCRIPTION_LIMIT = 1_048_576  # characters GitLab keeps of a merge request description
+TRUNCATED = "\n\n_(truncated: the list is longer than GitLab keeps)_\n"
 
 
 @dataclass(frozen=True)
@@ -147,38 +158,202 @@ def run_sync(file: str, pr_body: str) -> SyncResult:
             return parse_github_output(fh.read())
 
 
-def open_merge_request(args: argparse.Namespace, env: Mapping[str, str], log: Callable[[str], None] = print) -> str:
-    """Sync, then push the branch with merge request options. Returns what happened:
-    `in-sync`, `unchanged` (the remote branch already has these files) or `pushed`."""
+class MergeRequestClient(GitLabClient):
+    """The merge request and note endpoints of one project (GitLab REST API v4), on the
+    pipeline schedules client's HTTP helper (same token handling and one-line errors)."""
+
+    def open_merge_requests(self, source_branch: str, target_branch: str) -> list[dict[str, Any]]:
+        """Open merge requests from `source_branch` into `target_branch`, across all pages."""
+        from urllib.parse import urlencode
+
+        query = urlencode({"state": "opened", "source_branch": source_branch, "target_branch": target_branch})
+        out: list[dict[str, Any]] = []
+        for _, data in self._pages(f"{self.project_url}/merge_requests?{query}", "list merge requests"):
+            if not isinstance(data, list):
+                raise GitLabError("GitLab API: list merge requests: answer is not a list")
+            out.extend(x for x in data if isinstance(x, dict))
+        return out
+
+    def edit_merge_request(self, iid: int, fields: Mapping[str, str]) -> dict[str, Any]:
+        """PUT only `fields`; everything else (title, labels) stays as it is."""
+        return self._request("PUT", f"{self.project_url}/merge_requests/{iid}", f"edit merge request !{iid}",
+                             data=dict(fields)) or {}
+
+    def add_note(self, iid: int, body: str) -> dict[str, Any]:
+        return self._request("POST", f"{self.project_url}/merge_requests/{iid}/notes",
+                             f"comment on merge request !{iid}", data={"body": body}) or {}
+
+
+def bot_merge_request(merge_requests: Sequence[Mapping[str, Any]], branch: str, target: str) -> Mapping[str, Any] | None:
+    """The open merge request from the bot `branch` of this project into `target`, if any.
+    Anything else the API answers (another branch, a fork's branch of the same name, a
+    closed one) is never chosen, so it is never touched."""
+    ours = [m for m in merge_requests
+            if m.get("state") == "opened" and m.get("source_branch") == branch and m.get("target_branch") == target
+            and m.get("source_project_id") == m.get("target_project_id") and isinstance(m.get("iid"), int)]
+    return min(ours, key=lambda m: int(m["iid"])) if ours else None
+
+
+def full_description(body: str) -> str:
+    """The --pr-body text as GitLab can keep it (cut at its description limit)."""
+    if len(body) <= DESCRIPTION_LIMIT:
+        return body
+    return body[:DESCRIPTION_LIMIT - len(TRUNCATED)] + TRUNCATED
+
+
+def same_text(current: object, wanted: str) -> bool:
+    """Equal as GitLab shows them: line endings and surrounding blank space do not count."""
+    def norm(text: str) -> str:
+        return text.replace("\r\n", "\n").strip()
+
+    return isinstance(current, str) and norm(current) == norm(wanted)
+
+
+def stale_note(target: str, source: str, branch: str) -> str:
+    return (f"The default branch `{target}` already holds the pipeline files generated from `{source}`: "
+            f"it is in sync, so this merge request is no longer needed. Closing it and deleting the branch `{branch}`.\n\n"
+            "_Closed by `jmo-schedule sync`._\n")
+
+
+def api_client(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[MergeRequestClient | None, str]:
+    """A client for the project's API, or None and what is missing (outside GitLab CI)."""
+    api_url = args.api_url or env.get("CI_API_V4_URL", "")
+    project = args.project or env.get("CI_PROJECT_ID", "")
+    token = env.get(args.token_variable or "", "")
+    missing = [what for what, value in (("$CI_API_V4_URL", api_url), ("$CI_PROJECT_ID", project),
+                                        (f"${args.token_variable}", token)) if not value]
+    if missing:
+        return None, f"no GitLab API access ({' and '.join(missing)} not set)"
+    return MergeRequestClient(api_url, project, token), ""
+
+
+def set_description(client: MergeRequestClient, args: argparse.Namespace, body: str,
+                    log: Callable[[str], None]) -> str:
+    """Give the open bot merge request the full description. Returns `updated`,
+    `unchanged` (already equal: no PUT) or `missing` (no open merge request)."""
+    mr = bot_merge_request(client.open_merge_requests(args.branch, args.target), args.branch, args.target)
+    if mr is None:
+        log(f"jmo-schedule: no open merge request from {args.branch} into {args.target}; description not set")
+        return "missing"
+    iid = int(mr["iid"])
+    wanted = full_description(body)
+    if same_text(mr.get("description"), wanted):
+        log(f"jmo-schedule: merge request !{iid} already has this description")
+        return "unchanged"
+    client.edit_merge_request(iid, {"description": wanted})
+    log(f"jmo-schedule: merge request !{iid}: description set to the list of changed files")
+    return "updated"
+
+
+def close_stale(client: MergeRequestClient, args: argparse.Namespace, source: str, delete_branch: Callable[[], bool],
+                log: Callable[[str], None]) -> int | None:
+    """Close the open bot merge request, if any, with a note saying why, and delete its
+    branch. Returns the closed merge request's iid."""
+    mr = bot_merge_request(client.open_merge_requests(args.branch, args.target), args.branch, args.target)
+    if mr is None:
+        return None
+    iid = int(mr["iid"])
+    client.add_note(iid, stale_note(args.target, source, args.branch))
+    client.edit_merge_request(iid, {"state_event": "close"})
+    deleted = delete_branch()
+    log(f"jmo-schedule: {args.target} is in sync; closed merge request !{iid}"
+        + (f" and deleted branch {args.branch}" if deleted else ""))
+    return iid
+
+
+def current_branch(env: Mapping[str, str], git: Git) -> str:
+    """The branch this pipeline runs for ($CI_COMMIT_BRANCH; outside CI, HEAD's branch)."""
+    if env.get("CI_COMMIT_BRANCH"):
+        return env["CI_COMMIT_BRANCH"]
+    proc = git.run("symbolic-ref", "--short", "-q", "HEAD", check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def _warn(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
+def open_merge_request(args: argparse.Namespace, env: Mapping[str, str], log: Callable[[str], None] = print,
+                       warn: Callable[[str], None] = _warn) -> str:
+    """Sync, then push the branch with merge request options and give the merge request the
+    full description. Returns what happened: `in-sync` (nothing to change; a stale bot
+    merge request is closed), `unchanged` (the remote branch already has these files) or `pushed`."""
     root = Git(os.getcwd(), env).run("rev-parse", "--show-toplevel").stdout.strip()
     with tempfile.TemporaryDirectory(prefix="jmo-schedule-mr-") as tmp:
-        body = os.path.join(tmp, "body.md")
-        result = run_sync(args.file, body)
-        if not result.changed:
-            log("jmo-schedule: generated files are in sync; no merge request needed")
-            return "in-sync"
+        body_path = os.path.join(tmp, "body.md")
+        result = run_sync(args.file, body_path)
         token = env.get(args.token_variable or "", "")
         git_env = {**env, "GIT_TERMINAL_PROMPT": "0"}
         if token:
             git_env["GIT_ASKPASS"] = write_askpass(tmp, args.token_variable)
         git = Git(root, git_env)
+        source = os.path.relpath(os.path.abspath(args.file), root).replace(os.sep, "/")
+        if not result.changed:
+            log("jmo-schedule: generated files are in sync; no merge request needed")
+            _close_stale_merge_request(args, env, git, source, log, warn)
+            return "in-sync"
         remote = args.remote or default_remote(env)
         identity = ["-c", f"user.name={args.author_name}", "-c", f"user.email={args.author_email}"]
         git.run("checkout", "-q", "-B", args.branch)
         git.run("add", "-A", "--", *result.files)
         git.run(*identity, "commit", "-q", "--no-verify", "-m", args.commit_message)
         # Same files as the branch already on the remote: nothing to push, nothing new.
+        outcome = "pushed"
         fetched = git.run("fetch", "-q", "--no-tags", remote, f"refs/heads/{args.branch}", check=False)
-        if fetched.returncode == 0:
-            same = git.run("diff", "--quiet", "FETCH_HEAD", "HEAD", check=False).returncode == 0
-            if same:
-                log(f"jmo-schedule: branch {args.branch} already holds these changes; nothing pushed")
-                return "unchanged"
-        source = os.path.relpath(os.path.abspath(args.file), root).replace(os.sep, "/")
-        options = push_options(args.target, args.title, _labels(args.labels), describe(result.files, source))
-        git.run("push", "-q", "--force", *options, remote, f"HEAD:refs/heads/{args.branch}")
-        log(f"jmo-schedule: pushed {args.branch} ({len(result.files)} files); merge request into {args.target} opened or updated")
-        return "pushed"
+        if fetched.returncode == 0 and git.run("diff", "--quiet", "FETCH_HEAD", "HEAD", check=False).returncode == 0:
+            log(f"jmo-schedule: branch {args.branch} already holds these changes; nothing pushed")
+            outcome = "unchanged"
+        else:
+            options = push_options(args.target, args.title, _labels(args.labels), describe(result.files, source))
+            git.run("push", "-q", "--force", *options, remote, f"HEAD:refs/heads/{args.branch}")
+            log(f"jmo-schedule: pushed {args.branch} ({len(result.files)} files); merge request into {args.target} opened or updated")
+        with open(body_path, encoding="utf-8") as fh:
+            body = fh.read()
+        _set_description(args, env, body, log, warn)
+        return outcome
+
+
+def _set_description(args: argparse.Namespace, env: Mapping[str, str], body: str, log: Callable[[str], None],
+                     warn: Callable[[str], None]) -> None:
+    client, missing = api_client(args, env)
+    if client is None:
+        warn(f"jmo-schedule: warning: {missing}; the merge request description stays one line")
+        return
+    try:
+        set_description(client, args, body, log)
+    except GitLabError as exc:
+        # The push went through; a token without the api scope only costs the long description.
+        if "HTTP 403" not in str(exc):
+            raise
+        warn(f"jmo-schedule: warning: {exc}; the merge request description stays one line")
+
+
+def _close_stale_merge_request(args: argparse.Namespace, env: Mapping[str, str], git: Git, source: str,
+                               log: Callable[[str], None], warn: Callable[[str], None]) -> None:
+    branch = current_branch(env, git)
+    if branch != args.target:
+        # In sync here says nothing about the target branch: leave its merge request alone.
+        log(f"jmo-schedule: running on {branch or 'a detached HEAD'}, not {args.target}; a bot merge request is left as it is")
+        return
+    client, missing = api_client(args, env)
+    if client is None:
+        warn(f"jmo-schedule: warning: {missing}; a stale merge request from {args.branch} is not closed")
+        return
+
+    def delete_branch() -> bool:
+        remote = args.remote or default_remote(env)
+        ref = f"refs/heads/{args.branch}"
+        if git.run("ls-remote", "--exit-code", remote, ref, check=False).returncode != 0:
+            return False
+        git.run("push", "-q", remote, f":{ref}")
+        return True
+
+    try:
+        close_stale(client, args, source, delete_branch, log)
+    except GitLabError as exc:
+        if "HTTP 403" not in str(exc):
+            raise
+        warn(f"jmo-schedule: warning: {exc}; a stale merge request from {args.branch} is not closed")
 
 
 def _labels(text: str) -> list[str]:
@@ -194,7 +369,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", default="", help="comma-separated merge request labels")
     p.add_argument("--commit-message", default=DEFAULT_TITLE)
     p.add_argument("--remote", help="push URL (default https://oauth2@$CI_SERVER_HOST/$CI_PROJECT_PATH.git)")
-    p.add_argument("--token-variable", default="JMO_GITLAB_TOKEN", help="variable holding the project access token")
+    p.add_argument("--token-variable", default="JMO_GITLAB_TOKEN",
+                   help="variable holding the project access token (write_repository to push, api for the description)")
+    p.add_argument("--api-url", help="GitLab REST API v4 URL (default $CI_API_V4_URL)")
+    p.add_argument("--project", help="project id or full path (default $CI_PROJECT_ID)")
     p.add_argument("--author-name", default=BOT_NAME)
     p.add_argument("--author-email", default=BOT_EMAIL)
     return p
