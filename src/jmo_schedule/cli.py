@@ -317,6 +317,7 @@ EXTENSIONS: list[tuple[str, str, str]] = [
     ("uninstall", "uninstall", "remove installed crontab entries / systemd timers"),
     ("history", "history", "list the recorded local runs of a schedule"),
     ("gitlab-schedules", "gitlab_schedules", "create/update/remove GitLab pipeline schedules via the API"),
+    ("prune", "prune", "delete old GitHub / GitLab runs beyond the schedules' history limits"),
 ]
 
 
