@@ -1,7 +1,8 @@
 """templates/gitlab-component/template.yml, the GitLab CI/CD component: its `spec:` header,
 its job document against GitLab's CI schema, and its jobs run by gitlab-ci-local against a
-real bare git remote (whose hook records each push and its -o options) and a local server
-speaking GitLab's pipeline schedules API.
+real bare git remote (whose hook records each push and its -o options, and whose post-receive
+hook hands the push to the fake GitLab, which opens the merge request as GitLab does) and a
+local server speaking GitLab's pipeline schedules and merge requests APIs.
 
 gitlab-ci-local resolves `include: component:` by fetching from a GitLab server, so these
 tests include the same file with `include: local:` plus `inputs:`, which gitlab-ci-local
@@ -20,7 +21,7 @@ import pytest
 import yaml
 from conftest import ROOT, tool
 from fake_apis import FakeServer
-from fake_gitlab import FakeGitLab
+from fake_gitlab import FakeGitLab, connect
 
 TEMPLATE = ROOT / "templates" / "gitlab-component" / "template.yml"
 TYPES = {"string": str, "number": (int, float), "boolean": bool, "array": list}
@@ -209,6 +210,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     _git("push", "-q", "origin", "main", cwd=work)
     (remote / "pushes.log").unlink()  # only the job's pushes from here on
     gitlab = FakeGitLab(token=TOKEN).start()
+    connect(remote, gitlab)
     other = gitlab.add("Nightly build (someone else's)", owner="alice")
     yield {"base": base, "remote": remote, "work": work, "lib": lib, "gitlab": gitlab, "other": other}
     gitlab.stop()
@@ -241,6 +243,14 @@ def pushes(p: dict[str, Any]) -> list[list[str]]:
     return out
 
 
+def pr_body(p: dict[str, Any]) -> str:
+    """What `sync --pr-body` writes for the project as committed (the job's checkout)."""
+    out = p["base"] / "expected-body.md"
+    subprocess.run([tool("jmo-schedule"), "sync", "--dry-run", "--pr-body", str(out)], cwd=p["work"],
+                   check=True, capture_output=True)
+    return out.read_text()
+
+
 @pytest.fixture(scope="module")
 def first_sync(project: dict[str, Any]) -> subprocess.CompletedProcess[str]:
     return gitlab_ci_local(project, "jmo-schedule-sync")
@@ -270,8 +280,19 @@ def test_sync_job_pushes_one_merge_request_and_creates_pipeline_schedules(
     assert ".gitlab/jmo-schedules.gitlab-ci.yml" in files and ".jmo-schedule-lib" not in " ".join(files)
     assert _git("log", "-1", "--format=%an|%s", "jmo-schedule/sync", cwd=remote).strip() == (
         "jmo-schedule|jmo-schedule: regenerate scheduled scan pipelines")
-    # Pipeline schedules: one per gitlab-ci ScanSchedule; the other schedule untouched.
+    # GitLab opened the merge request from the push options; the job then gave it the full
+    # multi-line description through the API, keeping title and labels.
     gitlab = project["gitlab"]
+    [mr] = gitlab.merge_requests.values()
+    assert (mr["source_branch"], mr["target_branch"], mr["state"]) == ("jmo-schedule/sync", "main", "opened")
+    assert mr["title"] == "jmo-schedule: regenerate scheduled scan pipelines"
+    assert mr["labels"] == ["jmo-schedule", "security"]
+    assert mr["description"] == pr_body(project)
+    assert "| `.gitlab/jmo-schedules.gitlab-ci.yml` | added | schedules weekly-scan, paused-scan added |" in mr["description"]
+    assert [w for w in gitlab.writes() if "/merge_requests" in w[1]] == [
+        ("PUT", f"/api/v4/projects/42/merge_requests/{mr['iid']}", {"description": mr["description"]})]
+    assert f"merge request !{mr['iid']}: description set to the list of changed files" in run.stdout
+    # Pipeline schedules: one per gitlab-ci ScanSchedule; the other schedule untouched.
     ours = {s["description"]: s for s in gitlab.schedules.values() if s["description"].startswith("jmo-schedule: ")}
     assert set(ours) == {"jmo-schedule: weekly-scan", "jmo-schedule: paused-scan"}
     weekly = ours["jmo-schedule: weekly-scan"]
@@ -292,7 +313,8 @@ def test_second_sync_run_creates_nothing_new(project: dict[str, Any], first_sync
     assert run.returncode == 0, run.stdout[-5000:]
     assert "already holds these changes; nothing pushed" in run.stdout
     assert len(pushes(project)) == before_pushes
-    assert gitlab.writes() == []
+    assert "already has this description" in run.stdout
+    assert gitlab.writes() == []  # neither the merge request nor a schedule changed
     assert "pipeline schedules: 0 created, 0 updated, 0 deleted, 2 unchanged" in run.stdout
 
 
@@ -334,3 +356,32 @@ def test_notify_job_posts_for_a_scheduled_scan_pipeline(project: dict[str, Any])
     assert post.path == "/services/T0/B0/secret"
     assert "weekly-scan" in json.dumps(post.json())
     assert "/services/T0/B0/secret" not in run.stdout
+
+
+@pytest.mark.slow
+def test_sync_job_closes_the_stale_merge_request_once_main_is_in_sync(
+        project: dict[str, Any], first_sync: subprocess.CompletedProcess[str]) -> None:
+    # Last in this file: it commits the generated file on main (what merging the bot merge request does).
+    gitlab, work, remote = project["gitlab"], project["work"], project["remote"]
+    assert first_sync.returncode == 0
+    [iid] = [i for i, m in gitlab.merge_requests.items() if m["state"] == "opened"]
+    other = gitlab.add_merge_request("feature", title="someone's change")
+    subprocess.run([tool("jmo-schedule"), "sync"], cwd=work, check=True, capture_output=True)
+    _git("add", ".gitlab/jmo-schedules.gitlab-ci.yml", cwd=work)
+    _git("commit", "-qm", "merge the bot merge request", cwd=work)
+    _git("push", "-q", "origin", "main", cwd=work)
+    gitlab.requests.clear()
+    run = gitlab_ci_local(project, "jmo-schedule-sync")
+    assert run.returncode == 0, run.stdout[-5000:]
+    assert f"main is in sync; closed merge request !{iid} and deleted branch jmo-schedule/sync" in run.stdout
+    assert gitlab.merge_requests[iid]["state"] == "closed"
+    assert "already holds the pipeline files" in gitlab.notes[iid][0]["body"]
+    assert _git("branch", "--list", "jmo-schedule/sync", cwd=remote) == ""
+    assert gitlab.merge_requests[other]["state"] == "opened" and gitlab.notes[other] == []
+    assert [w[:2] for w in gitlab.writes()] == [("POST", f"/api/v4/projects/42/merge_requests/{iid}/notes"),
+                                                ("PUT", f"/api/v4/projects/42/merge_requests/{iid}")]
+    # Once more: nothing left to close, nothing written.
+    gitlab.requests.clear()
+    run = gitlab_ci_local(project, "jmo-schedule-sync")
+    assert run.returncode == 0, run.stdout[-5000:]
+    assert gitlab.writes() == []

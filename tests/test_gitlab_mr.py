@@ -172,7 +172,7 @@ def test_push_sets_the_full_description_and_a_rerun_changes_nothing(repo: dict[s
     assert (mr["source_branch"], mr["target_branch"], mr["state"]) == (BRANCH, "main", "opened")
     assert mr["title"] == gitlab_mr.DEFAULT_TITLE and mr["labels"] == ["a", "b"]
     assert mr["description"] == body
-    assert "| File | Action | Why |" in body and "\n| `.github/workflows/jmo-nightly-scan.yml` | add" in body
+    assert "| File | Action | Why |" in body and "\n| `.github/workflows/jmo-nightly-scan.yml` | added |" in body
     assert gitlab.writes() == [("PUT", f"/api/v4/projects/42/merge_requests/{iid}", {"description": body})]
     assert capsys.readouterr().out.splitlines()[-1] == (
         f"jmo-schedule: merge request !{iid}: description set to the list of changed files")
