@@ -82,7 +82,7 @@ class Plan:
 class Summary:
     """Totals over every schedule pruned, for the last line of output."""
 
-    schedules: int = 0
+    schedules: int = 0  # looked at, including the missing ones
     deleted: int = 0
     kept: int = 0
     untouched: int = 0
@@ -90,11 +90,12 @@ class Summary:
     missing: list[str] = field(default_factory=list)  # schedules with nothing on the platform yet
 
     def line(self, noun: str, dry_run: bool) -> str:
-        """e.g. `prune: 3 runs deleted, 40 kept, 1 not finished left alone (2 schedules)`."""
+        """e.g. `prune: 3 runs deleted, 40 kept, 1 left alone (2 schedules)`; runs left alone
+        are those not finished (or with an outcome that is neither success nor failure)."""
         head = "prune (dry run):" if dry_run else "prune:"
         verb = "would be deleted" if dry_run else "deleted"
-        return (f"{head} {_count(self.deleted, noun)} {verb}, {self.kept} kept, "
-                f"{self.untouched} not finished left alone ({_count(self.schedules, 'schedule')})")
+        where = _count(self.schedules, "schedule") + (f", {len(self.missing)} not set up yet" if self.missing else "")
+        return f"{head} {_count(self.deleted, noun)} {verb}, {self.kept} kept, {self.untouched} left alone ({where})"
 
 
 def github_kind(status: Any, conclusion: Any) -> str | None:
@@ -284,6 +285,7 @@ def prune_github(schedules: Sequence[ScanSchedule], client: GitHubRuns, *, dry_r
         if found is None:
             log(f"{name}: GitHub has no workflow {path} yet (the sync pull request adds it); nothing to prune")
             summary.missing.append(name)
+            summary.schedules += 1
             continue
         runs = newest_first(github_run(r) for r in found)
         _carry_out(plan(name, runs, schedule.spec.successfulJobsHistoryLimit, schedule.spec.failedJobsHistoryLimit),
@@ -349,6 +351,7 @@ def prune_gitlab(schedules: Sequence[ScanSchedule], client: GitLabPipelines, *, 
             log(f"{name}: the project has no pipeline schedule '{DESCRIPTION_PREFIX}{name}' yet "
                 "(gitlab-schedules creates it); nothing to prune")
             summary.missing.append(name)
+            summary.schedules += 1
             continue
         found = [p for sid in sorted(ids[name]) for p in client.schedule_pipelines(sid)]
         runs = newest_first(gitlab_run(p) for p in found)
