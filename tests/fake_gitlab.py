@@ -13,6 +13,10 @@ labels, target_branch; at least one), POST /projects/:id/merge_requests/:iid/not
 A token's scopes decide what it may do: `api` everything, `read_api` only GET, anything else
 (write_repository) no API at all: 403 insufficient_scope, as GitLab answers.
 
+Pipelines: GET /projects/:id/pipeline_schedules/:sid/pipelines (the pipelines a schedule started,
+oldest first as GitLab's default sort=asc; paginated) and DELETE /projects/:id/pipelines/:pid
+(204 with no body; 404 when gone; 403 unless the token's user has the Owner role, `role`).
+
 Pushes: GitLab opens or updates a merge request from `-o merge_request.*` push options after
 the push. `post_receive_hook()` is a git post-receive hook that hands each push and its options
 to this server (POST /-/fake/post-receive), which does the same to its merge requests.
@@ -42,10 +46,23 @@ class FakeGitLab:
         self.merge_requests: dict[int, dict[str, Any]] = {}  # by iid
         self.notes: dict[int, list[dict[str, Any]]] = {}  # by merge request iid
         self.next_note_id = 100
+        self.pipelines: dict[int, dict[str, Any]] = {}  # by id; "schedule" is the pipeline schedule id
+        self.role = "owner"  # the token user's role: only an Owner may delete pipelines
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
     # -- fixtures -----------------------------------------------------------------
+    def add_pipeline(self, schedule_id: int, pipeline_id: int, status: str) -> None:
+        """A pipeline the pipeline schedule started, created on day `pipeline_id % 100` of November 2026."""
+        day = pipeline_id % 100
+        self.pipelines[pipeline_id] = {
+            "id": pipeline_id, "iid": day, "project_id": int(self.project) if self.project.isdigit() else 1,
+            "status": status, "source": "schedule", "ref": "main", "sha": "a91957a858320c0e17f3a0eca7cfacbff50ea29a",
+            "web_url": f"https://gitlab.example.com/acme/app/-/pipelines/{pipeline_id}",
+            "created_at": f"2026-11-{day:02d}T01:00:04.085Z", "updated_at": f"2026-11-{day:02d}T01:09:56.223Z",
+            "schedule": schedule_id,
+        }
+
     def add(self, description: str, cron: str = "0 1 * * *", ref: str = "main", tz: str = "UTC", active: bool = True,
             owner: str | None = None, variables: dict[str, str] | None = None) -> int:
         sid = self.next_id
@@ -192,6 +209,9 @@ class FakeGitLab:
 
     # -- the API --------------------------------------------------------------------
     def route(self, method: str, path: str, body: dict[str, Any], query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        pl = re.fullmatch(r"/api/v4/projects/([^/]+)/(?:pipeline_schedules/(\d+)/pipelines|pipelines/(\d+))", path)
+        if pl and unquote(pl.group(1)) == self.project:
+            return self._pipelines(method, pl.group(2), pl.group(3), query)
         mr = re.fullmatch(r"/api/v4/projects/([^/]+)/merge_requests(?:/(\d+))?(/notes)?", path)
         if mr:
             if unquote(mr.group(1)) != self.project:
@@ -317,6 +337,27 @@ class FakeGitLab:
             mr.update(state="opened", closed_at=None, closed_by=None)
         mr["updated_at"] = "2026-11-25T10:00:00.000Z"
         return 200, json.loads(json.dumps(mr)), {}
+
+    def _pipelines(self, method: str, sid: str | None, pid: str | None, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        if sid is not None and method == "GET":
+            if int(sid) not in self.schedules:
+                return 404, {"message": "404 Pipeline Schedule Not Found"}, {}
+            items = [{k: v for k, v in p.items() if k != "schedule"}
+                     for _, p in sorted(self.pipelines.items()) if p["schedule"] == int(sid)]
+            per_page = min(int(query.get("per_page", 20)), self.page_cap)
+            page = int(query.get("page", 1))
+            pages = max(1, -(-len(items) // per_page))
+            headers = {"X-Total": str(len(items)), "X-Total-Pages": str(pages), "X-Per-Page": str(per_page),
+                       "X-Page": str(page), "X-Next-Page": str(page + 1) if page < pages else ""}
+            return 200, items[(page - 1) * per_page: page * per_page], headers
+        if pid is not None and method == "DELETE":
+            if self.role != "owner":
+                return 403, {"message": "403 Forbidden"}, {}
+            if int(pid) not in self.pipelines:
+                return 404, {"message": "404 Not found"}, {}
+            del self.pipelines[int(pid)]
+            return 204, None, {}
+        return 405, {"message": "405 Method Not Allowed"}, {}
 
     def _list(self, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         items = [self._public(s, variables=False) for s in sorted(self.schedules)]
