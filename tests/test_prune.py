@@ -477,54 +477,16 @@ def test_invalid_schedules_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 class FakeGitLabPipelines(FakeGitLab):
-    """FakeGitLab plus `GET /projects/:id/pipeline_schedules/:sid/pipelines` (paginated,
-    oldest first as GitLab's default `sort=asc`) and `DELETE /projects/:id/pipelines/:pid`
-    (204 with no body; 404 when gone; 403 unless the token's user is a project Owner)."""
+    """fake_gitlab's server, which also plays the pipelines endpoints, refusing to delete a
+    pipeline that has not finished (that would be a bug in prune)."""
 
-    def __init__(self, role: str = "owner", **kwargs: Any):
-        super().__init__(**kwargs)
-        self.role = role
-        self.pipelines: dict[int, dict[str, Any]] = {}
-
-    def add_pipeline(self, schedule_id: int, pipeline_id: int, status: str) -> None:
-        self.pipelines[pipeline_id] = {
-            "id": pipeline_id, "iid": pipeline_id - 500, "project_id": int(self.project), "status": status,
-            "source": "schedule", "ref": "main", "sha": "a91957a858320c0e17f3a0eca7cfacbff50ea29a",
-            "web_url": f"https://gitlab.example.com/acme/app/-/pipelines/{pipeline_id}",
-            "created_at": f"2026-11-{pipeline_id - 500:02d}T01:00:04.085Z",
-            "updated_at": f"2026-11-{pipeline_id - 500:02d}T01:09:56.223Z",
-            "schedule": schedule_id,
-        }
+    def _pipelines(self, method: str, sid: str | None, pid: str | None, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        if method == "DELETE" and pid is not None and int(pid) in self.pipelines:
+            assert self.pipelines[int(pid)]["status"] in ("success", "failed", "canceled", "skipped"), "deleted a live one"
+        return super()._pipelines(method, sid, pid, query)
 
     def deletes(self) -> list[str]:
         return [path.rsplit("/", 1)[1] for method, path, _ in self.requests if method == "DELETE"]
-
-    def route(self, method: str, path: str, body: dict[str, Any], query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
-        project = f"/api/v4/projects/{self.project}"
-        m = re.fullmatch(rf"{project}/pipeline_schedules/(\d+)/pipelines", path)
-        if m and method == "GET":
-            sid = int(m.group(1))
-            if sid not in self.schedules:
-                return 404, {"message": "404 Pipeline Schedule Not Found"}, {}
-            items = [{k: v for k, v in p.items() if k != "schedule"}
-                     for _, p in sorted(self.pipelines.items()) if p["schedule"] == sid]
-            per_page = min(int(query.get("per_page", 20)), self.page_cap)
-            page = int(query.get("page", 1))
-            pages = max(1, -(-len(items) // per_page))
-            headers = {"X-Total": str(len(items)), "X-Total-Pages": str(pages), "X-Per-Page": str(per_page),
-                       "X-Page": str(page), "X-Next-Page": str(page + 1) if page < pages else ""}
-            return 200, items[(page - 1) * per_page: page * per_page], headers
-        m = re.fullmatch(rf"{project}/pipelines/(\d+)", path)
-        if m and method == "DELETE":
-            if self.role != "owner":
-                return 403, {"message": "403 Forbidden"}, {}
-            pid = int(m.group(1))
-            if pid not in self.pipelines:
-                return 404, {"message": "404 Not found"}, {}
-            assert self.pipelines[pid]["status"] in ("success", "failed", "canceled", "skipped"), "deleted a live one"
-            del self.pipelines[pid]
-            return 204, None, {}
-        return super().route(method, path, body, query)
 
 
 @pytest.fixture
