@@ -573,6 +573,18 @@ def test_gitlab_token_variable_and_missing_token(gitlab: FakeGitLabPipelines, sc
     assert len(gitlab.pipelines) == 5
 
 
+@pytest.mark.parametrize("unset, message", [
+    ("CI_API_V4_URL", "no GitLab API URL: pass --api-url or run inside GitLab CI ($CI_API_V4_URL)"),
+    ("CI_PROJECT_ID", "no GitLab project: pass --project or run inside GitLab CI ($CI_PROJECT_ID)"),
+])
+def test_gitlab_setup_errors(gitlab: FakeGitLabPipelines, schedules_file: Path, capsys: pytest.CaptureFixture[str],
+                             monkeypatch: pytest.MonkeyPatch, unset: str, message: str) -> None:
+    monkeypatch.delenv(unset)
+    assert main(["prune", "-f", str(schedules_file), "--backend", "gitlab-ci"]) == 1
+    assert capsys.readouterr().err == f"jmo-schedule: error: {message}\n"
+    assert gitlab.requests == []
+
+
 def test_gitlab_rejected_token(gitlab: FakeGitLabPipelines, schedules_file: Path, capsys: pytest.CaptureFixture[str],
                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JMO_GITLAB_TOKEN", "glpat-revoked")
