@@ -122,14 +122,14 @@ def github_run(data: Mapping[str, Any]) -> Run:
     """A Run from one item of GitHub's `workflow_runs`."""
     status, conclusion = data.get("status"), data.get("conclusion")
     state = conclusion if status == "completed" else status
-    return Run(str(data.get("id")), str(data.get("created_at") or data.get("run_started_at") or ""),
+    return Run(_clean(data.get("id")), str(data.get("created_at") or data.get("run_started_at") or ""),
                _clean(state), github_kind(status, conclusion))
 
 
 def gitlab_run(data: Mapping[str, Any]) -> Run:
     """A Run from one pipeline of GitLab's list."""
     status = data.get("status")
-    return Run(str(data.get("id")), str(data.get("created_at") or ""), _clean(status), gitlab_kind(status))
+    return Run(_clean(data.get("id")), str(data.get("created_at") or ""), _clean(status), gitlab_kind(status))
 
 
 def newest_first(runs: Iterable[Run]) -> list[Run]:
