@@ -8,6 +8,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests are deterministic (same examples on every run and in CI) and never fail
+# on a slow, shared machine's timing.
+settings.register_profile("jmo", derandomize=True, deadline=None, print_blob=True)
+settings.load_profile("jmo")
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent

@@ -67,9 +67,10 @@ def double_quoted(value: str) -> str:
     return _UNSAFE_RE.sub(lambda m: "\\u%04x" % ord(m.group(0)) if m.group(0) not in '"\\' else m.group(0), text)
 
 
-def _key(key: str) -> str:
-    # `on` stays plain as every workflow writes it (GitHub reads YAML 1.2 style keys).
-    if key == "on" or (_KEY_RE.match(key) and key.lower() not in _RESERVED):
+def _key(key: str, top: bool = False) -> str:
+    # A workflow's top-level `on` stays plain as every workflow writes it (GitHub reads
+    # YAML 1.2 style keys); anywhere else it is quoted like the other reserved words.
+    if (top and key == "on") or (_KEY_RE.match(key) and key.lower() not in _RESERVED):
         return key
     return double_quoted(key)
 
@@ -106,16 +107,17 @@ def _block(value: Any, indent: int) -> list[str]:
     pad = " " * indent
     lines: list[str] = []
     if isinstance(value, dict):
+        top = indent == 0
         for key, item in value.items():
             inline = _inline(item)
             if inline is not None:
-                lines.append(f"{pad}{_key(key)}: {inline}")
+                lines.append(f"{pad}{_key(key, top)}: {inline}")
             elif isinstance(item, Literal):
                 first, *rest = _literal(item.text, indent + 2)
-                lines.append(f"{pad}{_key(key)}: {first}")
+                lines.append(f"{pad}{_key(key, top)}: {first}")
                 lines.extend(rest)
             else:
-                lines.append(f"{pad}{_key(key)}:")
+                lines.append(f"{pad}{_key(key, top)}:")
                 lines.extend(_block(item, indent + 2))
         return lines
     if isinstance(value, list):
