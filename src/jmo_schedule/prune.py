@@ -314,8 +314,7 @@ class GitLabPipelines(GitLabClient):
         """Delete one pipeline with its jobs, logs and artifacts (204). False when already gone (404)."""
         import requests
 
-        project = self.base.rsplit("/pipeline_schedules", 1)[0]
-        url = f"{project}/pipelines/{quote(pipeline_id)}"
+        url = f"{self.project_url}/pipelines/{quote(pipeline_id)}"
         try:
             response = self.session.request("DELETE", url, timeout=self.timeout)
         except requests.RequestException as exc:
