@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -67,14 +67,9 @@ def trigger(env: Mapping[str, str]) -> tuple[str, str, bool]:
 
 
 def _ago(seconds: float) -> str:
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m {secs:02d}s"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
+    from .ci_env import format_duration
+
+    return format_duration(timedelta(seconds=int(seconds))) or "0s"
 
 
 def _stamp(moment: datetime, tz: str) -> str:
