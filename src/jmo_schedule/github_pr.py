@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from .github_api import GITHUB_API
 from .github_api import headers as github_headers
+from .workflow_commands import command
 
 WORKFLOW_DIR = ".github/workflows/"
 TIMEOUT = 15.0
@@ -110,10 +111,6 @@ def _files(env: Mapping[str, str]) -> list[str]:
     return [line.strip() for line in (env.get("JMO_CHANGED_FILES") or "").splitlines() if line.strip()]
 
 
-def _escape(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     """`check-token` exits 1 with an ::error when the token cannot push the changes;
     `explain-push-failure` prints why a create-pull-request step most likely failed."""
@@ -128,7 +125,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             repository=env.get("GITHUB_REPOSITORY") or "",
         )
         if not result.ok:
-            sys.stdout.write(f"::error title=jmo-schedule sync::{_escape(result.message)}\n")
+            sys.stdout.write(command("error", result.message, title="jmo-schedule sync") + "\n")
             return 1
         return 0
     if args == ["explain-push-failure"]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .errors import JmoError
+from .workflow_commands import command
 
 if TYPE_CHECKING:
     from .ci_env import RunContext
@@ -449,6 +450,5 @@ def add_mask_commands(secrets: Sequence[str]) -> list[str]:
         for value in values:
             if value and value not in seen:
                 seen.add(value)
-                escaped = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-                out.append(f"::add-mask::{escaped}")
+                out.append(command("add-mask", value))
     return out

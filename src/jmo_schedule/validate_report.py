@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .errors import Problem
+from .workflow_commands import escape_data, escape_property
 from .loader import LoadResult
 
 # hashlib, json, datetime and typing are imported where used: `validate` start-up time.
@@ -59,16 +60,6 @@ class FileReport:
 
 # ----------------------------------------------------------------------------------
 # GitHub workflow commands
-
-
-def escape_data(text: str) -> str:
-    """Escape a workflow command's message as the runner decodes it (% CR LF)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    """Escape a workflow command property value (message rules plus ':' and ',')."""
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def repo_path(file: str, root: str | None) -> str:

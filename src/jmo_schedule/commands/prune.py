@@ -118,10 +118,9 @@ def _warn(message: str, env: Mapping[str, str]) -> None:
     import sys
 
     from ..cli import PROG
+    from ..workflow_commands import command
 
     if env.get("GITHUB_ACTIONS") == "true":
-        # A workflow command: escaped as the runner decodes it, so the text cannot forge another.
-        text = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        sys.stdout.write(f"::warning title=jmo-schedule prune::{text}\n")
+        sys.stdout.write(command("warning", message, title="jmo-schedule prune") + "\n")
     else:
         sys.stderr.write(f"{PROG}: warning: {message}\n")

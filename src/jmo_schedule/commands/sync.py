@@ -170,6 +170,7 @@ def _report_check(plan: SyncPlan, command: str) -> int:
     import sys
 
     from .. import sync
+    from ..workflow_commands import command as workflow_command
 
     write = sys.stdout.write
     if plan.in_sync:
@@ -185,20 +186,11 @@ def _report_check(plan: SyncPlan, command: str) -> int:
             line = f"{change.path}: {verb} ({change.reason})"
         write(f"drift: {line}\n")
         if annotate:
-            write(f"::error file={_gh_property(change.path)},title=jmo-schedule sync::{_gh_data(line)}\n")
+            write(workflow_command("error", line, file=change.path, title="jmo-schedule sync") + "\n")
         write(sync.unified_diff(change))
     n = len(plan.changes)
     write(f"{n} file{'s' if n != 1 else ''} out of sync with {plan.source}; run: {command}\n")
     return 1
-
-
-def _gh_data(text: str) -> str:
-    # Workflow-command escaping, as in @actions/core.
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _gh_property(text: str) -> str:
-    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def _github_output(plan: SyncPlan) -> None:
