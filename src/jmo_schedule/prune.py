@@ -383,14 +383,13 @@ def _carry_out(p: Plan, noun: str, delete: Callable[[str, str], bool], dry_run: 
 
 def _when(text: str) -> str:
     """An API timestamp as `2026-11-20T02:03:11Z` (UTC, whole seconds); as given if unparsable."""
-    from datetime import datetime, timezone
+    from datetime import timezone
 
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+    from .ci_env import parse_timestamp
+
+    moment = parse_timestamp(text)
+    if moment is None:
         return _clean(text) or "no date"
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -35,6 +35,7 @@ from typing import Any, Callable, Mapping, TextIO
 
 from . import run_history as rh
 from . import runlock
+from .ci_env import parse_timestamp
 from .errors import JmoError
 from .manager import rfc3339
 from .model import ScanSchedule, ScheduleStatus
@@ -87,13 +88,7 @@ def stamp(moment: datetime) -> str:
 
 
 def _parse_time(text: Any) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return parse_timestamp(text) if isinstance(text, str) else None
 
 
 def _human(seconds: float) -> str:
