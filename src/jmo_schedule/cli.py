@@ -115,8 +115,6 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The whole parser. With `argv` naming a command, only that command's parser is built
     and only its module imported (start-up speed); otherwise every command is there, the
     extension commands listed from EXTENSIONS without importing their modules."""
-    import argparse
-
     chosen = None if argv is None else _chosen_command(argv)
     known = {*CORE_COMMANDS, *(name for name, _, _ in EXTENSIONS)}
     only = chosen if chosen in known else None
