@@ -302,6 +302,15 @@ def test_kubernetes_prints_the_command(schedules_file: Path, capsys: pytest.Capt
     assert out_err(capsys)[0].startswith("cluster-paused: skipped: schedule is suspended")
 
 
+def test_name_is_found_in_schedules_yaml_then_the_store(schedules_file: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(schedules_file.parent)  # ./schedules.yaml, as in a checkout
+    assert main(["trigger", "cluster-scan"]) == 0
+    assert out_err(capsys)[0].startswith("kubectl create job jmo-cluster-scan-manual-")
+    assert main(["trigger", "missing"]) == 1
+    assert out_err(capsys)[1] == "jmo-schedule: error: schedule 'missing' not found in ./schedules.yaml or the local store\n"
+
+
 @pytest.fixture
 def kubectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A kubectl that records its argv and answers like kubectl create job."""

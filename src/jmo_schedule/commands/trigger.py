@@ -18,8 +18,8 @@ Start one run of a schedule now, where the schedule runs:
   kubernetes      prints the `kubectl create job ... --from=cronjob/jmo-NAME` command that
                   makes one Job from the CronJob; --apply runs it.
 
-A suspended schedule is not started (exit 0, it says so). The schedule comes from the local
-store, or with -f from a file (schedules.yaml for the CI backends). Tokens are read from the
+A suspended schedule is not started (exit 0, it says so). NAME is looked up in -f FILE, else
+in ./schedules.yaml when it holds NAME, else in the local store. Tokens are read from the
 environment only and never printed.
 
 Exit status: local runs as `jmo-schedule run` (the scan's status, 0 when skipped); 0 once the
@@ -28,17 +28,17 @@ permission it lacks).
 
 examples:
   jmo-schedule trigger weekly-scan                        local-cron: one run now, here
-  GITHUB_TOKEN=... jmo-schedule trigger nightly -f schedules.yaml --repository acme/app
-  JMO_GITLAB_TOKEN=... jmo-schedule trigger nightly -f schedules.yaml \\
+  GITHUB_TOKEN=... jmo-schedule trigger nightly --repository acme/app   (from ./schedules.yaml)
+  JMO_GITLAB_TOKEN=... jmo-schedule trigger nightly -f ci/schedules.yaml \\
       --api-url https://gitlab.example.com/api/v4 --project group/app
-  jmo-schedule trigger cluster-scan -f schedules.yaml --apply
+  jmo-schedule trigger cluster-scan --apply
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME", help="schedule to start")
     parser.add_argument("-f", "--file", metavar="FILE",
-                        help="read the schedule from this file instead of the local store")
+                        help="schedules file (default: ./schedules.yaml when it holds NAME, else the local store)")
     parser.add_argument("--ref", metavar="REF",
                         help="github-actions: branch or tag to run the workflow on (default: the default branch)")
     parser.add_argument("--repository", metavar="OWNER/NAME", help="github-actions: default $GITHUB_REPOSITORY")
@@ -61,9 +61,9 @@ def run(args: argparse.Namespace) -> int:
 
     from .. import trigger
     from ..errors import JmoError
-    from ..manager import ScheduleManager
+    from .export import locate
 
-    schedule = ScheduleManager(args.file).require(args.name)
+    schedule, file = locate(args.name, args.file)
     backend = schedule.spec.backend.type
     variable = args.token_variable
     if variable is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", variable):
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if backend == "local-cron":
         from ..runner import run_schedule
 
-        outcome = run_schedule(args.name, file=args.file, scanner=args.scanner, manual=True)
+        outcome = run_schedule(args.name, file=file, scanner=args.scanner, manual=True)
         result = trigger.Triggered(outcome.line(args.name), outcome.exit_code)
     elif backend == "github-actions":
         from ..github_api import TOKEN_VARIABLES, api_url, token_from
