@@ -221,7 +221,7 @@ class GitLabClient:
         seen = 0
         while page:
             try:
-                response = self.session.get(url, params={"per_page": PER_PAGE, "page": page}, timeout=self.timeout)
+                response = self.session.get(url, params={"per_page": str(PER_PAGE), "page": page}, timeout=self.timeout)
             except requests.RequestException as exc:
                 raise GitLabError(f"GitLab API: {what}: {type(exc).__name__}: cannot reach {_host(url)}") from None
             if response.status_code >= 400:
