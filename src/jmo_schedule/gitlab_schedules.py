@@ -197,7 +197,12 @@ def plan(existing: Sequence[Mapping[str, Any]], wanted: Sequence[WantedSchedule]
 
 
 class GitLabError(JmoError):
-    """The GitLab API refused or failed a request (message never holds the token)."""
+    """The GitLab API refused or failed a request (message never holds the token).
+    `status` is the HTTP status when GitLab answered."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class GitLabClient:
@@ -219,6 +224,7 @@ class GitLabClient:
         self.session.headers["PRIVATE-TOKEN"] = token
         self.session.headers.setdefault("User-Agent", "jmo-schedule")
         self.timeout = timeout
+        self.hints = True  # add what a 401/403/404 usually means for sync's token to error messages
 
     def _request(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
         import requests
@@ -229,7 +235,7 @@ class GitLabClient:
             # The exception text names the host, never the header holding the token.
             raise GitLabError(f"GitLab API: {what}: {type(exc).__name__}: cannot reach {_host(url)}") from None
         if response.status_code >= 400:
-            raise GitLabError(_http_message(response.status_code, what, response), ) from None
+            raise GitLabError(_http_message(response.status_code, what, response, self.hints), response.status_code) from None
         if response.status_code == 204 or not response.content:
             return None
         try:
@@ -237,18 +243,19 @@ class GitLabClient:
         except ValueError:
             raise GitLabError(f"GitLab API: {what}: answer is not JSON") from None
 
-    def _pages(self, url: str, what: str) -> Iterator[tuple[Any, Any]]:
+    def _pages(self, url: str, what: str, params: Mapping[str, str] | None = None) -> Iterator[tuple[Any, Any]]:
         import requests
 
         page: str | None = "1"
         seen = 0
         while page:
             try:
-                response = self.session.get(url, params={"per_page": PER_PAGE, "page": page}, timeout=self.timeout)
+                response = self.session.get(url, params={**(params or {}), "per_page": PER_PAGE, "page": page},
+                                            timeout=self.timeout)
             except requests.RequestException as exc:
                 raise GitLabError(f"GitLab API: {what}: {type(exc).__name__}: cannot reach {_host(url)}") from None
             if response.status_code >= 400:
-                raise GitLabError(_http_message(response.status_code, what, response))
+                raise GitLabError(_http_message(response.status_code, what, response, self.hints), response.status_code)
             yield response, response.json()
             seen += 1
             if seen > 1000:  # a server that never ends its pages
@@ -263,6 +270,22 @@ class GitLabClient:
                 raise GitLabError("GitLab API: list pipeline schedules: answer is not a list")
             out.extend(x for x in data if isinstance(x, dict))
         return out
+
+    def schedule_pipelines(self, schedule_id: int, newest_first: bool = False) -> Iterator[dict[str, Any]]:
+        """The pipelines the pipeline schedule started, page by page (oldest first, GitLab's
+        default, or newest first: `sort=desc`, which versions without it ignore)."""
+        what = f"list pipelines of pipeline schedule {schedule_id}"
+        params = {"sort": "desc"} if newest_first else None
+        for _, data in self._pages(f"{self.base}/{schedule_id}/pipelines", what, params):
+            if not isinstance(data, list):
+                raise GitLabError(f"GitLab API: {what}: answer is not a list")
+            yield from (p for p in data if isinstance(p, dict) and p.get("id") is not None)
+
+    def cancel_pipeline(self, pipeline_id: str) -> None:
+        """Cancel a pipeline's jobs (GitLab answers 200 whatever the pipeline's state)."""
+        from urllib.parse import quote
+
+        self._request("POST", f"{self.project_url}/pipelines/{quote(pipeline_id)}/cancel", f"cancel pipeline {pipeline_id}")
 
     def get(self, schedule_id: int) -> dict[str, Any]:
         return self._request("GET", f"{self.base}/{schedule_id}", f"get pipeline schedule {schedule_id}") or {}
@@ -314,8 +337,8 @@ def _link_next_page(link: str | None) -> str | None:
     return None
 
 
-def _http_message(status: int, what: str, response: Any) -> str:
-    hint = {
+def _http_message(status: int, what: str, response: Any, hints: bool = True) -> str:
+    hint = hints and {
         401: "the token is missing, expired or revoked",
         403: "the token lacks the api scope or the Maintainer role this needs",
         404: "no such project or schedule, or the token cannot see it",
