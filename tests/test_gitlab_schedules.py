@@ -237,11 +237,17 @@ def test_sync_end_to_end_and_idempotent(env: Path, gitlab: FakeGitLab, capsys: p
     assert capsys.readouterr().out.splitlines()[-1] == "pipeline schedules: 0 created, 0 updated, 0 deleted, 2 unchanged"
 
 
-def test_legacy_variable_flag_sets_it(env: Path, gitlab: FakeGitLab, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["gitlab-schedules", "-f", str(env), "--legacy-variable"]) == 0
+@pytest.mark.parametrize("flag", [["--legacy-variable"], ["--legacy-variable", "true"]])
+def test_legacy_variable_flag_sets_it(env: Path, gitlab: FakeGitLab, flag: list[str]) -> None:
+    assert main(["gitlab-schedules", "-f", str(env), *flag]) == 0
     assert [s["variables"] for s in gitlab.schedules.values()] == [
         [{"key": "JMO_SCHEDULE", "variable_type": "env_var", "value": name, "raw": False}]
         for name in ("weekly-scan", "paused-scan")]
+
+
+def test_legacy_variable_false_is_the_default(env: Path, gitlab: FakeGitLab) -> None:
+    assert main(["gitlab-schedules", "-f", str(env), "--legacy-variable", "false"]) == 0
+    assert [s["variables"] for s in gitlab.schedules.values()] == [[], []]
 
 
 def test_dry_run_writes_nothing(env: Path, gitlab: FakeGitLab, capsys: pytest.CaptureFixture[str]) -> None:

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ref", metavar="REF", help="branch or tag the schedules run on (default $CI_DEFAULT_BRANCH; backend.config.ref overrides)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
     parser.add_argument(
-        "--legacy-variable", action="store_true",
+        "--legacy-variable", nargs="?", const="true", default="false", choices=("true", "false"),
         help="also set JMO_SCHEDULE=<name> on each schedule (only for GitLab before 17.8, which has no "
         "$CI_PIPELINE_SCHEDULE_DESCRIPTION; the project must allow pipeline variables)",
     )
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if result.errors:
         raise ValidationError(result.problems)
     ref = args.ref or os.environ.get("CI_DEFAULT_BRANCH") or os.environ.get("CI_COMMIT_REF_NAME") or ""
-    wanted = gs.wanted_schedules(result.schedules, ref, legacy_variable=args.legacy_variable)
+    wanted = gs.wanted_schedules(result.schedules, ref, legacy_variable=args.legacy_variable == "true")
     if not _valid_name(args.token_variable):
         raise JmoError(f"--token-variable {args.token_variable!r} is not an environment variable name")
     client = gs.GitLabClient(
