@@ -81,7 +81,7 @@ def test_weekly_example_is_one_scan_job_plus_a_failure_fallback() -> None:
     assert fallback["cache"] == {**scan["cache"], "policy": "pull"}
     # Installed once, then the guard decides; a skip ends the job green and says so.
     assert scan["script"][:4] == [
-        "mkdir -p jmo-weekly-scan",
+        "rm -rf jmo-weekly-scan && mkdir jmo-weekly-scan",
         INSTALL,
         f'{TOOL} guard weekly-scan -f "${{JMO_SCHEDULES_FILE}}" --dotenv jmo-weekly-scan/guard.env',
         "if ! grep -qx 'JMO_GUARD_RUN=true' jmo-weekly-scan/guard.env; then echo \"jmo-schedule: scan skipped\"; exit 0; fi",
@@ -420,7 +420,10 @@ def _run_pipeline(repo: Path, tmp_path: Path, wheel: Path, hook_url: str, descri
                   extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """gitlab-ci-local runs the pipeline as GitLab 17.8+ starts a scheduled one: only
     CI_PIPELINE_SOURCE=schedule and the schedule's description, no pipeline variable."""
-    variables = {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "schedule", "CI_PIPELINE_SCHEDULE_DESCRIPTION": description,
+    # gitlab-ci-local's shell executor runs in the repo but sets CI_PROJECT_DIR to a shared
+    # /builds/... folder: point it back, as a runner does (the install folder lives there).
+    variables = {"GITLAB_CI": "true", "CI_PROJECT_DIR": str(repo), "CI_PIPELINE_SOURCE": "schedule",
+                 "CI_PIPELINE_SCHEDULE_DESCRIPTION": description,
                  "JMO_SCHEDULE_PIP_SPEC": str(wheel), "SLACK_WEBHOOK_URL": hook_url, **(extra or {})}
     env = dict(os.environ)
     # The stub scanner first, then this venv's python3 (jmo-schedule's dependencies).

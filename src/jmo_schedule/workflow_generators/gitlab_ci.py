@@ -203,7 +203,8 @@ def jobs(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, dict
     scan["variables"] = variables
     scan["cache"] = cache()
     scan["script"] = [
-        f"mkdir -p {out_dir}",
+        # A shell runner keeps untracked files: no record or result of an earlier run may count.
+        f"rm -rf {out_dir} && mkdir {out_dir}",
         _INSTALL,
         f'{_TOOL} guard {name} -f "${{JMO_SCHEDULES_FILE}}" --dotenv {guard_env}',
         f"if ! grep -qx 'JMO_GUARD_RUN=true' {guard_env}; then echo \"jmo-schedule: scan skipped\"; exit 0; fi",
