@@ -232,7 +232,7 @@ def _variants() -> list[ScanSchedule]:
         _schedule("forbid", notifications=NOTIFY, config={"tags": ["docker"], "timeout": "2h",
                                                           "retry": {"max": 1, "when": "script_failure"}}),
         _schedule("replace", policy="Replace", targets={"repo": "-x $(y)", "urls": ["https://a", "https://b"]}),
-        _schedule("allow", policy="Allow", config={"retry": 2}),
+        _schedule("allow", policy="Allow", config={"retry": 2, "stage": "security scans"}),
         *load_file(EXAMPLE),  # every example, whatever its own backend (as `export --backend gitlab-ci`)
     ]
 
