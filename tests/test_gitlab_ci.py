@@ -80,10 +80,11 @@ def test_weekly_example_is_one_scan_job_plus_a_failure_fallback() -> None:
     assert scan["cache"] == {"key": f"jmo-schedule-lib-{__version__}", "paths": [".jmo-schedule-lib/"], "when": "always"}
     assert fallback["cache"] == {**scan["cache"], "policy": "pull"}
     # Installed once, then the guard decides; a skip ends the job green and says so.
-    assert scan["script"][:4] == [
+    assert scan["script"][:5] == [
         "rm -rf jmo-weekly-scan && mkdir jmo-weekly-scan",
         INSTALL,
         f'{TOOL} guard weekly-scan -f "${{JMO_SCHEDULES_FILE}}" --dotenv jmo-weekly-scan/guard.env',
+        "unset JMO_GITLAB_TOKEN",
         "if ! grep -qx 'JMO_GUARD_RUN=true' jmo-weekly-scan/guard.env; then echo \"jmo-schedule: scan skipped\"; exit 0; fi",
     ]
     assert 'jmo scan --repos-dir "${JMO_REPOS_DIR}" --results-dir "${JMO_RESULTS_DIR}" --profile-name "${JMO_PROFILE}"' in scan["script"]

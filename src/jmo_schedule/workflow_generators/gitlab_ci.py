@@ -207,6 +207,7 @@ def jobs(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, dict
         f"rm -rf {out_dir} && mkdir {out_dir}",
         _INSTALL,
         f'{_TOOL} guard {name} -f "${{JMO_SCHEDULES_FILE}}" --dotenv {guard_env}',
+        "unset JMO_GITLAB_TOKEN",  # the guard's API token is no business of the scanner's
         f"if ! grep -qx 'JMO_GUARD_RUN=true' {guard_env}; then echo \"jmo-schedule: scan skipped\"; exit 0; fi",
         *plan.write_list_files_shell(),
         shell_line(plan.scan, "jmo scan"),
