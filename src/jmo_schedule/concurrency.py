@@ -139,6 +139,8 @@ GITLAB_ACTIVE = frozenset({"created", "waiting_for_resource", "preparing", "wait
 # created was still running when the schedule fired this one (it may have waited on the
 # resource_group since).
 GITLAB_RAN = frozenset({"success", "failed", "canceled", "canceling"})
+# gitlab_schedules' hints speak of sync's token (api, Maintainer); the guard names its own needs.
+_NO_HINTS = {401: "", 403: "", 404: ""}
 
 
 def gitlab_other_pipelines(env: Mapping[str, str], token: str, name: str, *, session: Any = None) -> list[OtherRun]:
@@ -163,7 +165,7 @@ def gitlab_other_pipelines(env: Mapping[str, str], token: str, name: str, *, ses
     description = (env.get("CI_PIPELINE_SCHEDULE_DESCRIPTION") or "").strip()
     try:
         client = GitLabClient(api, project, token, session=session, timeout=TIMEOUT)
-        client.hints = False  # the guard says what its own token needs
+        client.hints = _NO_HINTS  # the guard says what its own token needs
         schedules = [s for s in client.list() if managed_name(s.get("description")) == name]
         exact = [s for s in schedules if s.get("description") == description]
         if not (exact or schedules):
@@ -209,7 +211,7 @@ def gitlab_cancel(env: Mapping[str, str], token: str, pipeline_id: str, *, sessi
     try:
         client = GitLabClient(env.get("CI_API_V4_URL") or "", env.get("CI_PROJECT_ID") or "", token,
                               session=session, timeout=TIMEOUT)
-        client.hints = False
+        client.hints = _NO_HINTS
         client.cancel_pipeline(pipeline_id)
     except GitLabError as exc:
         raise CheckError(str(exc), denied=exc.status in (401, 403, 404)) from None

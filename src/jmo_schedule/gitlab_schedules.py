@@ -208,7 +208,8 @@ class GitLabError(JmoError):
 class GitLabClient:
     """The pipeline schedule endpoints of one project (GitLab REST API v4)."""
 
-    def __init__(self, api_url: str, project: str, token: str, session: requests.Session | None = None, timeout: float = TIMEOUT):
+    def __init__(self, api_url: str, project: str, token: str, session: requests.Session | None = None, timeout: float = TIMEOUT,
+                 token_variable: str | None = None):
         import requests
         from urllib.parse import quote
 
@@ -224,9 +225,13 @@ class GitLabClient:
         self.session.headers["PRIVATE-TOKEN"] = token
         self.session.headers.setdefault("User-Agent", "jmo-schedule")
         self.timeout = timeout
-        self.hints = True  # add what a 401/403/404 usually means for sync's token to error messages
+        # Refusals name the variable the token came from, so the user knows what to replace.
+        self.hints: dict[int, str] = {} if not token_variable else {
+            401: f"the token in ${token_variable} is missing, expired or revoked",
+            404: f"no such project or schedule, or the token in ${token_variable} cannot see it",
+        }
 
-    def _request(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
+    def _request(self, method: str, url: str, what: str, hints: Mapping[int, str] | None = None, **kwargs: Any) -> Any:
         import requests
 
         try:
@@ -235,7 +240,8 @@ class GitLabClient:
             # The exception text names the host, never the header holding the token.
             raise GitLabError(f"GitLab API: {what}: {type(exc).__name__}: cannot reach {_host(url)}") from None
         if response.status_code >= 400:
-            raise GitLabError(_http_message(response.status_code, what, response, self.hints), response.status_code) from None
+            raise GitLabError(_http_message(response.status_code, what, response, {**self.hints, **(hints or {})}),
+                              response.status_code) from None
         if response.status_code == 204 or not response.content:
             return None
         try:
@@ -302,6 +308,10 @@ class GitLabClient:
     def take_ownership(self, schedule_id: int) -> None:
         self._request("POST", f"{self.base}/{schedule_id}/take_ownership", f"take ownership of pipeline schedule {schedule_id}")
 
+    def play(self, schedule_id: int, hints: Mapping[int, str] | None = None) -> None:
+        """Run the schedule's pipeline now (201); its next scheduled run stays as it was."""
+        self._request("POST", f"{self.base}/{schedule_id}/play", f"play pipeline schedule {schedule_id}", hints)
+
     def delete(self, schedule_id: int) -> None:
         self._request("DELETE", f"{self.base}/{schedule_id}", f"delete pipeline schedule {schedule_id}")
 
@@ -337,12 +347,17 @@ def _link_next_page(link: str | None) -> str | None:
     return None
 
 
-def _http_message(status: int, what: str, response: Any, hints: bool = True) -> str:
-    hint = hints and {
+def _http_message(status: int, what: str, response: Any, hints: Mapping[int, str] | None = None) -> str:
+    hint = {
         401: "the token is missing, expired or revoked",
         403: "the token lacks the api scope or the Maintainer role this needs",
         404: "no such project or schedule, or the token cannot see it",
+        **(hints or {}),
     }.get(status)
+    if status == 429:  # a hint for 429 may say when: "{wait}" becomes "in 60 seconds" (Retry-After)
+        retry = (response.headers.get("Retry-After") or "").strip()
+        wait = f"in {retry} seconds" if retry.isdigit() else "later"
+        hint = (hints or {}).get(429, "GitLab's rate limit was reached; try again {wait}").format(wait=wait)
     detail = ""
     try:
         body = response.json()
