@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from ..loader import LoadResult
     from ..sync import Generation, SyncPlan
 
 DEFAULT_FILE = "schedules.yaml"
@@ -72,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
     root, in_git = _root(args.file, args.root)
     source = _source(args.file, root)
+    _check_gitlab_stages(result, args.file, root)
     try:
         files = generate_all(schedules, source)
     except ValueError as exc:
@@ -114,6 +116,21 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise JmoError(f"{args.pr_body}: cannot write: {exc.strerror}") from None
     return code
+
+
+def _check_gitlab_stages(result: LoadResult, file: str, root: str) -> None:
+    """Refuse a gitlab-ci schedule whose stage the repository's .gitlab-ci.yml lacks."""
+    import sys
+
+    from ..errors import ValidationError
+    from ..gitlab_stages import stage_problems
+    from ..loader import read_text
+
+    problems, warnings = stage_problems(result, read_text(file), root)
+    for warning in warnings:
+        sys.stderr.write(f"jmo-schedule: warning: {warning}\n")
+    if problems:
+        raise ValidationError(problems)
 
 
 def _root(file: str, given: str | None) -> tuple[str, bool]:
