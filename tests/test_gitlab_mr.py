@@ -77,16 +77,6 @@ def test_default_remote_has_no_secret() -> None:
         gitlab_mr.default_remote({})
 
 
-def test_askpass_answers_from_the_environment_and_holds_no_token(tmp_path: Path) -> None:
-    path = gitlab_mr.write_askpass(str(tmp_path), "JMO_GITLAB_TOKEN")
-    assert "glpat" not in Path(path).read_text()
-    out = subprocess.run([path, "Password for 'https://oauth2@gitlab.example.com': "], capture_output=True, text=True,
-                         env={"JMO_GITLAB_TOKEN": "glpat-secret"})
-    assert out.stdout == "glpat-secret\n"
-    with pytest.raises(JmoError, match=r"^'X; rm -rf /' is not a variable name$"):
-        gitlab_mr.write_askpass(str(tmp_path), "X; rm -rf /")
-
-
 def test_push_then_rerun_pushes_nothing(repo: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     env = {**os.environ, "JMO_GITLAB_TOKEN": "glpat-secret"}
     assert gitlab_mr.open_merge_request(args(repo["remote"]), env) == "pushed"

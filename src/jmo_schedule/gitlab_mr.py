@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import JmoError
+from .git_remote import Git, one_line, token_env
 from .gitlab_schedules import GitLabClient, GitLabError
 
 DEFAULT_BRANCH = "jmo-schedule/sync"
@@ -67,17 +67,13 @@ def parse_github_output(text: str) -> SyncResult:
 def push_options(target: str, title: str, labels: Sequence[str], description: str) -> list[str]:
     """`-o` options that make GitLab open (or update) the merge request for the pushed branch.
     Push options cannot hold a newline, so the description is one line."""
-    opts = ["merge_request.create", f"merge_request.target={target}", f"merge_request.title={_one_line(title)}",
-            f"merge_request.description={_one_line(description)}", "merge_request.remove_source_branch"]
-    opts += [f"merge_request.label={_one_line(label)}" for label in labels if label.strip()]
+    opts = ["merge_request.create", f"merge_request.target={target}", f"merge_request.title={one_line(title)}",
+            f"merge_request.description={one_line(description)}", "merge_request.remove_source_branch"]
+    opts += [f"merge_request.label={one_line(label)}" for label in labels if label.strip()]
     out: list[str] = []
     for o in opts:
         out += ["-o", o]
     return out
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def describe(files: Sequence[str], source: str) -> str:
@@ -94,46 +90,6 @@ def default_remote(env: Mapping[str, str]) -> str:
         raise JmoError("no remote to push to: pass --remote or run inside GitLab CI ($CI_SERVER_URL, $CI_PROJECT_PATH)")
     scheme, _, rest = server.partition("://")
     return f"{scheme}://oauth2@{rest}/{project}.git"
-
-
-class Git:
-    """git in one work tree; failures become one-line JmoErrors without the token."""
-
-    def __init__(self, cwd: str, env: Mapping[str, str]):
-        self.cwd = cwd
-        self.env = dict(env)
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(["git", *args], cwd=self.cwd, env=self.env, capture_output=True, text=True)
-        if check and proc.returncode != 0:
-            detail = _git_error(proc.stderr or proc.stdout)
-            raise JmoError(f"git {args[0]} failed: {detail}" if detail else f"git {args[0]} failed (exit {proc.returncode})")
-        return proc
-
-
-def _git_error(output: str) -> str:
-    """The line of git's output that says what went wrong (git's own wording)."""
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    for line in lines:
-        for prefix in ("fatal: ", "error: "):
-            if line.startswith(prefix):
-                return _one_line(line[len(prefix):])
-    for line in lines:
-        if line.startswith("! [") or line.startswith("remote: "):
-            return _one_line(line)
-    return _one_line(lines[-1]) if lines else ""
-
-
-def write_askpass(folder: str, variable: str) -> str:
-    """A GIT_ASKPASS program that answers with the value of $variable. It holds the
-    variable's name, never the token, so nothing secret is written to disk."""
-    if not variable.replace("_", "a").isalnum() or variable[0].isdigit():
-        raise JmoError(f"{variable!r} is not a variable name")
-    path = os.path.join(folder, "askpass.sh")
-    with open(path, "w") as fh:
-        fh.write(f'#!/bin/sh\nexec printf "%s\\n" "${variable}"\n')
-    os.chmod(path, 0o700)
-    return path
 
 
 def run_sync(file: str, pr_body: str) -> SyncResult:
@@ -282,11 +238,7 @@ def open_merge_request(args: argparse.Namespace, env: Mapping[str, str], log: Ca
     with tempfile.TemporaryDirectory(prefix="jmo-schedule-mr-") as tmp:
         body_path = os.path.join(tmp, "body.md")
         result = run_sync(args.file, body_path)
-        token = env.get(args.token_variable or "", "")
-        git_env = {**env, "GIT_TERMINAL_PROMPT": "0"}
-        if token:
-            git_env["GIT_ASKPASS"] = write_askpass(tmp, args.token_variable)
-        git = Git(root, git_env)
+        git = Git(root, token_env(env, tmp, args.token_variable or ""))
         source = os.path.relpath(os.path.abspath(args.file), root).replace(os.sep, "/")
         if not result.changed:
             log("jmo-schedule: generated files are in sync; no merge request needed")
