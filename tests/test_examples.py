@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from conftest import ROOT, tool
 from fake_apis import FakeServer
 from pull_request import BRANCH, GENERATED, SCHEDULES, git, make_repository, pushes
@@ -292,3 +293,119 @@ def test_github_example_invalid_schedules_fail_whatever_the_policy(github_runs: 
             "day of week 9 is outside 0-7") in run["log"], _tail(run)
     assert "drift:" not in run["log"]  # the drift check never ran
     assert run["pushes"] == []
+
+
+# ------------------------------------------------------------------------------------
+# The GitLab pipeline, run by gitlab-ci-local as a merge request pipeline of a branch that
+# adds schedules.yaml. gitlab-ci-local resolves `include: component:` by fetching from a
+# GitLab server, so the test rewrites that one line to `include: local:` of this working
+# tree's template (the inputs stay as written). Two values that only a real instance has
+# come in as CI/CD variables, which outrank the component's job variables: what pip
+# installs (this working tree) and where the job pushes (the bare remote).
+
+GITLAB_EXAMPLE = ROOT / "examples" / "gitlab" / ".gitlab-ci.yml"
+TEMPLATE = ROOT / "templates" / "gitlab-component" / "template.yml"
+GITLAB_GENERATED = [".gitlab/jmo-schedules.gitlab-ci.yml", "deploy/kubernetes/jmo-weekly.yaml"]
+COMPONENT_LINE = "  - component: $CI_SERVER_FQDN/jmo/schedule-action/gitlab-component@1.0.0\n"
+
+
+def test_gitlab_example_includes_the_component_and_the_generated_jobs() -> None:
+    text = GITLAB_EXAMPLE.read_text()
+    assert text.count(COMPONENT_LINE) == 1
+    doc = yaml.safe_load(text)
+    assert doc["include"][1] == {"local": ".gitlab/jmo-schedules.gitlab-ci.yml",
+                                 "rules": [{"exists": [".gitlab/jmo-schedules.gitlab-ci.yml"]}]}
+    inputs = doc["include"][0]["inputs"]
+    spec = yaml.safe_load(TEMPLATE.read_text().split("\n---\n", 1)[0])["spec"]["inputs"]
+    assert set(inputs) <= set(spec), set(inputs) - set(spec)
+    run = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", str(GITLAB_EXAMPLE)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.fixture(scope="module")
+def gitlab_project(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    base = tmp_path_factory.mktemp("examples-gitlab")
+    pipeline = GITLAB_EXAMPLE.read_text().replace(COMPONENT_LINE, "  - local: templates/gitlab-component/template.yml\n")
+    repo = make_repository(base, {
+        ".gitlab-ci.yml": pipeline, "templates/gitlab-component/template.yml": TEMPLATE.read_text(),
+        ".gitignore": ".gitlab-ci-local/\n", "README.md": "# app\n",
+    }, {"schedules.yaml": SCHEDULES.replace("type: github-actions", "type: gitlab-ci")})
+    work = base / "work"
+    git(base, "clone", "-q", "--branch", BRANCH, str(repo["remote"]), str(work))
+    source = base / "source"  # pip builds a local path in place: a copy, not the checkout
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    return {**repo, "work": work, "source": source}
+
+
+def merge_request_pipeline(p: dict[str, Any], *variables: str) -> subprocess.CompletedProcess[str]:
+    """The validate job of a merge request pipeline for BRANCH, as GitLab sets its variables."""
+    head = git(p["work"], "rev-parse", "HEAD")
+    cmd = [tool("gitlab-ci-local"), "--force-shell-executor", "--shell-isolation", "--no-color",
+           "--variable", "CI_PIPELINE_SOURCE=merge_request_event",
+           "--variable", f"CI_MERGE_REQUEST_SOURCE_BRANCH_NAME={BRANCH}",
+           "--variable", "CI_MERGE_REQUEST_SOURCE_BRANCH_PROTECTED=false",
+           "--variable", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID=42", "--variable", "CI_PROJECT_ID=42",
+           "--variable", f"CI_COMMIT_SHA={head}",
+           "--variable", f"JMO_SCHEDULE_PIP_SPEC={p['source']}",
+           "--variable", f"JMO_SCHEDULE_LIB={p['base'] / 'lib'}",
+           "--variable", f"JMO_PUSH_URL={p['remote']}",
+           *[x for v in variables for x in ("--variable", v)], "jmo-schedule-validate"]
+    env = {**os.environ, "HOME": str(p["base"]), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env.pop("JMO_GITLAB_TOKEN", None)
+    return subprocess.run(cmd, cwd=p["work"], env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def gitlab_runs(gitlab_project: dict[str, Any]) -> dict[str, Any]:
+    """The documented token (protected, so absent here), then a push token, then the check of the pushed commit."""
+    p = gitlab_project
+    runs: dict[str, Any] = {}
+    for name, extra in (("protected-token", ()), ("commit", ("JMO_GITLAB_TOKEN=glpat-example-secret",))):
+        before = pushes(p["remote"])
+        runs[name] = (merge_request_pipeline(p, *extra), pushes(p["remote"])[len(before):])
+    git(p["work"], "pull", "-q", "--ff-only", str(p["remote"]), BRANCH)
+    before = pushes(p["remote"])
+    runs["rerun"] = (merge_request_pipeline(p, "JMO_GITLAB_TOKEN=glpat-example-secret"), pushes(p["remote"])[len(before):])
+    return runs
+
+
+@pytest.mark.slow
+def test_gitlab_example_without_a_token_in_the_pipeline_warns_and_passes(gitlab_runs: dict[str, Any]) -> None:
+    run, pushed = gitlab_runs["protected-token"]
+    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
+    assert ("jmo-schedule: warning: 2 files out of sync with schedules.yaml, not committed here: $JMO_GITLAB_TOKEN is "
+            "not set in this pipeline (a protected CI/CD variable reaches only pipelines of protected branches, and "
+            "feature/scans is not protected): to commit here, give the validate job a project access token with the "
+            "Developer role and the write_repository scope in a masked variable that is not protected, named by the "
+            "component input check-sync-token-variable. The check passes: the sync job opens its merge request with "
+            "them after merge") in run.stdout
+    assert "drift: .gitlab/jmo-schedules.gitlab-ci.yml: missing (schedule nightly added)" in run.stdout
+    assert pushed == []
+
+
+@pytest.mark.slow
+def test_gitlab_example_commits_the_generated_files_to_the_merge_request_branch(
+        gitlab_project: dict[str, Any], gitlab_runs: dict[str, Any]) -> None:
+    run, pushed = gitlab_runs["commit"]
+    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
+    [push] = pushed
+    ref, commit = push.split()
+    assert ref == f"refs/heads/{BRANCH}"
+    remote, head = gitlab_project["remote"], gitlab_project["head"]
+    assert git(remote, "rev-parse", f"{commit}^") == head
+    assert git(remote, "diff", "--name-status", head, commit).splitlines() == [f"A\t{f}" for f in GITLAB_GENERATED]
+    assert (f"jmo-schedule: pushed 2 files regenerated from schedules.yaml to {BRANCH} as {commit[:12]}; the check "
+            "runs again on that commit") in run.stdout
+    assert "glpat-example-secret" not in run.stdout + run.stderr
+
+
+@pytest.mark.slow
+def test_gitlab_example_pipeline_of_the_pushed_commit_is_green_and_pushes_nothing(gitlab_runs: dict[str, Any]) -> None:
+    run, pushed = gitlab_runs["rerun"]
+    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
+    assert "in sync: 2 generated files match schedules.yaml" in run.stdout
+    assert pushed == []

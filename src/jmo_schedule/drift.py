@@ -46,7 +46,7 @@ DEFAULT_POLICY = COMMIT
 # An empty input means the default; "true" / "false" are the action's check-sync values of 1.0.
 _ALIASES = {"": DEFAULT_POLICY, "true": FAIL, "false": IGNORE}
 
-GITHUB = "github"
+GITHUB = "github"  # the values of ci_env.provider()
 GITLAB = "gitlab"
 LOCAL = "local"
 
@@ -107,9 +107,12 @@ def review_from_env(env: Mapping[str, str], token_env: str | None = None) -> Rev
     """The request this run is for, read from GitHub Actions' or GitLab CI's variables
     (on GitHub also the event payload at $GITHUB_EVENT_PATH). Never fails: what cannot be
     read leaves the run looking like no request, which never commits."""
-    if env.get("GITHUB_ACTIONS") == "true":
+    from .ci_env import provider
+
+    where = provider(env)
+    if where == GITHUB:
         return _github_review(env, token_env or GITHUB_TOKEN_ENV)
-    if env.get("GITLAB_CI") == "true":
+    if where == GITLAB:
         return _gitlab_review(env, token_env or GITLAB_TOKEN_ENV)
     return Review(LOCAL, not_a_request="this run is not in GitHub Actions or GitLab CI")
 
