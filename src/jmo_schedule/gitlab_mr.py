@@ -179,8 +179,9 @@ def api_client(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[MergeR
     missing = [what for what, value in (("$CI_API_V4_URL", api_url), ("$CI_PROJECT_ID", project),
                                         (f"${args.token_variable}", token)) if not value]
     if missing:
-        return None, f"no GitLab API access ({' and '.join(missing)} not set)"
-    return MergeRequestClient(api_url, project, token), ""
+        fix = (f": set ${args.token_variable} to a project access token with the api scope" if not token else "")
+        return None, f"no GitLab API access ({' and '.join(missing)} not set{fix})"
+    return MergeRequestClient(api_url, project, token, token_variable=args.token_variable), ""
 
 
 def set_description(client: MergeRequestClient, args: argparse.Namespace, body: str,
@@ -257,12 +258,23 @@ def open_merge_request(args: argparse.Namespace, env: Mapping[str, str], log: Ca
             outcome = "unchanged"
         else:
             options = push_options(args.target, args.title, _labels(args.labels), describe(result.files, source))
-            git.run("push", "-q", "--force", *options, remote, f"HEAD:refs/heads/{args.branch}")
+            try:
+                git.run("push", "-q", "--force", *options, remote, f"HEAD:refs/heads/{args.branch}")
+            except JmoError as exc:
+                raise JmoError(f"{exc}; {push_fix(args.token_variable, env)}") from None
             log(f"jmo-schedule: pushed {args.branch} ({len(result.files)} files); merge request into {args.target} opened or updated")
         with open(body_path, encoding="utf-8") as fh:
             body = fh.read()
         _set_description(args, env, body, log, warn)
         return outcome
+
+
+def push_fix(variable: str, env: Mapping[str, str]) -> str:
+    """What to change when the bot branch cannot be pushed, naming the token's variable."""
+    if not env.get(variable):
+        return (f"${variable} is not set in this pipeline: store a project access token with the Maintainer role and "
+                "the write_repository and api scopes as the masked CI/CD variable " + variable)
+    return f"the project access token in ${variable} needs the write_repository scope and the Maintainer role"
 
 
 def _set_description(args: argparse.Namespace, env: Mapping[str, str], body: str, log: Callable[[str], None],

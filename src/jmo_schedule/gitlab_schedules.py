@@ -174,7 +174,8 @@ class GitLabError(JmoError):
 class GitLabClient:
     """The pipeline schedule endpoints of one project (GitLab REST API v4)."""
 
-    def __init__(self, api_url: str, project: str, token: str, session: requests.Session | None = None, timeout: float = TIMEOUT):
+    def __init__(self, api_url: str, project: str, token: str, session: requests.Session | None = None, timeout: float = TIMEOUT,
+                 token_variable: str = DEFAULT_TOKEN_VARIABLE):
         import requests
         from urllib.parse import quote
 
@@ -183,7 +184,9 @@ class GitLabClient:
         if not project:
             raise JmoError("no GitLab project: pass --project or run inside GitLab CI ($CI_PROJECT_ID)")
         if not token:
-            raise JmoError("no GitLab token: set it as a masked CI/CD variable (see --token-variable)")
+            raise JmoError(f"no GitLab token: set ${token_variable} (a masked CI/CD variable) to a project access token "
+                           "with the Maintainer role and the api scope")
+        self.token_variable = token_variable  # named in every error about the token
         self.project_url = f"{api_url.rstrip('/')}/projects/{quote(str(project), safe='')}"
         self.base = f"{self.project_url}/pipeline_schedules"
         self.session = session or requests.Session()
@@ -200,7 +203,7 @@ class GitLabClient:
             # The exception text names the host, never the header holding the token.
             raise GitLabError(f"GitLab API: {what}: {type(exc).__name__}: cannot reach {_host(url)}") from None
         if response.status_code >= 400:
-            raise GitLabError(_http_message(response.status_code, what, response), ) from None
+            raise GitLabError(_http_message(response.status_code, what, response, self.token_variable)) from None
         if response.status_code == 204 or not response.content:
             return None
         try:
@@ -219,7 +222,7 @@ class GitLabClient:
             except requests.RequestException as exc:
                 raise GitLabError(f"GitLab API: {what}: {type(exc).__name__}: cannot reach {_host(url)}") from None
             if response.status_code >= 400:
-                raise GitLabError(_http_message(response.status_code, what, response))
+                raise GitLabError(_http_message(response.status_code, what, response, self.token_variable))
             yield response, response.json()
             seen += 1
             if seen > 1000:  # a server that never ends its pages
@@ -285,11 +288,11 @@ def _link_next_page(link: str | None) -> str | None:
     return None
 
 
-def _http_message(status: int, what: str, response: Any) -> str:
+def _http_message(status: int, what: str, response: Any, token_variable: str = DEFAULT_TOKEN_VARIABLE) -> str:
     hint = {
-        401: "the token is missing, expired or revoked",
-        403: "the token lacks the api scope or the Maintainer role this needs",
-        404: "no such project or schedule, or the token cannot see it",
+        401: f"the token in ${token_variable} is missing, expired or revoked",
+        403: f"the token in ${token_variable} lacks the api scope or the Maintainer role this needs",
+        404: f"no such project or schedule, or the token in ${token_variable} cannot see it",
     }.get(status)
     detail = ""
     try:
