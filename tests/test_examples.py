@@ -43,6 +43,19 @@ def test_github_examples_pass_zizmor() -> None:
     assert "No findings to report" in run.stdout + run.stderr
 
 
+def test_docs_link_the_examples_and_show_no_other_copy_of_them() -> None:
+    """The setups live in examples/ only: the docs link them; no page shows its own validate
+    or sync step, or its own include of the component, in a code block."""
+    setup = (ROOT / "docs" / "ci-setup.md").read_text()
+    for example in [*GITHUB_EXAMPLES, ROOT / "examples" / "gitlab" / ".gitlab-ci.yml"]:
+        assert f"(../{example.relative_to(ROOT).as_posix()})" in setup, example
+    fences = re.compile(r"^[ \t]*```[^\n]*\n(.*?)^[ \t]*```", re.S | re.M)
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for block in fences.findall(page.read_text()):
+            assert not re.search(r"command: (validate|sync)\b|component: \S*gitlab-component@", block), (
+                f"{page.relative_to(ROOT)} shows a setup of its own; link the file in examples/ instead:\n{block}")
+
+
 def test_github_examples_pin_third_party_actions_as_this_repository_does() -> None:
     def pins(paths: list[Path]) -> dict[str, str]:
         found: dict[str, str] = {}

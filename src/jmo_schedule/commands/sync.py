@@ -1,6 +1,6 @@
 """`jmo-schedule sync`: regenerate every pipeline file from the schedules file.
 
-Exit codes: 0 written or in sync, 1 drift under --check or an error, 2 usage.
+Exit codes: 0 written or in sync, 1 drift under --check / --on-drift fail or an error, 2 usage.
 """
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ examples:
   jmo-schedule sync                              write what changed, print each file
   jmo-schedule sync --check                      pull-request check: exit 1 and show a diff
                                                  when any generated file is out of date
+  jmo-schedule sync --on-drift commit            pull/merge request check: push the regenerated
+                                                 files to the request's own branch (warn, and
+                                                 say why, where that cannot be done)
   jmo-schedule sync --dry-run                    show what would change, write nothing
   jmo-schedule sync -f ci/schedules.yaml --pr-body body.md
                                                  sync, and write a pull-request body that
@@ -36,7 +39,8 @@ examples:
 With $GITHUB_OUTPUT set (inside GitHub Actions) sync also writes the step outputs
 changed=true|false and files (one changed path per line).
 
-exit codes: 0 written or in sync, 1 drift under --check or an error, 2 usage.
+exit codes: 0 written or in sync (or drift under --on-drift warn/commit), 1 drift under
+--check / --on-drift fail or an error, 2 usage.
 """
 
 
