@@ -13,6 +13,10 @@ labels, target_branch; at least one), POST /projects/:id/merge_requests/:iid/not
 A token's scopes decide what it may do: `api` everything, `read_api` only GET, anything else
 (write_repository) no API at all: 403 insufficient_scope, as GitLab answers.
 
+Play: POST /projects/:id/pipeline_schedules/:sid/play runs the schedule's pipeline now (201
+{"message": "201 Created"}); it needs at least the Developer role (403 below it) and allows
+one play per user and schedule a minute (429 with Retry-After, GitLab's rate-limit message).
+
 Pipelines: GET /projects/:id/pipeline_schedules/:sid/pipelines (the pipelines a schedule started,
 oldest first as GitLab's default sort=asc; paginated) and DELETE /projects/:id/pipelines/:pid
 (204 with no body; 404 when gone; 403 unless the token's user has the Owner role, `role`).
@@ -47,7 +51,8 @@ class FakeGitLab:
         self.notes: dict[int, list[dict[str, Any]]] = {}  # by merge request iid
         self.next_note_id = 100
         self.pipelines: dict[int, dict[str, Any]] = {}  # by id; "schedule" is the pipeline schedule id
-        self.role = "owner"  # the token user's role: only an Owner may delete pipelines
+        self.role = "owner"  # the token user's role: only an Owner may delete pipelines, a Developer may play
+        self.played: set[int] = set()  # schedules played this minute (the play rate limit)
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
@@ -217,7 +222,7 @@ class FakeGitLab:
             if unquote(mr.group(1)) != self.project:
                 return 404, {"message": "404 Project Not Found"}, {}
             return self._merge_requests(method, int(mr.group(2)) if mr.group(2) else None, bool(mr.group(3)), body, query)
-        m = re.fullmatch(r"/api/v4/projects/([^/]+)/pipeline_schedules(?:/(\d+))?(?:/(take_ownership|variables))?(?:/([A-Za-z0-9_]+))?", path)
+        m = re.fullmatch(r"/api/v4/projects/([^/]+)/pipeline_schedules(?:/(\d+))?(?:/(take_ownership|variables|play))?(?:/([A-Za-z0-9_]+))?", path)
         if not m or unquote(m.group(1)) != self.project:
             return 404, {"message": "404 Project Not Found"}, {}
         sid = int(m.group(2)) if m.group(2) else None
@@ -255,6 +260,8 @@ class FakeGitLab:
                 data = self._public(sid, variables=False)
                 del self.schedules[sid]
                 return 200, data, {}
+        if sub == "play" and method == "POST":
+            return self._play(sid)
         if sub == "take_ownership" and method == "POST":
             sched["owner"] = {"username": self.user, "id": 50, "name": self.user, "state": "active"}
             return 201, self._public(sid, variables=False), {}
@@ -358,6 +365,15 @@ class FakeGitLab:
             del self.pipelines[int(pid)]
             return 204, None, {}
         return 405, {"message": "405 Method Not Allowed"}, {}
+
+    def _play(self, sid: int) -> tuple[int, Any, dict[str, str]]:
+        if self.role in ("guest", "reporter"):
+            return 403, {"message": "403 Forbidden"}, {}
+        if sid in self.played:
+            return 429, {"message": "This endpoint has been requested too many times. Try again later."}, {"Retry-After": "60"}
+        self.played.add(sid)
+        self.add_pipeline(sid, max(self.pipelines, default=500) + 1, "created")
+        return 201, {"message": "201 Created"}, {}
 
     def _list(self, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         items = [self._public(s, variables=False) for s in sorted(self.schedules)]

@@ -28,6 +28,7 @@ from typing import Any
 from .errors import JmoError
 from .git_remote import Git, one_line, token_env
 from .gitlab_schedules import GitLabClient, GitLabError
+from .plural import counted
 
 DEFAULT_BRANCH = "jmo-schedule/sync"
 DEFAULT_TITLE = "jmo-schedule: regenerate scheduled scan pipelines"
@@ -262,7 +263,7 @@ def open_merge_request(args: argparse.Namespace, env: Mapping[str, str], log: Ca
                 git.run("push", "-q", "--force", *options, remote, f"HEAD:refs/heads/{args.branch}")
             except JmoError as exc:
                 raise JmoError(f"{exc}; {push_fix(args.token_variable, env)}") from None
-            log(f"jmo-schedule: pushed {args.branch} ({len(result.files)} files); merge request into {args.target} opened or updated")
+            log(f"jmo-schedule: pushed {args.branch} ({counted(len(result.files), 'file')}); merge request into {args.target} opened or updated")
         with open(body_path, encoding="utf-8") as fh:
             body = fh.read()
         _set_description(args, env, body, log, warn)

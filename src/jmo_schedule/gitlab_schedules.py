@@ -175,7 +175,7 @@ class GitLabClient:
     """The pipeline schedule endpoints of one project (GitLab REST API v4)."""
 
     def __init__(self, api_url: str, project: str, token: str, session: requests.Session | None = None, timeout: float = TIMEOUT,
-                 token_variable: str = DEFAULT_TOKEN_VARIABLE):
+                 token_variable: str | None = None):
         import requests
         from urllib.parse import quote
 
@@ -183,18 +183,25 @@ class GitLabClient:
             raise JmoError("no GitLab API URL: pass --api-url or run inside GitLab CI ($CI_API_V4_URL)")
         if not project:
             raise JmoError("no GitLab project: pass --project or run inside GitLab CI ($CI_PROJECT_ID)")
+        name = token_variable or DEFAULT_TOKEN_VARIABLE
         if not token:
-            raise JmoError(f"no GitLab token: set ${token_variable} (a masked CI/CD variable) to a project access token "
+            raise JmoError(f"no GitLab token: set ${name} (a masked CI/CD variable) to a project access token "
                            "with the Maintainer role and the api scope")
-        self.token_variable = token_variable  # named in every error about the token
+        self.token_variable = name
         self.project_url = f"{api_url.rstrip('/')}/projects/{quote(str(project), safe='')}"
         self.base = f"{self.project_url}/pipeline_schedules"
         self.session = session or requests.Session()
         self.session.headers["PRIVATE-TOKEN"] = token
         self.session.headers.setdefault("User-Agent", "jmo-schedule")
         self.timeout = timeout
+        # Refusals name the variable the token came from, so the user knows what to replace.
+        self.hints: dict[int, str] = {
+            401: f"the token in ${name} is missing, expired or revoked",
+            403: f"the token in ${name} lacks the api scope or the Maintainer role this needs",
+            404: f"no such project or schedule, or the token in ${name} cannot see it",
+        }
 
-    def _request(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
+    def _request(self, method: str, url: str, what: str, hints: Mapping[int, str] | None = None, **kwargs: Any) -> Any:
         import requests
 
         try:
@@ -203,7 +210,7 @@ class GitLabClient:
             # The exception text names the host, never the header holding the token.
             raise GitLabError(f"GitLab API: {what}: {type(exc).__name__}: cannot reach {_host(url)}") from None
         if response.status_code >= 400:
-            raise GitLabError(_http_message(response.status_code, what, response, self.token_variable)) from None
+            raise GitLabError(_http_message(response.status_code, what, response, {**self.hints, **(hints or {})})) from None
         if response.status_code == 204 or not response.content:
             return None
         try:
@@ -222,7 +229,7 @@ class GitLabClient:
             except requests.RequestException as exc:
                 raise GitLabError(f"GitLab API: {what}: {type(exc).__name__}: cannot reach {_host(url)}") from None
             if response.status_code >= 400:
-                raise GitLabError(_http_message(response.status_code, what, response, self.token_variable))
+                raise GitLabError(_http_message(response.status_code, what, response, self.hints))
             yield response, response.json()
             seen += 1
             if seen > 1000:  # a server that never ends its pages
@@ -252,6 +259,10 @@ class GitLabClient:
 
     def take_ownership(self, schedule_id: int) -> None:
         self._request("POST", f"{self.base}/{schedule_id}/take_ownership", f"take ownership of pipeline schedule {schedule_id}")
+
+    def play(self, schedule_id: int, hints: Mapping[int, str] | None = None) -> None:
+        """Run the schedule's pipeline now (201); its next scheduled run stays as it was."""
+        self._request("POST", f"{self.base}/{schedule_id}/play", f"play pipeline schedule {schedule_id}", hints)
 
     def delete(self, schedule_id: int) -> None:
         self._request("DELETE", f"{self.base}/{schedule_id}", f"delete pipeline schedule {schedule_id}")
@@ -288,12 +299,17 @@ def _link_next_page(link: str | None) -> str | None:
     return None
 
 
-def _http_message(status: int, what: str, response: Any, token_variable: str = DEFAULT_TOKEN_VARIABLE) -> str:
+def _http_message(status: int, what: str, response: Any, hints: Mapping[int, str] | None = None) -> str:
     hint = {
-        401: f"the token in ${token_variable} is missing, expired or revoked",
-        403: f"the token in ${token_variable} lacks the api scope or the Maintainer role this needs",
-        404: f"no such project or schedule, or the token in ${token_variable} cannot see it",
+        401: "the token is missing, expired or revoked",
+        403: "the token lacks the api scope or the Maintainer role this needs",
+        404: "no such project or schedule, or the token cannot see it",
+        **(hints or {}),
     }.get(status)
+    if status == 429:  # a hint for 429 may say when: "{wait}" becomes "in 60 seconds" (Retry-After)
+        retry = (response.headers.get("Retry-After") or "").strip()
+        wait = f"in {retry} seconds" if retry.isdigit() else "later"
+        hint = (hints or {}).get(429, "GitLab's rate limit was reached; try again {wait}").format(wait=wait)
     detail = ""
     try:
         body = response.json()
