@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, tool
+from conftest import ROOT, WHEELHOUSE, offline_pip_env, tool
 from fake_apis import FakeServer
 from pull_request import BRANCH, GENERATED, SCHEDULES, git, make_repository, pushes
 
@@ -175,8 +175,8 @@ def act_validate(p: dict[str, Any], name: str, *, variables: dict[str, str] | No
         cmd += ["--local-repository", f"{ref}={path}"]
     # act runs on the host: the action finds the host's python3, not this test's venv.
     path = os.pathsep.join(d for d in os.environ["PATH"].split(os.pathsep) if Path(d) != Path(sys.executable).parent)
-    # The install step's pip reads the wheels built once for this module, offline.
-    env = {**os.environ, "HOME": str(p["home"]), "PATH": path, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(p["wheels"])}
+    # The install step's pip reads only the test wheelhouse (offline).
+    env = {**offline_pip_env(), "HOME": str(p["home"]), "PATH": path}
     for var in ("VIRTUAL_ENV", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_ACTIONS"):
         env.pop(var, None)
     before = set(pushes(p["remote"]))
@@ -206,9 +206,6 @@ def github_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str,
     from concurrent.futures import ThreadPoolExecutor
 
     base = tmp_path_factory.mktemp("examples-github")
-    wheels = base / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "-w", str(wheels),
-                    str(ROOT), "setuptools>=68", "wheel"], check=True, capture_output=True, timeout=600)
     token = {"JMO_SCHEDULE_TOKEN": "ghp_user_pat_secret"}
     scenarios = {
         "fail": (SCHEDULES, dict(variables={"JMO_CHECK_SYNC": "fail"}, secrets=token)),
@@ -218,7 +215,7 @@ def github_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str,
         "no-secret": (SCHEDULES, {}),
         "invalid": (SCHEDULES.replace('"0 3 * * 1"', '"0 3 * * 9"'), dict(secrets=token)),
     }
-    projects = {name: {**github_project(base / name, text), "wheels": wheels} for name, (text, _) in scenarios.items()}
+    projects = {name: github_project(base / name, text) for name, (text, _) in scenarios.items()}
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {name: pool.submit(act_validate, projects[name], "first", **kw) for name, (_, kw) in scenarios.items()}
         runs = {name: f.result() for name, f in futures.items()}
@@ -366,6 +363,9 @@ def merge_request_pipeline(p: dict[str, Any], *variables: str) -> subprocess.Com
            "--variable", f"JMO_SCHEDULE_PIP_SPEC={p['source']}",
            "--variable", f"JMO_SCHEDULE_LIB={p['base'] / 'lib'}",
            "--variable", f"JMO_PUSH_URL={p['remote']}",
+           # pip in the job reads only the test wheelhouse (offline)
+           "--variable", "PIP_NO_INDEX=1", "--variable", f"PIP_FIND_LINKS={WHEELHOUSE}",
+           "--variable", f"PIP_CONFIG_FILE={os.devnull}",
            *[x for v in variables for x in ("--variable", v)], "jmo-schedule-validate"]
     env = {**os.environ, "HOME": str(p["base"]), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env.pop("JMO_GITLAB_TOKEN", None)
