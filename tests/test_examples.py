@@ -20,6 +20,13 @@ GITHUB_EXAMPLES = sorted((ROOT / "examples" / "github").glob("*.yml"))
 CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1"
 
 
+def test_every_example_file_is_checked_here() -> None:
+    # A new file under examples/ needs its own checks here (schedules.yaml: test_validate and test_sync).
+    files = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "examples").rglob("*") if p.is_file())
+    assert files == ["examples/github/jmo-schedule-sync.yml", "examples/github/jmo-schedule-validate.yml",
+                     "examples/gitlab/.gitlab-ci.yml", "examples/schedules.yaml"]
+
+
 def test_the_github_setup_is_a_validate_and_a_sync_workflow() -> None:
     assert [p.name for p in GITHUB_EXAMPLES] == ["jmo-schedule-sync.yml", "jmo-schedule-validate.yml"]
 
