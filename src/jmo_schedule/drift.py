@@ -28,7 +28,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple, TextIO
 
@@ -53,9 +53,6 @@ LOCAL = "local"
 GITHUB_SECRET = "JMO_SCHEDULE_TOKEN"  # the secret the docs and examples store the token in
 GITHUB_TOKEN_ENV = "JMO_TOKEN"  # where the action hands its `token` input to the CLI
 GITLAB_TOKEN_ENV = "JMO_GITLAB_TOKEN"
-BOT_NAME = "jmo-schedule"
-BOT_EMAIL = "jmo-schedule@noreply.invalid"
-COMMIT_MESSAGE = "jmo-schedule: regenerate scheduled scan pipelines"
 # Username git sends with the token: what each platform documents for token logins.
 _USERNAMES = {GITHUB: "x-access-token", GITLAB: "oauth2"}
 SUMMARY_LIMIT = 1024 * 1024  # bytes GitHub keeps of one step's $GITHUB_STEP_SUMMARY
@@ -225,7 +222,7 @@ def push_regenerated(root: str, review: Review, remote: str, env: Mapping[str, s
     so the checkout is left as it is), commit only them as jmo-schedule and push them to
     that branch without force. `replan(tree)` plans sync in a work tree. Raises NotPushed
     with the reason when nothing was pushed."""
-    from .git_remote import Git, reset_extraheader, token_env, without_credentials
+    from .git_remote import BOT_EMAIL, BOT_NAME, COMMIT_MESSAGE, Git, reset_extraheader, token_env, without_credentials
     from .sync import apply_plan
 
     branch = review.branch or ""

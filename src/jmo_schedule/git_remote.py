@@ -15,6 +15,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .errors import JmoError
 
+# Who commits the regenerated files (the bot branch on GitLab, a pull / merge request's branch).
+BOT_NAME = "jmo-schedule"
+BOT_EMAIL = "jmo-schedule@noreply.invalid"
+COMMIT_MESSAGE = "jmo-schedule: regenerate scheduled scan pipelines"
+
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _USERNAME = re.compile(r"[A-Za-z0-9._-]+")
 

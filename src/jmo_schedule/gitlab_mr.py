@@ -26,14 +26,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import JmoError
-from .git_remote import Git, one_line, token_env
+from .git_remote import BOT_EMAIL, BOT_NAME, COMMIT_MESSAGE, Git, one_line, token_env
 from .gitlab_schedules import GitLabClient, GitLabError
 from .plural import counted
 
 DEFAULT_BRANCH = "jmo-schedule/sync"
-DEFAULT_TITLE = "jmo-schedule: regenerate scheduled scan pipelines"
-BOT_NAME = "jmo-schedule"
-BOT_EMAIL = "jmo-schedule@noreply.invalid"
+DEFAULT_TITLE = COMMIT_MESSAGE
 DESCRIPTION_LIMIT = 1_048_576  # characters GitLab keeps of a merge request description
 TRUNCATED = "\n\n_(truncated: the list is longer than GitLab keeps)_\n"
 
