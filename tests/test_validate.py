@@ -351,8 +351,50 @@ def test_backend_config_per_type() -> None:
         "stale_schedule, job_execution_timeout, archived_failure, unmet_prerequisites, scheduler_failure, "
         "data_integrity_failure",
         "schedules.yaml:14:7: spec.backend.config.runs-on: unknown field (expected one of: image, tags, timeout, "
-        "retry, ref)",
+        "retry, ref, stage)",
     ]
+
+
+@pytest.mark.parametrize(("stage", "problem"), [
+    ("scan", None),
+    ("security scans", None),
+    (".pre", "schedules.yaml:10:14: spec.backend.config.stage: .pre: GitLab does not run a pipeline that has only "
+             ".pre/.post jobs, so the scan might never run; use a stage from your stages: list (default test)"),
+    (".post", "schedules.yaml:10:14: spec.backend.config.stage: .post: GitLab does not run a pipeline that has only "
+              ".pre/.post jobs, so the scan might never run; use a stage from your stages: list (default test)"),
+    ('""', "schedules.yaml:10:14: spec.backend.config.stage: must not be empty"),
+    ("[test]", "schedules.yaml:10:14: spec.backend.config.stage: expected a string, got a list"),
+])
+def test_gitlab_stage(stage: str, problem: str | None) -> None:
+    assert spec_problems(f"""\
+        schedule: "0 2 * * *"
+        backend:
+          type: gitlab-ci
+          config:
+            stage: {stage}
+        """) == ([problem] if problem else [])
+
+
+@pytest.mark.parametrize(("deadline", "backend", "warned"), [
+    (300, "gitlab-ci", True),
+    (0, "gitlab-ci", True),
+    (899, "gitlab-ci", True),
+    (900, "gitlab-ci", False),
+    (3600, "gitlab-ci", False),
+    (300, "kubernetes", False),  # a CronJob controller starts jobs on time
+    (300, "local-cron", False),
+])
+def test_short_deadline_on_a_late_starting_scheduler_warns_with_the_line(deadline: int, backend: str, warned: bool) -> None:
+    found = spec_problems(f"""\
+        schedule: "5 2 * * *"
+        startingDeadlineSeconds: {deadline}
+        backend: {{type: {backend}}}
+        """)
+    assert found == ([
+        f"schedules.yaml:7:28: warning: spec.startingDeadlineSeconds: {deadline} is under 15 minutes: GitLab's pipeline "
+        "schedule worker starts scheduled pipelines on its own cadence (every 5 minutes on GitLab.com, every 10 by "
+        "default on GitLab Self-Managed), later under load, so the guard would skip runs that only started late; use "
+        "900 or more"] if warned else [])
 
 
 def test_guide_backend_config_is_valid() -> None:

@@ -289,16 +289,6 @@ def prune_github(schedules: Sequence[ScanSchedule], client: GitHubRuns, *, dry_r
 class GitLabPipelines(GitLabClient):
     """GitLabClient (the project's pipeline schedules) plus the pipeline endpoints prune needs."""
 
-    def schedule_pipelines(self, schedule_id: int) -> list[dict[str, Any]]:
-        """Every pipeline the pipeline schedule started, across all pages."""
-        what = f"list pipelines of pipeline schedule {schedule_id}"
-        out: list[dict[str, Any]] = []
-        for _, data in self._pages(f"{self.base}/{schedule_id}/pipelines", what):
-            if not isinstance(data, list):
-                raise GitLabError(f"GitLab API: {what}: answer is not a list")
-            out.extend(p for p in data if isinstance(p, dict) and p.get("id") is not None)
-        return out
-
     def delete_pipeline(self, pipeline_id: str, what: str) -> bool:
         """Delete one pipeline with its jobs, logs and artifacts (204). False when already gone (404)."""
         import requests
@@ -341,7 +331,7 @@ def prune_gitlab(schedules: Sequence[ScanSchedule], client: GitLabPipelines, *, 
             summary.missing.append(name)
             summary.schedules += 1
             continue
-        found = [p for sid in sorted(ids[name]) for p in client.schedule_pipelines(sid)]
+        found = [p for sid in sorted(ids[name]) for p in client.schedule_pipelines(sid)]  # every page
         runs = newest_first(gitlab_run(p) for p in found)
         _carry_out(plan(name, runs, schedule.spec.successfulJobsHistoryLimit, schedule.spec.failedJobsHistoryLimit),
                    "pipeline", client.delete_pipeline, dry_run, log, summary)

@@ -26,6 +26,7 @@ from .yamltext import Document
 
 TYPE_CHECKING = False  # typing is not imported at run time: CLI start-up time
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 MAX_NAME = 63
@@ -76,10 +77,11 @@ OPTION_KINDS: dict[str, Any] = {
     "log_level": LOG_LEVELS,
 }
 # backend.config keys each backend understands: name -> kind. Kinds: "str", "str_list",
-# "str_or_list", "int:<lo>:<hi>", "gitlab_retry", "mapping", "duration".
+# "str_or_list", "int:<lo>:<hi>", "gitlab_retry", "mapping", "duration", "gitlab_stage".
 BACKEND_CONFIG: dict[str, dict[str, str]] = {
     "github-actions": {"image": "str", "runs-on": "str_or_list", "environment": "str", "action": "action_ref"},
-    "gitlab-ci": {"image": "str", "tags": "str_list", "timeout": "duration", "retry": "gitlab_retry", "ref": "str"},
+    "gitlab-ci": {"image": "str", "tags": "str_list", "timeout": "duration", "retry": "gitlab_retry", "ref": "str",
+                  "stage": "gitlab_stage"},
     "kubernetes": {
         "image": "str", "namespace": "str", "serviceAccountName": "str", "resultsVolumeClaim": "str",
         "webhookSecret": "str", "imagePullSecrets": "str_list",
@@ -91,6 +93,14 @@ GITLAB_RETRY_WHEN = (
     "runner_system_failure", "runner_unsupported", "stale_schedule", "job_execution_timeout", "archived_failure",
     "unmet_prerequisites", "scheduler_failure", "data_integrity_failure",
 )
+GITLAB_RESERVED_STAGES = (".pre", ".post")
+# Schedulers that start runs late on their own cadence, and why: a startingDeadlineSeconds
+# under LATE_START_SECONDS makes the guard skip runs the platform merely started late.
+LATE_START_BACKENDS: dict[str, str] = {
+    "gitlab-ci": "GitLab's pipeline schedule worker starts scheduled pipelines on its own cadence "
+                 "(every 5 minutes on GitLab.com, every 10 by default on GitLab Self-Managed), later under load",
+}
+LATE_START_SECONDS = 15 * 60
 GITLAB_DURATION_RE = re.compile(r"^\s*\d+(\.\d+)?\s*(s|sec|seconds?|m|min|minutes?|h|hr|hours?|d|days?|w|weeks?)?(\s+\d+(\.\d+)?\s*(s|sec|seconds?|m|min|minutes?|h|hr|hours?|d|days?|w|weeks?)?)*\s*$", re.I)
 
 
@@ -290,6 +300,7 @@ def check_schedule(c: Checker, obj: Any, base: tuple = (), list_item: bool = Fal
                     base + ("spec", "schedule"),
                     "fires more often than every 5 minutes; GitHub Actions runs schedules at most every 5 minutes",
                 )
+        platform_warnings(c, top["spec"], base + ("spec",), backend)
     if "status" in top:
         if c.committed:
             c.warn(base + ("status",), "status is written by jmo-schedule and ignored in a committed file")
@@ -405,6 +416,18 @@ def check_spec(c: Checker, value: Any, path: tuple) -> str | None:
     return backend_type
 
 
+def platform_warnings(c: Checker, spec: Any, path: tuple, backend: str | None,
+                      late_start: Mapping[str, str] = LATE_START_BACKENDS) -> None:
+    """Warnings about what a backend's platform does to a valid spec (the line is the field's)."""
+    if not isinstance(spec, dict) or backend not in late_start:
+        return
+    deadline = spec.get("startingDeadlineSeconds")
+    if isinstance(deadline, int) and not isinstance(deadline, bool) and 0 <= deadline < LATE_START_SECONDS:
+        c.warn(path + ("startingDeadlineSeconds",),
+               f"{deadline} is under {LATE_START_SECONDS // 60} minutes: {late_start[backend]}, so the guard would skip "
+               f"runs that only started late; use {LATE_START_SECONDS} or more")
+
+
 def check_cron(c: Checker, value: Any, path: tuple) -> None:
     if not isinstance(value, str):
         c.error(path, f"expected a cron expression string, got {type_name(value)}")
@@ -445,6 +468,10 @@ def check_backend(c: Checker, value: Any, path: tuple) -> str | None:
                 c.error(kpath, f"{val!r} is not a duration such as 1h, 30m or \"1h 30m\"")
         elif kind == "gitlab_retry":
             check_gitlab_retry(c, val, kpath)
+        elif kind == "gitlab_stage":
+            if c.string(val, kpath) and val in GITLAB_RESERVED_STAGES:
+                c.error(kpath, f"{val}: GitLab does not run a pipeline that has only .pre/.post jobs, so the scan "
+                               "might never run; use a stage from your stages: list (default test)")
         elif kind == "action_ref":
             if c.string(val, kpath) and not ACTION_REF_RE.match(val):
                 c.error(kpath, f"{val!r} is not an action reference such as jmo/schedule-action@<commit sha>")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from ..model import ScanSchedule
+    from ..loader import LoadResult
     from ..sync import DiskFile, Generation, SyncPlan
 
 DEFAULT_FILE = "schedules.yaml"
@@ -134,8 +134,8 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-def check_schedules(file: str) -> list[ScanSchedule]:
-    """The schedules of `file`; its warnings go to stderr, its errors raise ValidationError."""
+def check_schedules(file: str) -> LoadResult:
+    """`file` loaded and validated; its warnings go to stderr, its errors raise ValidationError."""
     import sys
 
     from ..errors import ValidationError
@@ -146,7 +146,7 @@ def check_schedules(file: str) -> list[ScanSchedule]:
         sys.stderr.write(f"{problem}\n")
     if result.errors:
         raise ValidationError(result.problems)
-    return result.schedules
+    return result
 
 
 def plan_file(file: str, given_root: str | None) -> Planned:
@@ -158,9 +158,11 @@ def plan_file(file: str, given_root: str | None) -> Planned:
     from ..loader import read_text
     from ..workflow_generators import generate_all
 
-    schedules = check_schedules(file)
+    result = check_schedules(file)
+    schedules = result.schedules
     root, in_git = _root(file, given_root)
     source = _source(file, root)
+    _check_gitlab_stages(result, file, root)
     try:
         files = generate_all(schedules, source)
     except ValueError as exc:
@@ -186,6 +188,21 @@ def _policy(text: str) -> str:
         return parse_policy(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _check_gitlab_stages(result: LoadResult, file: str, root: str) -> None:
+    """Refuse a gitlab-ci schedule whose stage the repository's .gitlab-ci.yml lacks."""
+    import sys
+
+    from ..errors import ValidationError
+    from ..gitlab_stages import stage_problems
+    from ..loader import read_text
+
+    problems, warnings = stage_problems(result, read_text(file), root)
+    for warning in warnings:
+        sys.stderr.write(f"jmo-schedule: warning: {warning}\n")
+    if problems:
+        raise ValidationError(problems)
 
 
 def _root(file: str, given: str | None) -> tuple[str, bool]:
