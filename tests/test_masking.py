@@ -110,7 +110,8 @@ def test_urllib3_log_lines_never_carry_the_webhook(host: str, segments: list[str
     logger = logging.getLogger("urllib3.connectionpool")
     records = _Records()
     logger.addHandler(records)
-    level, logger.level = logger.level, logging.DEBUG
+    level = logger.level
+    logger.setLevel(logging.DEBUG)  # setLevel, not .level: it clears the logger's cache
     try:
         with slack._redacted_logs(url):
             # urllib3's own format for a request line, and a warning that quotes the URL.
@@ -118,7 +119,7 @@ def test_urllib3_log_lines_never_carry_the_webhook(host: str, segments: list[str
             logger.warning("Retrying after connection broken: %s", url)
     finally:
         logger.removeHandler(records)
-        logger.level = level
+        logger.setLevel(level)
     assert len(records.lines) == 2
     for line in records.lines:
         assert path not in line and url not in line
