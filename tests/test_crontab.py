@@ -19,7 +19,6 @@ from jmo_schedule.errors import JmoError
 from jmo_schedule.manager import ScheduleManager
 from jmo_schedule.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
 from jmo_schedule.runner import run_schedule
-from jmo_schedule.workflow_generators.local_cron import cron_fields
 
 # The user's own lines, with a `%`, an environment line, a non-UTF-8 byte and no
 # trailing blank line: all must come back byte for byte.
@@ -52,8 +51,10 @@ def crontab_set(user: str | None, data: bytes | None) -> None:
 @pytest.fixture
 def cron_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str | None]:
     """A crontab to install into, never the caller's own: the scratch user's real one
-    (root), else the fake crontab's (None). A cron daemon runs, as far as install can tell."""
+    (root), else the fake crontab's (None). A cron daemon runs and the machine is in
+    Berlin, as far as install can tell."""
     monkeypatch.setattr(ct, "PROC_ROOT", fake_proc(tmp_path / "proc-with-cron", "init", "cron"))
+    monkeypatch.setattr(ct, "machine_zone", lambda root="/": "Europe/Berlin")  # whatever this machine's zone
     with crontab_for_test(tmp_path / "crontab") as user:
         yield user
 
@@ -81,18 +82,18 @@ def test_install_and_uninstall_keep_the_users_lines(cron_user: str | None, tmp_p
     assert installed is not None and installed.startswith(USER_TABLE)
     block = installed[len(USER_TABLE):].decode()
     exe = str(Path(sys.executable).parent / "jmo-schedule")
-    zone = ct.machine_zone()
     log = Path(os.environ["JMO_HOME"]) / "logs"
     lines = block.splitlines()
     assert lines[0] == ct.BEGIN and lines[-1] == ct.END
+    # Monday 02:00 in New York is 07:00 in Berlin while only one side keeps summer time, else 08:00.
     assert [line for line in lines if not line.startswith("#")] == [
-        f"{f} cd {tmp_path} && {exe} run {name} --scanner /opt/jmo/bin/jmo >> {log}/{name}.log 2>&1"
+        f"0 7,8 * * 1 cd {tmp_path} && {exe} run {name} --scanner /opt/jmo/bin/jmo >> {log}/{name}.log 2>&1"
         for name in ("nightly", "weekly-scan")
-        for f in [" ".join(x) for x in cron_fields("0 2 * * 1", "America/New_York", zone)]
     ]
     assert "elsewhere" not in block
     who = f"the crontab of {cron_user}" if cron_user else "your crontab"
-    assert capsys.readouterr().out == f"installed 2 schedules (nightly, weekly-scan) in {who} (cron zone {zone})\n"
+    assert capsys.readouterr().out == (
+        f"installed 2 schedules (nightly, weekly-scan) in {who} (cron zone Europe/Berlin)\n")
     assert run_history.read("weekly-scan")["installedAt"]
 
     # Idempotent: a second install changes nothing.
