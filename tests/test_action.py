@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 import pytest
 import yaml
-from conftest import ROOT, tool
+from conftest import OFFLINE_PIP, ROOT, tool
 from fake_apis import FakeServer
 
 from jmo_schedule import github_pr
@@ -602,7 +602,7 @@ def test_install_step_falls_back_to_pip_target(tmp_path: Path) -> None:
     env = {
         "PATH": os.environ["PATH"], "HOME": str(tmp_path),
         "RUNNER_TEMP": str(runner_temp), "GITHUB_ACTION_PATH": str(action_path), "GITHUB_OUTPUT": str(output),
-        "JMO_PYTHON": str(fake_python), "PIP_CACHE_DIR": str(tmp_path / "pip-cache"), "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "JMO_PYTHON": str(fake_python), "PIP_CACHE_DIR": str(tmp_path / "pip-cache"), **OFFLINE_PIP,
     }
     for _ in range(2):  # the second run reuses the folder
         run = subprocess.run(["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, timeout=600)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import tool
+from fake_crontab import crontab_for_test, install_fake, scratch_user
 from jmo_schedule import crontab as ct
 from jmo_schedule import run_history
 from jmo_schedule.cli import main
@@ -18,9 +19,7 @@ from jmo_schedule.errors import JmoError
 from jmo_schedule.manager import ScheduleManager
 from jmo_schedule.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
 from jmo_schedule.runner import run_schedule
-from jmo_schedule.workflow_generators.local_cron import cron_fields
 
-TEST_USER = "jmo-crontab-test"
 # The user's own lines, with a `%`, an environment line, a non-UTF-8 byte and no
 # trailing blank line: all must come back byte for byte.
 USER_TABLE = b'# my jobs\nMAILTO=""\n*/10 * * * * echo "50% done" > /dev/null\n# caf\xe9\n'
@@ -36,30 +35,28 @@ def add(name: str, backend: str = "local-cron", **spec: object) -> ScanSchedule:
 
 
 def crontab_l(user: str | None) -> bytes | None:
-    proc = subprocess.run([tool("crontab"), *(["-u", user] if user else []), "-l"], capture_output=True)
+    proc = subprocess.run([shutil.which("crontab") or "crontab", *(["-u", user] if user else []), "-l"],
+                          capture_output=True, timeout=30)
     return proc.stdout if proc.returncode == 0 else None
 
 
 def crontab_set(user: str | None, data: bytes | None) -> None:
-    args = [tool("crontab"), *(["-u", user] if user else [])]
+    args = [shutil.which("crontab") or "crontab", *(["-u", user] if user else [])]
     if data is None:
-        subprocess.run([*args, "-r"], capture_output=True)
+        subprocess.run([*args, "-r"], capture_output=True, timeout=30)
     else:
-        subprocess.run([*args, "-"], input=data, check=True, capture_output=True)
+        subprocess.run([*args, "-"], input=data, check=True, capture_output=True, timeout=30)
 
 
 @pytest.fixture
-def cron_user() -> Iterator[str | None]:
-    """A crontab to install into: the scratch user's (root), else the current user's,
-    saved before and restored after the test."""
-    user: str | None = None
-    if os.geteuid() == 0 and subprocess.run(["id", TEST_USER], capture_output=True).returncode == 0:
-        user = TEST_USER
-    saved = crontab_l(user)
-    try:
+def cron_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str | None]:
+    """A crontab to install into, never the caller's own: the scratch user's real one
+    (root), else the fake crontab's (None). A cron daemon runs and the machine is in
+    Berlin, as far as install can tell."""
+    monkeypatch.setattr(ct, "PROC_ROOT", fake_proc(tmp_path / "proc-with-cron", "init", "cron"))
+    monkeypatch.setattr(ct, "machine_zone", lambda root="/": "Europe/Berlin")  # whatever this machine's zone
+    with crontab_for_test(tmp_path / "crontab") as user:
         yield user
-    finally:
-        crontab_set(user, saved)
 
 
 def user_args(user: str | None) -> list[str]:
@@ -85,18 +82,18 @@ def test_install_and_uninstall_keep_the_users_lines(cron_user: str | None, tmp_p
     assert installed is not None and installed.startswith(USER_TABLE)
     block = installed[len(USER_TABLE):].decode()
     exe = str(Path(sys.executable).parent / "jmo-schedule")
-    zone = ct.machine_zone()
     log = Path(os.environ["JMO_HOME"]) / "logs"
     lines = block.splitlines()
     assert lines[0] == ct.BEGIN and lines[-1] == ct.END
+    # Monday 02:00 in New York is 07:00 in Berlin while only one side keeps summer time, else 08:00.
     assert [line for line in lines if not line.startswith("#")] == [
-        f"{f} cd {tmp_path} && {exe} run {name} --scanner /opt/jmo/bin/jmo >> {log}/{name}.log 2>&1"
+        f"0 7,8 * * 1 cd {tmp_path} && {exe} run {name} --scanner /opt/jmo/bin/jmo >> {log}/{name}.log 2>&1"
         for name in ("nightly", "weekly-scan")
-        for f in [" ".join(x) for x in cron_fields("0 2 * * 1", "America/New_York", zone)]
     ]
     assert "elsewhere" not in block
     who = f"the crontab of {cron_user}" if cron_user else "your crontab"
-    assert capsys.readouterr().out == f"installed 2 schedules (nightly, weekly-scan) in {who} (cron zone {zone})\n"
+    assert capsys.readouterr().out == (
+        f"installed 2 schedules (nightly, weekly-scan) in {who} (cron zone Europe/Berlin)\n")
     assert run_history.read("weekly-scan")["installedAt"]
 
     # Idempotent: a second install changes nothing.
@@ -156,6 +153,50 @@ def test_installed_entry_runs_with_the_real_clock_only_for_later_fire_times(tmp_
         data["installedAt"] = "2026-11-24T12:00:00Z"
     outcome = run_schedule("weekly-scan", now=datetime(2026, 11, 24, 12, 5, tzinfo=timezone.utc), scanner="false")
     assert (outcome.action, outcome.reason) == ("idle", "BeforeCreation")
+
+
+# Debian cron 3.0pl1's answers to `crontab -`, written out from the real binary. Its line
+# numbers count from 0.
+REFUSED = "\nerrors in crontab file, can't install.\n"
+DEBIAN_ANSWERS = [
+    ("0 2 * * 1 /x/jmo-schedule run a >> /x/a.log 2>&1\n", 0, ""),
+    (USER_TABLE.decode("utf-8", "surrogateescape"), 0, ""),
+    ("0 0 * * 0-7 x\n0 0 * jan-mar mon-fri x\n*/15 * * * * x\n0 0 1-31/2 * * x\n@daily x\n", 0, ""),
+    ('A=b\n B = "c d" \n# c\n\n   \n', 0, ""),
+    ("60 2 * * * x\n", 1, '"-":0: bad minute' + REFUSED),
+    ("0 24 * * * x\n", 1, '"-":0: bad hour' + REFUSED),
+    ("0 0 0 * * x\n", 1, '"-":0: bad day-of-month' + REFUSED),
+    ("0 0 L * * x\n", 1, '"-":0: bad day-of-month' + REFUSED),
+    ("0 0 * 13 * x\n", 1, '"-":0: bad month' + REFUSED),
+    ("0 0 * * 8 x\n", 1, '"-":0: bad day-of-week' + REFUSED),
+    ("0 0 * * 7-8 x\n", 1, '"-":0: bad day-of-week' + REFUSED),
+    ("0 0 * * sunday x\n", 1, '"-":0: bad day-of-week' + REFUSED),
+    ("0 0 * * 1/2 x\n", 1, '"-":0: bad day-of-week' + REFUSED),
+    ("*/0 * * * * x\n", 1, '"-":0: bad minute' + REFUSED),
+    ("0,,1 * * * * x\n", 1, '"-":0: bad minute' + REFUSED),
+    ("@foo x\n", 1, '"-":0: bad time specifier' + REFUSED),
+    ("# a\n# b\n60 * * * * x\n", 1, '"-":2: bad minute' + REFUSED),
+    ("0 0 * * * x\n\n0 99 * * * x\n# after\n", 1, '"-":2: bad hour' + REFUSED),
+    ("0 0 * * * x", 1, "new crontab file is missing newline before EOF, can't install.\n"),
+]
+
+
+@pytest.mark.parametrize(("table", "code", "err"), DEBIAN_ANSWERS)
+def test_the_fake_crontab_answers_like_debians(tmp_path: Path, table: str, code: int, err: str) -> None:
+    """The fake refuses what Debian's crontab refuses, in its words; as root the real
+    crontab, on the scratch user, is asked too (so the answers above stay true)."""
+    fake = install_fake(tmp_path / "fake") / "crontab"
+    data = table.encode("utf-8", "surrogateescape")
+    env = {**os.environ, "JMO_FAKE_CRONTAB_DIR": str(tmp_path / "tables")}
+    proc = subprocess.run([fake, "-"], input=data, capture_output=True, env=env, timeout=30)
+    assert (proc.returncode, proc.stderr.decode()) == (code, err)
+    assert subprocess.run([fake, "-l"], capture_output=True, env=env, timeout=30).stdout == (data if code == 0 else b"")
+    if scratch_user():
+        with crontab_for_test(tmp_path / "real") as user:
+            assert user is not None
+            real = subprocess.run([shutil.which("crontab") or "crontab", "-u", user, "-"], input=data,
+                                  capture_output=True, timeout=30)
+            assert (real.returncode, real.stderr.decode()) == (code, err)
 
 
 # ------------------------------------------------------------------------------------

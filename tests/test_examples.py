@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, WHEELHOUSE, offline_pip_env, tool
+from conftest import ROOT, WHEELHOUSE, Dists, offline_pip_env, tool
 from fake_apis import FakeServer
 from pull_request import BRANCH, GENERATED, SCHEDULES, git, make_repository, pushes
 
@@ -341,7 +341,7 @@ def test_gitlab_example_includes_the_component_and_the_generated_jobs() -> None:
 
 
 @pytest.fixture(scope="module")
-def gitlab_project(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def gitlab_project(tmp_path_factory: pytest.TempPathFactory, dists: Dists) -> dict[str, Any]:
     base = tmp_path_factory.mktemp("examples-gitlab")
     pipeline = GITLAB_EXAMPLE.read_text().replace(COMPONENT_LINE, "  - local: templates/gitlab-component/template.yml\n")
     repo = make_repository(base, {
@@ -350,12 +350,7 @@ def gitlab_project(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     }, {"schedules.yaml": SCHEDULES.replace("type: github-actions", "type: gitlab-ci")})
     work = base / "work"
     git(base, "clone", "-q", "--branch", BRANCH, str(repo["remote"]), str(work))
-    source = base / "source"  # pip builds a local path in place: a copy, not the checkout
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source / name)
-    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    return {**repo, "work": work, "source": source}
+    return {**repo, "work": work, "wheel": dists.wheel}  # the session's one wheel (conftest)
 
 
 def merge_request_pipeline(p: dict[str, Any], *variables: str) -> subprocess.CompletedProcess[str]:
@@ -367,7 +362,7 @@ def merge_request_pipeline(p: dict[str, Any], *variables: str) -> subprocess.Com
            "--variable", "CI_MERGE_REQUEST_SOURCE_BRANCH_PROTECTED=false",
            "--variable", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID=42", "--variable", "CI_PROJECT_ID=42",
            "--variable", f"CI_COMMIT_SHA={head}",
-           "--variable", f"JMO_SCHEDULE_PIP_SPEC={p['source']}",
+           "--variable", f"JMO_SCHEDULE_PIP_SPEC={p['wheel']}",
            "--variable", f"JMO_SCHEDULE_LIB={p['base'] / 'lib'}",
            "--variable", f"JMO_PUSH_URL={p['remote']}",
            # pip in the job reads only the test wheelhouse (offline)

@@ -5,7 +5,6 @@ import os
 import re
 import subprocess
 import threading
-import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -15,7 +14,7 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import EXAMPLE, ROOT, STUB_SCANNER_DIR, VENV_BIN, tool
+from conftest import EXAMPLE, ROOT, STUB_SCANNER_DIR, VENV_BIN, Dists, tool
 from fake_gitlab import FakeGitLab
 from jmo_schedule import __version__
 from jmo_schedule.loader import load_file
@@ -271,23 +270,9 @@ HOSTILE = "a'b\"c $(touch {canary}1) ; `touch {canary}2` ${{{{ x }}}} $HOME && t
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """This package as a wheel, built in-process so the jobs install it offline and fast."""
-    out = tmp_path_factory.mktemp("wheel") / f"jmo_schedule-{__version__}-py3-none-any.whl"
-    src = ROOT / "src" / "jmo_schedule"
-    info = f"jmo_schedule-{__version__}.dist-info/"
-    names = []
-    with zipfile.ZipFile(out, "w") as zf:
-        for f in sorted(src.rglob("*")):
-            if f.is_file() and "__pycache__" not in f.parts:
-                name = "jmo_schedule/" + f.relative_to(src).as_posix()
-                zf.write(f, name)
-                names.append(name)
-        zf.writestr(info + "METADATA", f"Metadata-Version: 2.1\nName: jmo-schedule\nVersion: {__version__}\n")
-        zf.writestr(info + "WHEEL", "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
-        names += [info + "METADATA", info + "WHEEL", info + "RECORD"]
-        zf.writestr(info + "RECORD", "".join(f"{n},,\n" for n in names))
-    return out
+def wheel(dists: Dists) -> Path:
+    """The session's one wheel of this package (conftest.dists): the jobs install it offline."""
+    return dists.wheel
 
 
 class _Hook(BaseHTTPRequestHandler):
@@ -430,8 +415,7 @@ def _run_pipeline(repo: Path, tmp_path: Path, wheel: Path, hook_url: str, descri
     # The stub scanner first, then this venv's python3 (jmo-schedule's dependencies).
     env["PATH"] = os.pathsep.join([str(STUB_SCANNER_DIR), str(VENV_BIN), env.get("PATH", "")])
     env["JMO_STUB_LOG"] = str(tmp_path / "stub.log")
-    env["PIP_NO_INDEX"] = "1"  # offline: the wheel only, its dependencies are in the venv
-    env["PIP_NO_DEPS"] = "1"
+    env["PIP_NO_DEPS"] = "1"  # the wheel only (no index, see conftest): its dependencies are in the venv
     env["GCL_IGNORE_PREDEFINED_VARS"] = ",".join(k for k in variables if k.startswith(("CI_", "GITLAB_")))
     for var in ("PYTHONPATH", "JMO_SCHEDULE", "JMO_GITLAB_TOKEN", "SLACK_WEBHOOK_URL", "CI", "GITLAB_CI", "GITHUB_ACTIONS"):
         env.pop(var, None)

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 import pytest
 import yaml
-from conftest import ROOT, tool
+from conftest import ROOT, Dists, tool
 from fake_apis import FakeServer
 from fake_gitlab import FakeGitLab, connect
 
@@ -198,7 +198,7 @@ def _git(*args: str, cwd: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def project(tmp_path_factory: pytest.TempPathFactory, dists: Dists) -> Iterator[dict[str, Any]]:
     base = tmp_path_factory.mktemp("component")
     remote, work, lib = base / "remote.git", base / "project", base / "lib"
     _git("init", "-q", "--bare", "-b", "main", str(remote), cwd=base)
@@ -206,12 +206,6 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     hook = remote / "hooks" / "pre-receive"
     hook.write_text(HOOK)
     hook.chmod(0o755)
-    # pip builds a local path in place: give it a copy of the source, not the checkout.
-    source = base / "source"
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source / name)
-    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     work.mkdir()
     _git("init", "-q", "-b", "main", cwd=work)
     (work / "templates" / "gitlab-component").mkdir(parents=True)
@@ -221,7 +215,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     (work / ".gitlab-ci.yml").write_text(yaml.safe_dump({
         "stages": ["test"],
         "include": [{"local": "templates/gitlab-component/template.yml", "inputs": {
-            "pip-spec": str(source),
+            "pip-spec": str(dists.wheel),  # the session's one wheel, installed with no index (conftest)
             "push-url": str(remote),
             "mr-labels": "jmo-schedule,security",
         }}],

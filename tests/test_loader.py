@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 import os
-import resource
-import time
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from conftest import peak_memory
 from jmo_schedule.errors import JmoError, ValidationError
 from jmo_schedule.loader import MAX_FILE_BYTES, check_file, check_text, load_file, load_text
 
@@ -135,13 +136,10 @@ def test_a_50_mb_file_is_refused_without_reading_it_all(tmp_path: Path) -> None:
         for _ in range(50):
             fh.write(chunk)
         fh.write(b"'\n")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
-    with pytest.raises(JmoError) as exc:
+    with pytest.raises(JmoError) as exc, peak_memory() as peak:
         check_file(path)
     assert str(exc.value) == f"{path}: file is larger than {MAX_FILE_BYTES // 2**20} MiB; a schedules file is far smaller"
-    assert time.perf_counter() - started < 2
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 40_000  # KiB: at most the 16 MiB read
+    assert peak[0] < MAX_FILE_BYTES + 2**20  # bytes: at most the limit was read, never the 50 MiB
 
 
 def test_deep_nesting_and_alias_bomb_are_problems_not_crashes(tmp_path: Path) -> None:
@@ -151,10 +149,13 @@ def test_deep_nesting_and_alias_bomb_are_problems_not_crashes(tmp_path: Path) ->
     bomb = "a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
         f"a{i}: &a{i} [{', '.join(['*a' + (str(i - 1) if i > 1 else '')] * 10)}]\n" for i in range(1, 10)
     )
-    started = time.perf_counter()
-    (problem,) = check_file(write(tmp_path, bomb)).problems
+    small, path = write(tmp_path, ONE.format(name="a"), "small.yaml"), write(tmp_path, bomb)
+    with peak_memory() as baseline:
+        check_file(small)
+    with peak_memory() as peak:
+        (problem,) = check_file(path).problems
     assert problem.message == "aliases expand to more than 2,000,000 values (an alias bomb?); refusing to load"
-    assert time.perf_counter() - started < 5
+    assert peak[0] < baseline[0] + 2**20  # bytes: the aliases were counted, never expanded
 
 
 def test_access_errors(tmp_path: Path) -> None:
@@ -162,11 +163,37 @@ def test_access_errors(tmp_path: Path) -> None:
         check_file(tmp_path / "nope.yaml")
     with pytest.raises(JmoError, match=r": is a directory, expected a YAML file$"):
         check_file(tmp_path)
-    if os.geteuid() != 0:
-        path = write(tmp_path, ONE.format(name="a"))
+
+
+def test_unreadable_file_is_permission_denied(tmp_path: Path) -> None:
+    """Root reads any file whatever its mode, so as root the check runs in a child process
+    that became the user nobody, on a file in a folder nobody may enter."""
+    folder = Path(tempfile.mkdtemp(prefix="jmo-loader-"))  # pytest's temporary folders are private
+    try:
+        folder.chmod(0o755)
+        path = write(folder, ONE.format(name="a"))
         path.chmod(0)
-        with pytest.raises(JmoError, match=r"schedules\.yaml: permission denied$"):
-            check_file(path)
+        read, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report the error through the pipe, never return to pytest
+            message = "no error"
+            try:
+                if os.geteuid() == 0:
+                    os.setgid(65534)
+                    os.setuid(65534)
+                check_file(path)
+            except JmoError as exc:
+                message = str(exc)
+            finally:
+                os.write(write_end, message.encode())
+                os._exit(0)
+        os.close(write_end)
+        with os.fdopen(read) as fh:
+            message = fh.read()
+        assert os.waitpid(pid, 0)[1] == 0
+        assert message == f"{path}: permission denied"
+    finally:
+        shutil.rmtree(folder)
 
 
 def test_uncommitted_text_allows_literal_webhooks_and_status() -> None:

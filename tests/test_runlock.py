@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
@@ -25,10 +24,19 @@ time.sleep(60)
 """
 
 
+def first_line(proc: subprocess.Popen[str], timeout: float = 30) -> str:
+    """The child's first line; a child that never prints fails the test instead of hanging it."""
+    assert proc.stdout is not None
+    if not select.select([proc.stdout], [], [], timeout)[0]:
+        proc.kill()
+        raise AssertionError(f"the child printed nothing in {timeout}s")
+    return proc.stdout.readline()
+
+
 def holder() -> subprocess.Popen[str]:
     proc = subprocess.Popen([sys.executable, "-c", HOLDER.format(path=sys.path)], stdout=subprocess.PIPE, text=True,
                             start_new_session=True)
-    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    assert first_line(proc) == "ready\n"
     return proc
 
 
@@ -43,7 +51,7 @@ def test_a_live_slot_is_active_and_a_dead_one_is_stale_and_removed() -> None:
         assert runlock.count_active("s") == 1
     finally:
         os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        proc.wait(timeout=30)
     assert runlock.count_active("s") == 0
     with runlock.schedule_mutex("s"):
         active, stale = runlock.scan_slots("s")
@@ -71,7 +79,7 @@ def test_mutex_timeout_message() -> None:
          "with runlock.schedule_mutex('s'):\n    print('in', flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, text=True)
     try:
-        assert proc.stdout is not None and proc.stdout.readline() == "in\n"
+        assert first_line(proc) == "in\n"
         path = os.path.join(runlock.locks_dir("s"), ".mutex")
         with pytest.raises(JmoError) as exc:
             with runlock.schedule_mutex("s", timeout=0.1):
@@ -79,18 +87,16 @@ def test_mutex_timeout_message() -> None:
         assert str(exc.value) == f"{path}: another jmo-schedule run holds this lock for over 0s"
     finally:
         proc.kill()
-        proc.wait()
+        proc.wait(timeout=30)
 
 
-def test_terminate_group_escalates_to_sigkill(tmp_path: Path) -> None:
-    ready = tmp_path / "ready"
+def test_terminate_group_escalates_to_sigkill() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-c",
          "import signal, sys, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-         f"open({str(ready)!r}, 'w').close()\ntime.sleep(60)"],
-        start_new_session=True)
-    while not ready.exists():
-        time.sleep(0.01)
+         "print('ready', flush=True)\ntime.sleep(60)"],
+        stdout=subprocess.PIPE, text=True, start_new_session=True)
+    assert first_line(proc) == "ready\n"
     assert runlock.terminate_group(proc.pid, 0.2, lambda: proc.poll() is None) is True
     assert proc.wait(timeout=10) == -signal.SIGKILL
     polite = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)

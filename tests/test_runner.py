@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -80,15 +81,21 @@ if args and args[0] == "scan":
     info = {{"pid": os.getpid(), "pgid": os.getpgrp(), "argv": args}}
     with open(os.path.join(d, "started-%d" % os.getpid()), "w") as fh:
         json.dump(info, fh)
+    # Never blocks for ever: a test that forgot to release it (or a runner that lost track
+    # of it) gets a failed scan after a minute, not a hung suite.
+    give_up = time.monotonic() + 60
     while not os.path.exists(os.path.join(d, "release")):
+        if time.monotonic() > give_up:
+            sys.exit("blocking stub: never released")
         time.sleep(0.02)
 os.execv({stub!r}, [{stub!r}] + args)
 """
 
 
 @pytest.fixture
-def blocking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stub_log: Path) -> Path:
-    """A scanner whose `scan` blocks until BLOCK_DIR/release exists; returns BLOCK_DIR."""
+def blocking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stub_log: Path) -> Iterator[Path]:
+    """A scanner whose `scan` blocks until BLOCK_DIR/release exists; yields BLOCK_DIR.
+    Afterwards every scan it started is released and, if a test paused it, resumed."""
     block = tmp_path / "block"
     block.mkdir()
     script = tmp_path / "blocking-jmo"
@@ -96,7 +103,14 @@ def blocking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stub_log: Path) ->
     script.chmod(0o755)
     monkeypatch.setenv("BLOCK_DIR", str(block))
     monkeypatch.setenv("JMO_SCANNER", str(script))
-    return block
+    yield block
+    (block / "release").touch()
+    for scan in started(block):
+        try:
+            if str(script) in Path(f"/proc/{scan['pid']}/cmdline").read_text():
+                os.kill(scan["pid"], signal.SIGCONT)
+        except (OSError, ProcessLookupError):
+            pass  # already gone
 
 
 def wait_for(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:

@@ -107,7 +107,8 @@ def test_lock_excludes_other_processes_and_times_out(tmp_path: Path) -> None:
             pass
     assert str(exc.value) == f"{path}: another jmo-schedule process holds the lock ({path}.lock) for over 0.2s"
     holder.terminate()
-    holder.join()
+    holder.join(10)
+    assert holder.exitcode == -15  # it held the lock until terminated (SIGTERM)
     with locked(path, timeout=5):
         pass
     assert stat.S_IMODE(os.stat(path + ".lock").st_mode) == FILE_MODE

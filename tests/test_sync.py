@@ -778,14 +778,23 @@ def test_real_generators_example_schedules_round_trip(tmp_path: Path, capsys: py
     assert git(root, "status", "--porcelain") == ""
 
     # Hand-edit one generated file, change a cron, drop a schedule: check sees all three.
-    victim = sorted(wanted)[0]
+    victim = "deploy/kubernetes/jmo-comprehensive-scan.yaml"
     (root / victim).write_text((root / victim).read_text() + "# local tweak\n")
     text = (root / "schedules.yaml").read_text()
     text = text.replace('schedule: "0 2 * * *"', 'schedule: "0 4 * * *"')
+    text = text[:text.rindex("---\n")]  # prod-backend-scan, the last document
     (root / "schedules.yaml").write_text(text)
     code, out, _ = run_cli(capsys, "--check")
     assert code == 1
-    assert f"drift: {victim}: hand-edited" in out or f"drift: {victim}: out of date" in out
+    assert [line for line in out.splitlines() if not line.startswith(("--- ", "+++ ", "@@ ", " ", "-", "+"))] == [
+        "drift: .github/workflows/jmo-nightly-scan.yml: out of date (schedule nightly-scan: cron changed "
+        "('0 2 * * *' -> '0 4 * * *'))",
+        "drift: deploy/cron/jmo-schedules.crontab: orphaned (schedule prod-backend-scan removed)",
+        f"drift: {victim}: hand-edited; sync would restore the generated text (edit schedules.yaml instead)",
+        "drift: deploy/systemd/jmo-prod-backend-scan.service: orphaned (schedule prod-backend-scan removed)",
+        "drift: deploy/systemd/jmo-prod-backend-scan.timer: orphaned (schedule prod-backend-scan removed)",
+        "5 files out of sync with schedules.yaml; run: jmo-schedule sync -f schedules.yaml",
+    ]
     assert run_cli(capsys)[0] == 0
     assert run_cli(capsys, "--check")[0] == 0
     now = workflow_generators.generate_all(schedules(text), "schedules.yaml")

@@ -30,7 +30,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from .errors import JmoError
 
@@ -115,9 +115,10 @@ def review_from_env(env: Mapping[str, str], token_env: str | None = None) -> Rev
 
 
 def _github_review(env: Mapping[str, str], token_env: str) -> Review:
-    token = dict(token_name=GITHUB_SECRET, token_env=token_env, has_token=bool((env.get(token_env) or "").strip()),
-                 default_token=(env.get("JMO_TOKEN_IS_DEFAULT") or "").strip().lower() == "true",
-                 repository=env.get("GITHUB_REPOSITORY") or "")
+    token: dict[str, Any] = dict(
+        token_name=GITHUB_SECRET, token_env=token_env, has_token=bool((env.get(token_env) or "").strip()),
+        default_token=(env.get("JMO_TOKEN_IS_DEFAULT") or "").strip().lower() == "true",
+        repository=env.get("GITHUB_REPOSITORY") or "")
     event_name = env.get("GITHUB_EVENT_NAME") or "an unknown event"
     if event_name != "pull_request":
         # pull_request_target is refused on purpose: it would run the request's code with write access.
@@ -142,8 +143,9 @@ def _github_review(env: Mapping[str, str], token_env: str) -> Review:
 
 
 def _gitlab_review(env: Mapping[str, str], token_env: str) -> Review:
-    token = dict(token_name=token_env, token_env=token_env, has_token=bool((env.get(token_env) or "").strip()),
-                 repository=env.get("CI_PROJECT_PATH") or "")
+    token: dict[str, Any] = dict(token_name=token_env, token_env=token_env,
+                                 has_token=bool((env.get(token_env) or "").strip()),
+                                 repository=env.get("CI_PROJECT_PATH") or "")
     source = env.get("CI_PIPELINE_SOURCE") or "unknown"
     branch = env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or ""
     if source != "merge_request_event" or not branch:

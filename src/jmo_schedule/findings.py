@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import unquote, urlsplit
 
 from .errors import JmoError
@@ -443,7 +443,7 @@ def _line(value: Any) -> int | None:
     return None
 
 
-def _valid_index(index: Any, seq: Sequence[Any]) -> bool:
+def _valid_index(index: Any, seq: Sequence[Any]) -> TypeGuard[int]:
     return isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(seq)
 
 

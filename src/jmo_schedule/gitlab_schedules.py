@@ -260,7 +260,7 @@ class GitLabClient:
         seen = 0
         while page:
             try:
-                response = self.session.get(url, params={**(params or {}), "per_page": PER_PAGE, "page": page},
+                response = self.session.get(url, params={**(params or {}), "per_page": str(PER_PAGE), "page": page},
                                             timeout=self.timeout)
             except requests.RequestException as exc:
                 raise GitLabError(f"GitLab API: {what}: {type(exc).__name__}: cannot reach {_host(url)}") from None

@@ -46,8 +46,8 @@ def _fill_ellipsis(obj: Any) -> None:
         if getattr(obj, f.name) is Ellipsis:
             if f.default is not dataclasses.MISSING:
                 value = f.default
-            elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-                value = f.default_factory()  # type: ignore[misc]
+            elif f.default_factory is not dataclasses.MISSING:
+                value = f.default_factory()
             else:
                 raise TypeError(f"{type(obj).__name__}.{f.name} has no default; give it a value")
             setattr(obj, f.name, value)

@@ -158,10 +158,11 @@ def summarize_results(results_dir: str | os.PathLike[str] | None) -> tuple[Any, 
 
     if results_dir is None:
         return None, None
-    if find_results_file(results_dir) is None:
-        return None, f"no findings file in {os.fspath(results_dir)} (summaries/findings.json or findings.sarif)"
+    folder = os.fspath(results_dir)
+    if find_results_file(folder) is None:
+        return None, f"no findings file in {folder} (summaries/findings.json or findings.sarif)"
     try:
-        return load_summary(results_dir), None
+        return load_summary(folder), None
     except FindingsError as exc:
         return None, f"could not read: {exc}"
 

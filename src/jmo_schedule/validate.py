@@ -419,7 +419,7 @@ def check_spec(c: Checker, value: Any, path: tuple) -> str | None:
 def platform_warnings(c: Checker, spec: Any, path: tuple, backend: str | None,
                       late_start: Mapping[str, str] = LATE_START_BACKENDS) -> None:
     """Warnings about what a backend's platform does to a valid spec (the line is the field's)."""
-    if not isinstance(spec, dict) or backend not in late_start:
+    if not isinstance(spec, dict) or backend is None or backend not in late_start:
         return
     deadline = spec.get("startingDeadlineSeconds")
     if isinstance(deadline, int) and not isinstance(deadline, bool) and 0 <= deadline < LATE_START_SECONDS:

@@ -106,7 +106,7 @@ def _scalar(yaml: Any, event: Any) -> Any:
         return event.value  # keep RFC 3339 text as written; the model stores strings
     if tag in ("tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark)
-        return _constructor.construct_object(node)  # type: ignore[union-attr]
+        return _constructor.construct_object(node)
     raise YamlSyntaxError(f"unsupported YAML tag {tag!r}", *_mark(event))
 
 

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the CLI starts without importing the model
+    from ..model import ScanSchedule
 
 DEFAULT_FILE = "schedules.yaml"
 BACKENDS = ("github-actions", "gitlab-ci", "kubernetes", "local-cron")
@@ -35,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=BACKENDS, help="backend to generate for (default: the schedule's own)")
 
 
-def find_schedule(name: str, path: str | None):  # -> tuple[ScanSchedule, str]
+def find_schedule(name: str, path: str | None) -> tuple[ScanSchedule, str]:
     """The schedule named `name` and the source path to write in the output (see DESCRIPTION).
 
     Raises NotFoundError (a JmoError) when it is in none of the places looked at.
@@ -44,7 +48,7 @@ def find_schedule(name: str, path: str | None):  # -> tuple[ScanSchedule, str]
     return schedule, _source_path(file) if file else DEFAULT_FILE
 
 
-def locate(name: str, path: str | None):  # -> tuple[ScanSchedule, str | None]
+def locate(name: str, path: str | None) -> tuple[ScanSchedule, str | None]:
     """The schedule named `name` from `path`, else ./schedules.yaml when it holds `name`, else
     the local store; and the file it came from (None: the local store)."""
     import os
@@ -61,11 +65,11 @@ def locate(name: str, path: str | None):  # -> tuple[ScanSchedule, str | None]
             raise NotFoundError(f"schedule {name!r} not found in {path}")
     from ..manager import ScheduleManager
 
-    schedule = ScheduleManager().get(name)
-    if schedule is None:
+    stored = ScheduleManager().get(name)
+    if stored is None:
         where = f"./{DEFAULT_FILE} or the local store" if os.path.isfile(DEFAULT_FILE) else "the local store"
         raise NotFoundError(f"schedule {name!r} not found in {where}")
-    return schedule, None
+    return stored, None
 
 
 def _source_path(file: str) -> str:

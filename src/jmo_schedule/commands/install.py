@@ -149,9 +149,9 @@ def run(args: argparse.Namespace) -> int:
     if args.target == "systemd":
         files = ct.install_systemd(schedules, opts, source, dry_run=args.dry_run)
         folder = ct.systemd_user_dir()
-        for name, text in files.items():
+        for name, unit in files.items():
             if args.dry_run:
-                sys.stdout.write(f"# {os.path.join(folder, name)}\n{text}\n")
+                sys.stdout.write(f"# {os.path.join(folder, name)}\n{unit}\n")
             else:
                 sys.stdout.write(f"wrote {os.path.join(folder, name)}\n")
         if not args.dry_run:

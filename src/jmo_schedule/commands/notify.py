@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the CLI starts without importing the model
+    from ..model import ScanSchedule
 
 DESCRIPTION = """\
 Post the Slack message of one scan run: status, run link, commit and author, duration
@@ -176,7 +180,7 @@ def _record(path: str | None, line: str) -> None:
         raise JmoError(f"{path}: cannot write: {exc.strerror}") from None
 
 
-def load_schedule(name: str, path: str | None):  # -> ScanSchedule
+def load_schedule(name: str, path: str | None) -> ScanSchedule:
     """The named schedule from `path`, else ./schedules.yaml when present, else the local store."""
     import os
 

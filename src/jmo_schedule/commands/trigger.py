@@ -81,9 +81,9 @@ def run(args: argparse.Namespace) -> int:
         if not token:
             wanted = f"${variable}" if variable else "$GITHUB_TOKEN (or $GH_TOKEN)"
             raise JmoError(f"no GitHub token in {wanted}: set it to a token with actions: write on the repository")
-        client = trigger.GitHubDispatch(args.api_url or api_url(env), args.repository or env.get("GITHUB_REPOSITORY", ""),
-                                        token, used)
-        result = trigger.trigger_github(schedule, client, args.ref)
+        dispatch = trigger.GitHubDispatch(args.api_url or api_url(env),
+                                          args.repository or env.get("GITHUB_REPOSITORY", ""), token, used)
+        result = trigger.trigger_github(schedule, dispatch, args.ref)
     elif backend == "gitlab-ci":
         from ..gitlab_schedules import DEFAULT_TOKEN_VARIABLE, GitLabClient
 

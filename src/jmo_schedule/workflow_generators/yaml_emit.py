@@ -15,8 +15,9 @@ from typing import Any
 
 # Plain scalars: conservative (no ':', '#', quotes, spaces or flow characters) and not
 # something a YAML 1.1 or 1.2 parser would read as a bool, null or number.
-_PLAIN_RE = re.compile(r"^[A-Za-z_./][A-Za-z0-9_./@+-]*$")
-_KEY_RE = re.compile(r"^[A-Za-z_.][A-Za-z0-9_./-]*$")
+# A dot then a digit starts a float (`.5`) in YAML 1.1 and 1.2.
+_PLAIN_RE = re.compile(r"^(?:[A-Za-z_/]|\.(?![0-9]))[A-Za-z0-9_./@+-]*$")
+_KEY_RE = re.compile(r"^(?:[A-Za-z_]|\.(?![0-9]))[A-Za-z0-9_./-]*$")
 # Characters a single-quoted scalar cannot hold as they are: C0/C1 controls, DEL, the
 # Unicode line/paragraph separators (YAML 1.1 line breaks), BOM and non-characters.
 _UNSAFE_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
