@@ -22,6 +22,7 @@ from fake_apis import FakeServer
 
 from jmo_schedule import github_pr
 from jmo_schedule._version import __version__
+from jmo_schedule.workflow_generators.action_pins import PINS
 
 ACTION = ROOT / "action.yml"
 SHA_USES = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
@@ -228,7 +229,7 @@ spec:
   schedule: "0 2 * * 8"
 """
 
-CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1"
+CHECKOUT = PINS["actions/checkout"].uses
 
 WORKFLOW = f"""\
 name: action test
@@ -238,7 +239,7 @@ jobs:
   action:
     runs-on: ubuntu-latest
     steps:
-      - uses: {CHECKOUT} # v7.0.1
+      - uses: {CHECKOUT} # {PINS["actions/checkout"].version}
         with:
           persist-credentials: false
 

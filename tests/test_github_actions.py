@@ -114,7 +114,7 @@ def test_third_party_actions_are_pinned_to_full_shas_with_version_comments() -> 
     text = GitHubActionsGenerator().generate(_hostile())
     uses = re.findall(r"uses: (\S+)(.*)", text)
     third_party = [(u, rest) for u, rest in uses if not u.startswith("jmo/")]
-    assert {u.split("@")[0] for u, _ in third_party} == {CHECKOUT[0], UPLOAD_SARIF[0], UPLOAD_ARTIFACT[0]}
+    assert {u.split("@")[0] for u, _ in third_party} == {CHECKOUT.action, UPLOAD_SARIF.action, UPLOAD_ARTIFACT.action}
     for ref, rest in third_party:
         assert re.fullmatch(r"[\w./-]+@[0-9a-f]{40}", ref), ref
         assert re.fullmatch(r"  # v\d+\.\d+\.\d+", rest), rest
@@ -344,11 +344,11 @@ def _act(tmp_path: Path, s: ScanSchedule, guard: str = "true") -> tuple[subproce
     export.mkdir()
     stubs = tmp_path / "stubs"
     local = {
-        f"{CHECKOUT[0]}@{CHECKOUT[1]}": stubs / "checkout",
+        CHECKOUT.uses: stubs / "checkout",
         # A path inside a repository: act maps the repository, the stub sits at the path.
-        f"github/codeql-action@{UPLOAD_SARIF[1]}": _recorder(stubs / "codeql-action", "upload-sarif",
+        f"github/codeql-action@{UPLOAD_SARIF.sha}": _recorder(stubs / "codeql-action", "upload-sarif",
                                                              ["sarif_file", "category"]).parent,
-        f"{UPLOAD_ARTIFACT[0]}@{UPLOAD_ARTIFACT[1]}": _recorder(stubs, "upload-artifact", ["name", "path", "if-no-files-found"]),
+        UPLOAD_ARTIFACT.uses: _recorder(stubs, "upload-artifact", ["name", "path", "if-no-files-found"]),
         OWN_ACTION: _recorder(stubs, "own", ["command", "schedules-file", "schedule", "token", "status", "results"]),
     }
     (stubs / "checkout").mkdir(parents=True)

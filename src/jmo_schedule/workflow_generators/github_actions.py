@@ -21,6 +21,7 @@ from .._version import __version__
 from ..model import ScanSchedule
 from ..scan_command import build_plan, shell_line
 from . import yaml_emit
+from .action_pins import CHECKOUT, UPLOAD_ARTIFACT, UPLOAD_SARIF, Pin
 from .common import (
     DEFAULT_SOURCE,
     ScheduleGenerator,
@@ -36,10 +37,6 @@ from .yaml_emit import Commented, Literal
 BACKEND = "github-actions"
 DEFAULT_RUNS_ON = "ubuntu-latest"
 
-# Pinned third-party actions: (owner/repo[/path], full commit SHA, release tag).
-CHECKOUT = ("actions/checkout", "8e8c483db84b4bee98b60c0593521ed34d9990e8", "v6.0.1")
-UPLOAD_SARIF = ("github/codeql-action/upload-sarif", "5d4e8d1aca955e8d8589aabd499c5cae939e33c7", "v4.31.9")
-UPLOAD_ARTIFACT = ("actions/upload-artifact", "b7c566a772e6b6bfb58ed0dc250532a479d7789f", "v6.0.0")
 # This project's own composite action (guard / notify), at the release matching this
 # package. zizmor asks for a SHA pin; the release tag is the tool's own, moved in step by
 # `sync` on upgrade, so the line carries an inline ignore. `backend.config.action`
@@ -83,8 +80,8 @@ def env_and_decoders(values: dict[str, str]) -> tuple[dict[str, str], list[str]]
     return env, decode
 
 
-def _uses(action: tuple[str, str, str]) -> Commented:
-    return Commented(f"{action[0]}@{action[1]}", action[2])
+def _uses(pin: Pin) -> Commented:
+    return Commented(pin.uses, pin.version)
 
 
 def own_action(config: dict[str, Any]) -> Any:
