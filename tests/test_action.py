@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 import pytest
 import yaml
+from act_helpers import action_stubs, copy_action, stub
 from conftest import ROOT, tool
 from fake_apis import FakeServer
 
@@ -314,88 +315,6 @@ jobs:
         run: printf '%s' "$OUTCOMES" > "$JMO_TEST_EXPORT/steps.json"
 """
 
-STUB_SETUP_PYTHON = """\
-name: setup-python stub
-description: records the version asked for and answers with the host's python3
-inputs:
-  python-version: {description: v}
-  update-environment: {description: u}
-outputs:
-  python-path: {description: p, value: "${{ steps.py.outputs.path }}"}
-  python-version: {description: v, value: "${{ inputs.python-version }}"}
-runs:
-  using: composite
-  steps:
-    - id: py
-      shell: bash
-      env: {WANTED: "${{ inputs.python-version }}", UPDATE: "${{ inputs.update-environment }}"}
-      run: |
-        echo "$WANTED update-environment=$UPDATE" >> "$JMO_TEST_EXPORT/setup-python.txt"
-        echo "path=$(command -v python3)" >> "$GITHUB_OUTPUT"
-"""
-
-STUB_CACHE = """\
-name: cache stub
-description: records its key
-inputs:
-  path: {description: p}
-  key: {description: k}
-runs:
-  using: composite
-  steps:
-    - shell: bash
-      env: {KEY: "${{ inputs.key }}", CACHE_PATH: "${{ inputs.path }}"}
-      run: printf '%s %s\\n' "$KEY" "$CACHE_PATH" >> "$JMO_TEST_EXPORT/cache.txt"
-"""
-
-STUB_CPR = """\
-name: create-pull-request stub
-description: records its inputs and the body, answers like the real action
-inputs:
-  token: {description: t}
-  branch: {description: b}
-  base: {description: b}
-  title: {description: t}
-  body-path: {description: b}
-  labels: {description: l}
-  commit-message: {description: c}
-  add-paths: {description: a}
-  delete-branch: {description: d}
-outputs:
-  pull-request-url: {description: u, value: "${{ steps.pr.outputs.url }}"}
-  pull-request-number: {description: n, value: "${{ steps.pr.outputs.number }}"}
-  pull-request-operation: {description: o, value: "${{ steps.pr.outputs.operation }}"}
-runs:
-  using: composite
-  steps:
-    - id: pr
-      shell: bash
-      env:
-        IN_TOKEN: "${{ inputs.token }}"
-        IN_BRANCH: "${{ inputs.branch }}"
-        IN_TITLE: "${{ inputs.title }}"
-        IN_BODY_PATH: "${{ inputs.body-path }}"
-        IN_LABELS: "${{ inputs.labels }}"
-        IN_MESSAGE: "${{ inputs.commit-message }}"
-        IN_ADD_PATHS: "${{ inputs.add-paths }}"
-        IN_DELETE: "${{ inputs.delete-branch }}"
-      run: |
-        python3 - <<'PY'
-        import json, os
-        keys = ["IN_TOKEN", "IN_BRANCH", "IN_TITLE", "IN_LABELS", "IN_MESSAGE", "IN_ADD_PATHS", "IN_DELETE"]
-        data = {k: os.environ[k] for k in keys}
-        data["body"] = open(os.environ["IN_BODY_PATH"]).read()
-        data["status"] = os.popen("git status --porcelain").read()
-        with open(os.path.join(os.environ["JMO_TEST_EXPORT"], "cpr.jsonl"), "a") as fh:
-            fh.write(json.dumps(data) + "\\n")
-        PY
-        {
-          echo "url=https://github.com/acme/app/pull/7"
-          echo "number=7"
-          echo "operation=created"
-        } >> "$GITHUB_OUTPUT"
-"""
-
 STUB_CHECKOUT = """\
 name: checkout stub
 description: the workspace already holds the repository (act copies it)
@@ -409,18 +328,6 @@ runs:
 """
 
 
-def _stub(root: Path, name: str, text: str) -> Path:
-    d = root / name
-    d.mkdir(parents=True)
-    (d / "action.yml").write_text(text)
-    return d
-
-
-def _uses_refs() -> dict[str, str]:
-    refs = {s["uses"].split("@")[0]: s["uses"] for s in action()["runs"]["steps"] if "uses" in s}
-    return refs
-
-
 @pytest.fixture(scope="module")
 def act_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Run the workflow above once; every test below reads its results."""
@@ -429,9 +336,7 @@ def act_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     for d in (repo, export, home):
         d.mkdir()
     # The repository: this action (its installable source) plus a user's schedules.
-    for name in ("action.yml", "pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, repo / name)
-    shutil.copytree(ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    copy_action(repo)
     (repo / "schedules.yaml").write_text(SCHEDULES)
     (repo / "bad.yaml").write_text(BAD)
     (repo / ".github" / "workflows").mkdir(parents=True)
@@ -442,12 +347,9 @@ def act_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
     subprocess.run([*git, "-C", str(repo), "commit", "-qm", "init"], check=True)
 
-    refs = _uses_refs()
     local = {
-        CHECKOUT: _stub(stubs, "checkout", STUB_CHECKOUT),
-        refs["actions/setup-python"]: _stub(stubs, "setup-python", STUB_SETUP_PYTHON),
-        refs["actions/cache"]: _stub(stubs, "cache", STUB_CACHE),
-        refs["peter-evans/create-pull-request"]: _stub(stubs, "cpr", STUB_CPR),
+        CHECKOUT: stub(stubs, "checkout", STUB_CHECKOUT),
+        **action_stubs(stubs),
     }
     slack = FakeServer().start()
     github = FakeGitHub({"ghp_full": "repo, workflow"}).start()
@@ -473,8 +375,6 @@ def act_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     finally:
         slack.stop()
         github.stop()
-
-
 
 
 def _show(run: dict[str, Any]) -> str:

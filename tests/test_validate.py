@@ -592,3 +592,10 @@ def test_problem_is_an_immutable_value() -> None:
     with pytest.raises(AttributeError, match="Problem is immutable"):
         a.line = 3  # type: ignore[misc]
     assert repr(a) == "Problem(file='f', line=1, column=2, path='spec', message='bad', severity='error')"
+
+
+def test_github_code_scanning_is_a_boolean() -> None:
+    base = 'schedule: "0 2 * * *"\nbackend: {type: github-actions, config: {codeScanning: %s}}\n'
+    assert spec_problems(base % "false") == []
+    assert spec_problems(base % "'no'") == [
+        "schedules.yaml:7:58: spec.backend.config.codeScanning: expected true or false, got a string"]

@@ -76,9 +76,11 @@ OPTION_KINDS: dict[str, Any] = {
     "log_level": LOG_LEVELS,
 }
 # backend.config keys each backend understands: name -> kind. Kinds: "str", "str_list",
-# "str_or_list", "int:<lo>:<hi>", "gitlab_retry", "mapping", "duration".
+# "str_or_list", "bool", "int:<lo>:<hi>", "gitlab_retry", "mapping", "duration".
 BACKEND_CONFIG: dict[str, dict[str, str]] = {
-    "github-actions": {"image": "str", "runs-on": "str_or_list", "environment": "str", "action": "action_ref"},
+    "github-actions": {
+        "image": "str", "runs-on": "str_or_list", "environment": "str", "action": "action_ref", "codeScanning": "bool",
+    },
     "gitlab-ci": {"image": "str", "tags": "str_list", "timeout": "duration", "retry": "gitlab_retry", "ref": "str"},
     "kubernetes": {
         "image": "str", "namespace": "str", "serviceAccountName": "str", "resultsVolumeClaim": "str",
@@ -440,6 +442,8 @@ def check_backend(c: Checker, value: Any, path: tuple) -> str | None:
                 c.str_list(val, kpath)
             else:
                 c.string(val, kpath)
+        elif kind == "bool":
+            c.boolean(val, kpath)
         elif kind == "duration":
             if c.string(val, kpath) and not GITLAB_DURATION_RE.match(val):
                 c.error(kpath, f"{val!r} is not a duration such as 1h, 30m or \"1h 30m\"")

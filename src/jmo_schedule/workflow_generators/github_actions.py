@@ -6,14 +6,19 @@ Security design (see README.md, "Security design"):
   a value holding `${{` travels base64-encoded (see `env_and_decoders`), and one in a
   `with:` input or backend.config is escaped (`escape_expression`);
 - least privilege: `permissions: {}` at the top, the job gets contents: read,
-  security-events: write (SARIF upload) and actions: read (upload-sarif in private
-  repositories, and the guard's check for a run in progress);
+  security-events: write (SARIF upload, unless backend.config.codeScanning is false) and
+  actions: read (upload-sarif in private repositories, and the guard's check for other
+  runs);
+- the SARIF upload never decides the scan's outcome: private and internal repositories
+  without GitHub Code Security refuse it, so it continues on error, a warning annotation
+  says why and the Slack message notes it;
 - third-party actions are pinned to full commit SHAs, checkout keeps no credentials;
 - the scanner image is a pinned release tag by default.
 """
 from __future__ import annotations
 
 import base64
+import shlex
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,6 +50,12 @@ OWN_ACTION = f"jmo/schedule-action@v{__version__}"
 _OWN_ACTION_NOTE = "zizmor: ignore[unpinned-uses] this tool's own release tag, updated by sync"
 
 GUARD_RAN = "steps.guard.outputs.run == 'true'"
+SARIF_FAILED = "steps.sarif.outcome == 'failure'"
+SARIF_WARNING = (
+    "::warning title=jmo-schedule::SARIF was not uploaded to code scanning (private and internal "
+    "repositories need GitHub Code Security); the scan's own result stands and its findings are in the "
+    "results artifact. Set backend.config.codeScanning: false to skip the upload."
+)
 
 
 def path_for(schedule: ScanSchedule) -> str:
@@ -110,9 +121,10 @@ def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, 
     job["runs-on"] = [esc(str(r)) for r in runs_on] if isinstance(runs_on, list) else esc(str(runs_on))
     if config.get("environment"):
         job["environment"] = esc(str(config["environment"]))
+    code_scanning = config.get("codeScanning") is not False
     job["permissions"] = {
         "contents": "read",
-        "security-events": "write",
+        **({"security-events": "write"} if code_scanning else {}),
         "actions": "read",
     }
     minutes = timeout_minutes(schedule)
@@ -159,12 +171,24 @@ def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, 
         "run": Literal("\n".join([*decode, shell_line(plan.report, "jmo report")]) + "\n"),
     })
     results = plan.results_dir.rstrip("/") or "/"
-    steps.append({
-        "name": "Upload SARIF to code scanning",
-        "if": f"always() && {GUARD_RAN} && (steps.report.outcome == 'success' || steps.report.outcome == 'failure')",
-        "uses": _uses(UPLOAD_SARIF),
-        "with": {"sarif_file": esc(f"{results}/summaries/findings.sarif"), "category": f"jmo-{name}"},
-    })
+    if code_scanning:
+        steps += [
+            {
+                "name": "Upload SARIF to code scanning",
+                "id": "sarif",
+                "if": f"always() && {GUARD_RAN} && (steps.report.outcome == 'success' || steps.report.outcome == 'failure')",
+                # Private and internal repositories without GitHub Code Security refuse the
+                # upload: it must never turn a passed scan red (the next step says so instead).
+                "continue-on-error": True,
+                "uses": _uses(UPLOAD_SARIF),
+                "with": {"sarif_file": esc(f"{results}/summaries/findings.sarif"), "category": f"jmo-{name}"},
+            },
+            {
+                "name": "Explain a failed SARIF upload",
+                "if": f"always() && {GUARD_RAN} && {SARIF_FAILED}",
+                "run": Literal(f"echo {shlex.quote(SARIF_WARNING)}\n"),
+            },
+        ]
     steps.append({
         "name": "Upload results",
         "if": f"always() && {GUARD_RAN}",
@@ -184,6 +208,7 @@ def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, 
                 "schedule": name,
                 "status": "${{ job.status == 'success' && 'success' || 'failure' }}",
                 "results": esc(results),
+                **({"sarif-upload": "${{ steps.sarif.outcome }}"} if code_scanning else {}),
             },
         })
     job["steps"] = steps

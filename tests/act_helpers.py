@@ -1,0 +1,123 @@
+"""Local stand-ins for the remote actions action.yml uses, for running it with act.
+
+act fetches every remote action a job names, even for steps whose `if:` is false, so each
+one gets a local stub (`--local-repository <uses>=<dir>`). The stubs answer as the real
+actions do (their inputs and outputs) and record what they were asked in $JMO_TEST_EXPORT.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from jmo_schedule.workflow_generators.action_pins import PINS
+
+STUB_SETUP_PYTHON = """\
+name: setup-python stub
+description: records the version asked for and answers with the host's python3
+inputs:
+  python-version: {description: v}
+  update-environment: {description: u}
+outputs:
+  python-path: {description: p, value: "${{ steps.py.outputs.path }}"}
+  python-version: {description: v, value: "${{ inputs.python-version }}"}
+runs:
+  using: composite
+  steps:
+    - id: py
+      shell: bash
+      env: {WANTED: "${{ inputs.python-version }}", UPDATE: "${{ inputs.update-environment }}"}
+      run: |
+        echo "$WANTED update-environment=$UPDATE" >> "$JMO_TEST_EXPORT/setup-python.txt"
+        echo "path=$(command -v python3)" >> "$GITHUB_OUTPUT"
+"""
+
+STUB_CACHE = """\
+name: cache stub
+description: records its key
+inputs:
+  path: {description: p}
+  key: {description: k}
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      env: {KEY: "${{ inputs.key }}", CACHE_PATH: "${{ inputs.path }}"}
+      run: printf '%s %s\\n' "$KEY" "$CACHE_PATH" >> "$JMO_TEST_EXPORT/cache.txt"
+"""
+
+STUB_CPR = """\
+name: create-pull-request stub
+description: records its inputs and the body, answers like the real action
+inputs:
+  token: {description: t}
+  branch: {description: b}
+  base: {description: b}
+  title: {description: t}
+  body-path: {description: b}
+  labels: {description: l}
+  commit-message: {description: c}
+  add-paths: {description: a}
+  delete-branch: {description: d}
+outputs:
+  pull-request-url: {description: u, value: "${{ steps.pr.outputs.url }}"}
+  pull-request-number: {description: n, value: "${{ steps.pr.outputs.number }}"}
+  pull-request-operation: {description: o, value: "${{ steps.pr.outputs.operation }}"}
+runs:
+  using: composite
+  steps:
+    - id: pr
+      shell: bash
+      env:
+        IN_TOKEN: "${{ inputs.token }}"
+        IN_BRANCH: "${{ inputs.branch }}"
+        IN_TITLE: "${{ inputs.title }}"
+        IN_BODY_PATH: "${{ inputs.body-path }}"
+        IN_LABELS: "${{ inputs.labels }}"
+        IN_MESSAGE: "${{ inputs.commit-message }}"
+        IN_ADD_PATHS: "${{ inputs.add-paths }}"
+        IN_DELETE: "${{ inputs.delete-branch }}"
+      run: |
+        python3 - <<'PY'
+        import json, os
+        keys = ["IN_TOKEN", "IN_BRANCH", "IN_TITLE", "IN_LABELS", "IN_MESSAGE", "IN_ADD_PATHS", "IN_DELETE"]
+        data = {k: os.environ[k] for k in keys}
+        data["body"] = open(os.environ["IN_BODY_PATH"]).read()
+        data["status"] = os.popen("git status --porcelain").read()
+        with open(os.path.join(os.environ["JMO_TEST_EXPORT"], "cpr.jsonl"), "a") as fh:
+            fh.write(json.dumps(data) + "\\n")
+        PY
+        {
+          echo "url=https://github.com/acme/app/pull/7"
+          echo "number=7"
+          echo "operation=created"
+        } >> "$GITHUB_OUTPUT"
+"""
+
+
+def stub(root: Path, name: str, text: str) -> Path:
+    """A folder under `root` holding `text` as its action.yml."""
+    d = root / name
+    d.mkdir(parents=True)
+    (d / "action.yml").write_text(text)
+    return d
+
+
+def action_stubs(root: Path) -> dict[str, Path]:
+    """`{uses: stub folder}` for every remote action action.yml uses."""
+    return {
+        PINS["actions/setup-python"].uses: stub(root, "setup-python", STUB_SETUP_PYTHON),
+        PINS["actions/cache"].uses: stub(root, "cache", STUB_CACHE),
+        PINS["peter-evans/create-pull-request"].uses: stub(root, "cpr", STUB_CPR),
+    }
+
+
+def copy_action(dest: Path) -> Path:
+    """This repository's action as a user's runner gets it: action.yml and its installable source."""
+    import shutil
+
+    from conftest import ROOT
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("action.yml", "pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, dest / name)
+    shutil.copytree(ROOT / "src", dest / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    return dest
