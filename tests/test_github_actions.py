@@ -77,7 +77,7 @@ def test_weekly_example_structure() -> None:
     assert doc["name"] == "jmo-schedule: nightly-scan"
     assert doc["on"] == {"schedule": [{"cron": "0 2 * * *", "timezone": "America/New_York"}], "workflow_dispatch": {}}
     assert doc["permissions"] == {}
-    assert doc["concurrency"] == {"group": "${{ github.workflow }}", "cancel-in-progress": False}
+    assert "concurrency" not in doc  # the guard enforces Forbid: a group would queue the later run
     job = doc["jobs"]["scan"]
     assert job["permissions"] == {"contents": "read", "security-events": "write", "actions": "read"}
     assert job["container"] == {"image": "ghcr.io/jimmy058910/jmo-security:1.1.1-full", "options": "--user 0"}
@@ -144,16 +144,13 @@ def test_third_party_actions_are_pinned_to_full_shas_with_version_comments() -> 
         assert re.fullmatch(r"  # v\d+\.\d+\.\d+", rest), rest
 
 
-@pytest.mark.parametrize(
-    ("policy", "expected"),
-    [
-        ("Forbid", {"group": "${{ github.workflow }}", "cancel-in-progress": False}),
-        ("Replace", {"group": "${{ github.workflow }}", "cancel-in-progress": True}),
-        ("Allow", None),
-    ],
-)
-def test_concurrency_from_policy(policy: str, expected: dict[str, Any] | None) -> None:
-    assert workflow(_schedule(policy=policy)).get("concurrency") == expected
+@pytest.mark.parametrize(("policy", "actions"), [("Forbid", "read"), ("Replace", "write"), ("Allow", "read")])
+def test_no_concurrency_group_and_the_guard_gets_what_the_policy_needs(policy: str, actions: str) -> None:
+    # A group queues the later run (Forbid would become "run late"); the guard lists the
+    # workflow's runs (actions: read) and, under Replace, cancels the older one (actions: write).
+    doc = workflow(_schedule(policy=policy))
+    assert "concurrency" not in doc and "concurrency" not in doc["jobs"]["scan"]
+    assert doc["jobs"]["scan"]["permissions"] == {"contents": "read", "security-events": "write", "actions": actions}
 
 
 def test_timeout_minutes_from_options_timeout() -> None:

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 from conftest import ROOT
+from fake_apis import FakeGitHubActions
 from fake_gitlab import FakeGitLab
 
 from jmo_schedule import prune
@@ -169,115 +170,9 @@ def test_pick_backend() -> None:
 # A local GitHub: the workflow-runs endpoints
 
 
-class FakeGitHubActions:
-    """`GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs` (status filter,
-    per_page/page, Link header with first/prev/next/last, newest first, 404 for an unknown
-    workflow) and `DELETE /repos/{owner}/{repo}/actions/runs/{run_id}` (204; 404 when gone;
-    403 "Resource not accessible by integration" without actions: write). Bearer token."""
-
-    def __init__(self, page_cap: int = 2, can_write: bool = True):
-        self.page_cap = page_cap
-        self.can_write = can_write
-        self.honor_status_filter = True
-        self.runs: dict[int, dict[str, Any]] = {}
-        self.workflows: set[str] = set()
-        self.requests: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-
-    def add(self, workflow: str, run_id: int, conclusion: str | None, status: str = "completed") -> None:
-        self.workflows.add(workflow)
-        self.runs[run_id] = {
-            "id": run_id, "name": f"jmo-schedule: {workflow}", "workflow": workflow, "status": status,
-            "conclusion": conclusion, "event": "schedule", "run_number": run_id - 100,
-            "created_at": f"2026-11-{run_id - 100:02d}T02:00:05Z",
-            "html_url": f"https://github.com/{REPO}/actions/runs/{run_id}",
-        }
-
-    def deletes(self) -> list[str]:
-        return [r["path"].rsplit("/", 1)[1] for r in self.requests if r["method"] == "DELETE"]
-
-    @property
-    def url(self) -> str:
-        return "http://%s:%d" % self.server.server_address[:2]
-
-    def start(self) -> FakeGitHubActions:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _handle(self) -> None:
-                parts = urlsplit(self.path)
-                query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-                with fake.lock:
-                    fake.requests.append({"method": self.command, "path": parts.path, "query": query,
-                                          "headers": dict(self.headers.items())})
-                    if self.headers.get("Authorization") != f"Bearer {GH_TOKEN}":
-                        status, body, headers = 401, {"message": "Bad credentials"}, {}
-                    else:
-                        status, body, headers = fake.route(self.command, parts.path, query)
-                data = b"" if body is None else json.dumps(body).encode()
-                self.send_response(status)
-                if body is not None:
-                    self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_DELETE = _handle
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def route(self, method: str, path: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
-        not_found = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
-        m = re.fullmatch(rf"/repos/{REPO}/actions/workflows/([^/]+)/runs", path)
-        if method == "GET" and m:
-            if m.group(1) not in self.workflows:
-                return 404, not_found, {}
-            return self._list(m.group(1), query)
-        m = re.fullmatch(rf"/repos/{REPO}/actions/runs/(\d+)", path)
-        if method == "DELETE" and m:
-            if not self.can_write:
-                return 403, {"message": "Resource not accessible by integration",
-                             "documentation_url": "https://docs.github.com/rest/actions/workflow-runs#delete-a-workflow-run",
-                             "status": "403"}, {}
-            run_id = int(m.group(1))
-            if run_id not in self.runs:
-                return 404, not_found, {}
-            assert self.runs[run_id]["status"] == "completed", "prune deleted a run that has not finished"
-            del self.runs[run_id]
-            return 204, None, {}
-        return 404, not_found, {}
-
-    def _list(self, workflow: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
-        per_page = min(int(query.get("per_page", 30)), 100, self.page_cap)
-        page = int(query.get("page", 1))
-        wanted = query.get("status")
-        runs = [r for _, r in sorted(self.runs.items(), reverse=True) if r["workflow"] == workflow]
-        if wanted and self.honor_status_filter:
-            runs = [r for r in runs if wanted in (r["status"], r["conclusion"])]
-        chunk = runs[(page - 1) * per_page: page * per_page]
-        last = max(1, -(-len(runs) // per_page))
-        link = f"{self.url}/repos/{REPO}/actions/workflows/{workflow}/runs?status={wanted}&per_page={per_page}"
-        rels = [(1, "first"), (page - 1, "prev")] if page > 1 else []
-        rels += [(page + 1, "next"), (last, "last")] if page < last else []
-        headers = {"Link": ", ".join(f'<{link}&page={n}>; rel="{rel}"' for n, rel in rels)} if rels else {}
-        public = [{k: v for k, v in r.items() if k != "workflow"} for r in chunk]
-        return 200, {"total_count": len(runs), "workflow_runs": public}, headers
-
-
 @pytest.fixture
 def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHubActions]:
-    fake = FakeGitHubActions().start()
+    fake = FakeGitHubActions(REPO, GH_TOKEN, page_cap=2).start()
     # nightly: keep 2 successes and 1 failure.
     for run_id, conclusion in [(101, "success"), (102, "timed_out"), (103, "action_required"), (104, "skipped"),
                                (105, "success"), (106, "cancelled"), (107, "success"), (108, "failure"),

@@ -11,11 +11,12 @@ steps can be conditioned on it. Exit 1 only for bad input (unknown schedule, bad
 
 Skips when the schedule is suspended; when a scheduled run starts more than
 startingDeadlineSeconds after its nominal time (the latest fire time not after now, in
-the schedule's time zone, DST-aware); and for concurrencyPolicy Forbid when another run
-of the same workflow (GitHub, needs GITHUB_TOKEN with actions: read) or a scheduled
-pipeline with the same CI_PIPELINE_NAME (GitLab, JMO_GITLAB_TOKEN or CI_JOB_TOKEN) is in
-progress. A manual run (workflow_dispatch, a GitLab pipeline not started by a schedule)
-always runs unless suspended.
+the schedule's time zone, DST-aware); and for concurrencyPolicy Forbid when an older run
+of the same workflow is unfinished (GitHub: ordered by run number, needs GITHUB_TOKEN with
+actions: read) or a scheduled pipeline with the same CI_PIPELINE_NAME is running (GitLab,
+JMO_GITLAB_TOKEN or CI_JOB_TOKEN). Under Replace it cancels those runs instead (GitHub:
+actions: write). A manual run (workflow_dispatch, a GitLab pipeline not started by a
+schedule) always runs unless suspended.
 
 examples:
   jmo-schedule guard nightly-scan -f schedules.yaml

@@ -8,7 +8,7 @@ Security design (see README.md, "Security design"):
 - least privilege: `permissions: {}` at the top, the job gets contents: read,
   security-events: write (SARIF upload, unless backend.config.codeScanning is false) and
   actions: read (upload-sarif in private repositories, and the guard's check for other
-  runs);
+  runs; write under concurrencyPolicy Replace, which cancels the older run);
 - the SARIF upload never decides the scan's outcome: private and internal repositories
   without GitHub Code Security refuse it, so it continues on error, a warning annotation
   says why and the Slack message notes it;
@@ -125,7 +125,8 @@ def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, 
     job["permissions"] = {
         "contents": "read",
         **({"security-events": "write"} if code_scanning else {}),
-        "actions": "read",
+        # The guard lists this workflow's runs; under Replace it cancels the older ones.
+        "actions": "write" if spec.concurrencyPolicy == "Replace" else "read",
     }
     minutes = timeout_minutes(schedule)
     if minutes is not None:
@@ -218,12 +219,9 @@ def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, 
         "on": {"schedule": [trigger], "workflow_dispatch": {}},
         "permissions": {},
     }
-    if spec.concurrencyPolicy in ("Forbid", "Replace"):
-        # One running and one pending run per group; Replace cancels the running one.
-        doc["concurrency"] = {
-            "group": "${{ github.workflow }}",
-            "cancel-in-progress": spec.concurrencyPolicy == "Replace",
-        }
+    # No `concurrency:` group: GitHub's group queues a second run as pending (a newer pending
+    # run even cancels an older pending one) instead of skipping it, and handles a group's
+    # runs in no guaranteed order. The guard enforces the policy against the runs API.
     doc["defaults"] = {"run": {"shell": "bash"}}
     doc["jobs"] = {"scan": job}
     return doc
