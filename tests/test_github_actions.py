@@ -75,7 +75,7 @@ def test_weekly_example_structure() -> None:
     (nightly,) = [s for s in load_file(EXAMPLE) if s.name == "nightly-scan"]
     doc = _load(GitHubActionsGenerator().generate(nightly))
     assert doc["name"] == "jmo-schedule: nightly-scan"
-    assert doc["on"] == {"schedule": [{"cron": "0 2 * * *", "timezone": "America/New_York"}], "workflow_dispatch": {}}
+    assert doc["on"] == {"schedule": [{"cron": "17 2 * * *", "timezone": "America/New_York"}], "workflow_dispatch": {}}
     assert doc["permissions"] == {}
     assert "concurrency" not in doc  # the guard enforces Forbid: a group would queue the later run
     job = doc["jobs"]["scan"]

@@ -498,6 +498,9 @@ def test_the_guide_object_yaml() -> None:
     # ...but committed to git, the literal webhook URL is an error and status a warning.
     problems = [str(p) for p in check_text(GUIDE_OBJECT, "schedules.yaml").problems]
     assert problems == [
+        "schedules.yaml:18:28: warning: spec.startingDeadlineSeconds: 300 seconds is under 15 minutes: GitLab starts "
+        "scheduled pipelines when its schedule worker next runs, so the guard would skip runs that merely started "
+        "late; use 900 or more, or leave it out",
         "schedules.yaml:36:16: spec.jobTemplate.notifications.channels[0].url: a committed file must not hold a "
         "webhook URL; write url: ${SLACK_WEBHOOK_URL} and set SLACK_WEBHOOK_URL as a CI secret",
         "schedules.yaml:38:3: warning: status: status is written by jmo-schedule and ignored in a committed file",

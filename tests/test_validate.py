@@ -436,12 +436,49 @@ def test_github_actions_more_often_than_5_minutes_is_a_warning() -> None:
         "schedules at most every 5 minutes"
     ]
     assert len(result.schedules) == 1
-    for fine in ("*/5 * * * *", "0,5 * * * *", "58 * * * *"):
+    for fine in ("2-59/5 * * * *", "3,8 * * * *", "58 * * * *"):
         assert problems(HEAD + f'  schedule: "{fine}"\n  backend: {{type: github-actions}}\n') == [], fine
     # Other backends: no warning.
     assert problems(HEAD + '  schedule: "* * * * *"\n  backend: {type: gitlab-ci}\n') == []
     # 59 past and 0 past the next hour are one minute apart.
     assert len(problems(HEAD + '  schedule: "0,59 * * * *"\n  backend: {type: github-actions}\n')) == 1
+
+
+@pytest.mark.parametrize("cron", ["0 2 * * *", "*/15 * * * *", "0,30 9-17 * * 1-5", "@daily"])
+def test_github_actions_cron_at_minute_0_is_a_warning(cron: str) -> None:
+    assert problems(HEAD + f'  schedule: "{cron}"\n  backend: {{type: github-actions}}\n') == [
+        "schedules.yaml:6:13: warning: spec.schedule: fires at minute 0, when GitHub Actions is busiest: scheduled "
+        "runs start late or are dropped most then; pick another minute, such as 17"]
+    # GitLab's schedule worker has no busy minute of its own to avoid.
+    assert problems(HEAD + f'  schedule: "{cron}"\n  backend: {{type: gitlab-ci}}\n') == []
+
+
+@pytest.mark.parametrize("backend, why", [
+    ("github-actions", "GitHub Actions starts scheduled runs late at busy times"),
+    ("gitlab-ci", "GitLab starts scheduled pipelines when its schedule worker next runs"),
+])
+def test_deadline_under_15_minutes_on_a_ci_scheduler_is_a_warning(backend: str, why: str) -> None:
+    text = HEAD + f'  schedule: "17 2 * * *"\n  startingDeadlineSeconds: 300\n  backend: {{type: {backend}}}\n'
+    assert problems(text) == [
+        f"schedules.yaml:7:28: warning: spec.startingDeadlineSeconds: 300 seconds is under 15 minutes: {why}, so "
+        "the guard would skip runs that merely started late; use 900 or more, or leave it out"]
+    for fine in ("900", "3600"):
+        assert problems(text.replace("300", fine)) == [], fine
+    # Kubernetes and local cron start jobs on time: a short deadline is theirs to keep.
+    for other in ("kubernetes", "local-cron"):
+        assert problems(text.replace(backend, other)) == [], other
+
+
+def test_platform_warnings_take_the_backends_they_apply_to() -> None:
+    from jmo_schedule.validate import Checker, platform_warnings
+
+    c = Checker("s.yaml", None, committed=True)
+    spec = {"schedule": "17 2 * * *", "startingDeadlineSeconds": 60}
+    platform_warnings(c, spec, ("spec",), "kubernetes", {"kubernetes": "a test scheduler is slow"})
+    platform_warnings(c, spec, ("spec",), "github-actions", {})
+    assert [str(p) for p in c.problems] == [
+        "s.yaml: warning: spec.startingDeadlineSeconds: 60 seconds is under 15 minutes: a test scheduler is slow, so "
+        "the guard would skip runs that merely started late; use 900 or more, or leave it out"]
 
 
 @pytest.mark.parametrize(
@@ -595,7 +632,7 @@ def test_problem_is_an_immutable_value() -> None:
 
 
 def test_github_code_scanning_is_a_boolean() -> None:
-    base = 'schedule: "0 2 * * *"\nbackend: {type: github-actions, config: {codeScanning: %s}}\n'
+    base = 'schedule: "17 2 * * *"\nbackend: {type: github-actions, config: {codeScanning: %s}}\n'
     assert spec_problems(base % "false") == []
     assert spec_problems(base % "'no'") == [
         "schedules.yaml:7:58: spec.backend.config.codeScanning: expected true or false, got a string"]

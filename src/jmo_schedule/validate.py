@@ -285,19 +285,59 @@ def check_schedule(c: Checker, obj: Any, base: tuple = (), list_item: bool = Fal
         c.error(base, "spec is required")
     else:
         backend = check_spec(c, top["spec"], base + ("spec",))
-        if backend == "github-actions" and isinstance(top["spec"].get("schedule"), str):
-            parsed = _parse_cron(top["spec"]["schedule"])
-            if not isinstance(parsed, Exception) and _min_interval(top["spec"]["schedule"]) < 5:
-                c.warn(
-                    base + ("spec", "schedule"),
-                    "fires more often than every 5 minutes; GitHub Actions runs schedules at most every 5 minutes",
-                )
+        if backend is not None:
+            platform_warnings(c, top["spec"], base + ("spec",), backend)
     if "status" in top:
         if c.committed:
             c.warn(base + ("status",), "status is written by jmo-schedule and ignored in a committed file")
         else:
             check_status(c, top["status"], base + ("status",))
     return sum(p.severity == "error" for p in c.problems) == before
+
+
+# Platform schedulers do not start a run on the minute: GitHub delays scheduled runs at busy
+# times, the start of every hour most, and may drop them (docs: events that trigger
+# workflows, `schedule`); GitLab's schedule worker creates due pipelines on its own cadence
+# (docs: pipeline schedules). A startingDeadlineSeconds shorter than this makes the guard
+# skip runs the platform merely started late.
+MIN_PLATFORM_DEADLINE = 15 * 60
+LATE_STARTERS = {
+    "github-actions": "GitHub Actions starts scheduled runs late at busy times",
+    "gitlab-ci": "GitLab starts scheduled pipelines when its schedule worker next runs",
+}
+
+
+def platform_warnings(c: Checker, spec: Any, path: tuple, backend: str,
+                      late_starters: dict[str, str] | None = None) -> None:
+    """Warn (with the line) about schedules the backend's own scheduler cannot keep.
+
+    `late_starters` maps each backend whose scheduler starts runs late to why (default
+    LATE_STARTERS): there, a startingDeadlineSeconds under MIN_PLATFORM_DEADLINE is
+    flagged. On github-actions also a cron firing at minute 0 (GitHub's busiest time) or
+    more often than every 5 minutes (GitHub's shortest interval).
+    """
+    if not isinstance(spec, dict):
+        return
+    late_starters = LATE_STARTERS if late_starters is None else late_starters
+    deadline = spec.get("startingDeadlineSeconds")
+    if backend in late_starters and isinstance(deadline, int) and not isinstance(deadline, bool) \
+            and 0 <= deadline < MIN_PLATFORM_DEADLINE:
+        c.warn(path + ("startingDeadlineSeconds",),
+               f"{deadline} seconds is under 15 minutes: {late_starters[backend]}, so the guard would skip runs "
+               f"that merely started late; use {MIN_PLATFORM_DEADLINE} or more, or leave it out")
+    cron = spec.get("schedule")
+    if backend != "github-actions" or not isinstance(cron, str):
+        return
+    parsed = _parse_cron(cron)
+    if isinstance(parsed, Exception):
+        return
+    if _min_interval(cron) < 5:
+        c.warn(path + ("schedule",),
+               "fires more often than every 5 minutes; GitHub Actions runs schedules at most every 5 minutes")
+    elif 0 in parsed.minutes:
+        c.warn(path + ("schedule",),
+               "fires at minute 0, when GitHub Actions is busiest: scheduled runs start late or are dropped most "
+               "then; pick another minute, such as 17")
 
 
 def check_metadata(c: Checker, value: Any, path: tuple) -> None:
