@@ -56,6 +56,29 @@ runs:
         fi
 """
 
+# setup-uv answers with $JMO_TEST_UV (a uv the test provides, as its tool cache would);
+# without one it fails, as it does where its download is out of reach.
+STUB_SETUP_UV = """\
+name: setup-uv stub
+description: answers with the test's uv
+inputs:
+  version: {description: v}
+  enable-cache: {description: c}
+  add-problem-matchers: {description: p}
+outputs:
+  uv-path: {description: p, value: "${{ steps.uv.outputs.path }}"}
+runs:
+  using: composite
+  steps:
+    - id: uv
+      shell: bash
+      env: {WANTED: "${{ inputs.version }}"}
+      run: |
+        echo "$WANTED" >> "$JMO_TEST_EXPORT/setup-uv.txt"
+        test -x "${JMO_TEST_UV:-}" || { echo "::error::could not download uv"; exit 1; }
+        echo "path=$JMO_TEST_UV" >> "$GITHUB_OUTPUT"
+"""
+
 STUB_CPR = """\
 name: create-pull-request stub
 description: records its inputs and the body, answers like the real action
@@ -119,6 +142,7 @@ def action_stubs(root: Path) -> dict[str, Path]:
         PINS["actions/setup-python"].uses: stub(root, "setup-python", STUB_SETUP_PYTHON),
         PINS["actions/cache"].uses: stub(root, "cache", STUB_CACHE),
         PINS["peter-evans/create-pull-request"].uses: stub(root, "cpr", STUB_CPR),
+        PINS["astral-sh/setup-uv"].uses: stub(root, "setup-uv", STUB_SETUP_UV),
     }
 
 

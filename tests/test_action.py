@@ -478,6 +478,9 @@ def test_act_install_ran_once_then_every_step_reused_it(act_run: dict[str, Any])
     keys = (act_run["export"] / "cache.txt").read_text().splitlines()
     python = shutil.which("python3", path=act_run["path"])
     assert len(keys) == 8 and {k.split(" ")[0] for k in keys} == {deps_key(python)}
+    # setup-uv was asked once (its stand-in had no uv to give, so pip fetched one), then
+    # skipped: the later steps found the dependencies installed.
+    assert (act_run["export"] / "setup-uv.txt").read_text() == "0.13.9\n"
     assert log.count("jmo-schedule: installed its dependencies with uv") == 1
     assert log.count("jmo-schedule: reusing its installed dependencies") == 7
     # Nothing was built: no wheel, no build/ or egg-info (jmo-schedule runs from src/).
@@ -504,7 +507,7 @@ def test_install_step_installs_dependencies_only_and_reuses_them(tmp_path: Path,
         + f'exec {host_python} "$@"\n'
     )
     fake_python.chmod(0o755)
-    tools = tmp_path / "tools"  # PATH holds uv only when the runner has one
+    tools = tmp_path / "tools"  # a uv (the runner's or setup-uv's) only in the uv case
     tools.mkdir()
     if installer == "uv":
         (tools / "uv").symlink_to(tool("uv"))
@@ -518,6 +521,7 @@ def test_install_step_installs_dependencies_only_and_reuses_them(tmp_path: Path,
         "PATH": os.pathsep.join([str(tools), "/usr/bin", "/bin"]), "HOME": str(tmp_path),
         "RUNNER_TEMP": str(runner_temp), "GITHUB_ACTION_PATH": str(action_path), "GITHUB_OUTPUT": str(output),
         "JMO_PYTHON": str(fake_python), "JMO_KEY": "k1", "PIP_CACHE_DIR": str(tmp_path / "pip-cache"),
+        "JMO_UV": str(tools / "uv") if installer == "uv" else "",
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     }
     runs = [subprocess.run(["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, timeout=600)

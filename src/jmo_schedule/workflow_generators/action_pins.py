@@ -39,7 +39,8 @@ CACHE = Pin("actions/cache", "27d5ce7f107fe9357f9df03efb73ab90386fccae", "v5.0.5
 UPLOAD_ARTIFACT = Pin("actions/upload-artifact", "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0")
 UPLOAD_SARIF = Pin("github/codeql-action/upload-sarif", "8aad20d150bbac5944a9f9d289da16a4b0d87c1e", "v4.36.2")
 CREATE_PULL_REQUEST = Pin("peter-evans/create-pull-request", "5f6978faf089d4d20b00c7766989d076bb2fc7f1", "v8.1.1")
+SETUP_UV = Pin("astral-sh/setup-uv", "20cfd1bf945f4377ade1205e4dbc17946fc9a30d", "v10.0.1")
 
 PINS: dict[str, Pin] = {
-    p.action: p for p in (CHECKOUT, SETUP_PYTHON, CACHE, UPLOAD_ARTIFACT, UPLOAD_SARIF, CREATE_PULL_REQUEST)
+    p.action: p for p in (CHECKOUT, SETUP_PYTHON, CACHE, UPLOAD_ARTIFACT, UPLOAD_SARIF, CREATE_PULL_REQUEST, SETUP_UV)
 }
