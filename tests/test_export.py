@@ -97,6 +97,6 @@ def test_local_cron_backend(repo: Path, capsys: pytest.CaptureFixture[str]) -> N
 @pytest.mark.parametrize("backend", ["gitlab-ci", "github-actions", "kubernetes", "local-cron"])
 def test_docs_show_the_current_output_for_the_weekly_example(repo: Path, backend: str,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
-    docs = Path(__file__).resolve().parents[1] / "README.md"
+    docs = Path(__file__).resolve().parents[1] / "docs" / "pipelines.md"
     assert main(["export", "weekly-scan", "--backend", backend]) == 0
-    assert capsys.readouterr().out in docs.read_text(), f"regenerate the {backend} example in README.md"
+    assert capsys.readouterr().out in docs.read_text(), f"regenerate the {backend} example in docs/pipelines.md"
