@@ -128,6 +128,40 @@ runs:
 """
 
 
+# A github-actions schedule the stub scanner passes (fail_on CRITICAL), notifying ${TEAM_HOOK}.
+PASSING_SCHEDULE = """\
+apiVersion: jmo.security/v1alpha1
+kind: ScanSchedule
+metadata: {name: nightly}
+spec:
+  schedule: "17 2 * * *"
+  backend: {type: github-actions}
+  jobTemplate:
+    targets: {repo: .}
+    results: {dir: results}
+    options: {fail_on: CRITICAL}
+    notifications:
+      channels:
+        - {type: slack, url: "${TEAM_HOOK}"}
+"""
+
+
+def checkout_stub(root: Path, needs: str = "schedules.yaml") -> Path:
+    """actions/checkout's stand-in: act already copied the repository into the workspace,
+    so it only checks that `needs` is there."""
+    return stub(root, "checkout", f"""\
+name: checkout stand-in
+description: the workspace already holds the repository (act copies it)
+inputs:
+  persist-credentials: {{description: p}}
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      run: test -f "$GITHUB_WORKSPACE/{needs}"
+""")
+
+
 def stub(root: Path, name: str, text: str) -> Path:
     """A folder under `root` holding `text` as its action.yml."""
     d = root / name

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 import pytest
 import yaml
-from act_helpers import action_stubs, copy_action, stub
+from act_helpers import action_stubs, checkout_stub, copy_action
 from conftest import ROOT, tool
 from fake_apis import FakeServer
 
@@ -326,17 +326,6 @@ jobs:
         run: printf '%s' "$OUTCOMES" > "$JMO_TEST_EXPORT/steps.json"
 """
 
-STUB_CHECKOUT = """\
-name: checkout stub
-description: the workspace already holds the repository (act copies it)
-inputs:
-  persist-credentials: {description: p}
-runs:
-  using: composite
-  steps:
-    - shell: bash
-      run: test -f "$GITHUB_WORKSPACE/action.yml"
-"""
 
 
 @pytest.fixture(scope="module")
@@ -359,7 +348,7 @@ def act_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     subprocess.run([*git, "-C", str(repo), "commit", "-qm", "init"], check=True)
 
     local = {
-        CHECKOUT: stub(stubs, "checkout", STUB_CHECKOUT),
+        CHECKOUT: checkout_stub(stubs, "action.yml"),
         **action_stubs(stubs),
     }
     slack = FakeServer().start()

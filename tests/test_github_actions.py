@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from act_helpers import checkout_stub
 from conftest import EXAMPLE, STUB_SCANNER_DIR, tool
 from jmo_schedule.loader import load_file
 from jmo_schedule.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
@@ -312,17 +313,6 @@ def test_zizmor_flags_a_user_chosen_unpinned_action_ref(tmp_path: Path) -> None:
 
 # --- end to end: act runs the generated workflow on the host --------------------------
 
-STUB_CHECKOUT = """\
-name: checkout stub
-description: act already copied the repository into the workspace
-inputs:
-  persist-credentials: {description: p}
-runs:
-  using: composite
-  steps:
-    - shell: bash
-      run: test -f "$GITHUB_WORKSPACE/schedules.yaml"
-"""
 # Records its inputs (and the env the workflow gave it) as one JSON line in $JMO_TEST_EXPORT.
 STUB_RECORDER = """\
 name: {name} stub
@@ -365,15 +355,13 @@ def _act(tmp_path: Path, s: ScanSchedule, guard: str = "true") -> tuple[subproce
     export.mkdir()
     stubs = tmp_path / "stubs"
     local = {
-        CHECKOUT.uses: stubs / "checkout",
+        CHECKOUT.uses: checkout_stub(stubs),
         # A path inside a repository: act maps the repository, the stub sits at the path.
         f"github/codeql-action@{UPLOAD_SARIF.sha}": _recorder(stubs / "codeql-action", "upload-sarif",
                                                              ["sarif_file", "category"]).parent,
         UPLOAD_ARTIFACT.uses: _recorder(stubs, "upload-artifact", ["name", "path", "if-no-files-found"]),
         OWN_ACTION: _recorder(stubs, "own", ["command", "schedules-file", "schedule", "token", "status", "results"]),
     }
-    (stubs / "checkout").mkdir(parents=True)
-    (stubs / "checkout" / "action.yml").write_text(STUB_CHECKOUT)
     cmd = [tool("act"), "workflow_dispatch", "-W", ".github/workflows/scan.yml", "-P", "ubuntu-latest=-self-hosted",
            "--no-cache-server", "--env", f"JMO_TEST_EXPORT={export}", "--env", f"JMO_STUB_LOG={export / 'stub.log'}",
            "--env", f"JMO_TEST_GUARD={guard}",
@@ -474,26 +462,11 @@ runs:
         exit 1
 """
 
-PASSING_SCHEDULE = """\
-apiVersion: jmo.security/v1alpha1
-kind: ScanSchedule
-metadata: {name: nightly}
-spec:
-  schedule: "17 2 * * *"
-  backend: {type: github-actions}
-  jobTemplate:
-    targets: {repo: .}
-    results: {dir: results}
-    options: {fail_on: CRITICAL}
-    notifications:
-      channels:
-        - {type: slack, url: "${TEAM_HOOK}"}
-"""
 
 
 @pytest.mark.slow
 def test_act_refused_sarif_upload_leaves_the_scan_green_and_says_so(tmp_path: Path) -> None:
-    from act_helpers import action_stubs, copy_action, stub
+    from act_helpers import PASSING_SCHEDULE, action_stubs, copy_action, stub
     from fake_apis import FakeServer
 
     from jmo_schedule.loader import load_text
@@ -509,7 +482,7 @@ def test_act_refused_sarif_upload_leaves_the_scan_green_and_says_so(tmp_path: Pa
     (repo / ".github" / "workflows" / "jmo-nightly.yml").write_text("".join(lines))
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     local = {
-        CHECKOUT.uses: stub(stubs, "checkout", STUB_CHECKOUT),
+        CHECKOUT.uses: checkout_stub(stubs),
         f"github/codeql-action@{UPLOAD_SARIF.sha}": stub(stubs / "codeql-action", "upload-sarif",
                                                          STUB_UPLOAD_SARIF_REFUSED).parent,
         UPLOAD_ARTIFACT.uses: _recorder(stubs, "upload-artifact", ["name", "path", "if-no-files-found"]),

@@ -32,7 +32,7 @@ needs_git = pytest.mark.skipif(GIT is None, reason="git is not installed")
 # A fake registry: one file per GitHub/Kubernetes schedule, one shared GitLab file.
 
 
-def fake_generate_all(schedules: Sequence[ScanSchedule], source: str) -> dict[str, str]:
+def fake_generate_all(schedules: Sequence[ScanSchedule], source: str, github_action: object = None) -> dict[str, str]:
     out: dict[str, str] = {}
     gitlab = [s for s in schedules if s.spec.backend.type == "gitlab-ci"]
     for s in schedules:
@@ -739,7 +739,7 @@ def test_root_option(tmp_path: Path, fake_registry: None, capsys: pytest.Capture
 
 def test_two_schedules_writing_one_path_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    def clash(schedules: Sequence[ScanSchedule], source: str) -> dict[str, str]:
+    def clash(schedules: Sequence[ScanSchedule], source: str, github_action: object = None) -> dict[str, str]:
         raise ValueError("two schedules generate the same file x.yml")
 
     monkeypatch.setattr(workflow_generators, "generate_all", clash)

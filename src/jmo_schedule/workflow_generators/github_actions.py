@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import shlex
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .._version import __version__
@@ -42,12 +43,23 @@ from .yaml_emit import Commented, Literal
 BACKEND = "github-actions"
 DEFAULT_RUNS_ON = "ubuntu-latest"
 
-# This project's own composite action (guard / notify), at the release matching this
-# package. zizmor asks for a SHA pin; the release tag is the tool's own, moved in step by
-# `sync` on upgrade, so the line carries an inline ignore. `backend.config.action`
-# (e.g. `jmo/schedule-action@<40-hex sha>`) pins it by hash instead.
+
+
+@dataclass(frozen=True)
+class OwnAction:
+    """This project's own action (guard / notify) as generated workflows name it: the
+    `uses:` value and its trailing comment (`# v1.2.3` after a SHA)."""
+
+    uses: str
+    comment: str | None = None
+
+
+# Without a better ref (see action_ref.py: the ref the sync job itself runs, or the one the
+# generated files already use), the release matching this package. zizmor asks for a SHA
+# pin; a tag carries an inline ignore. `backend.config.action` overrides it per schedule.
 OWN_ACTION = f"jmo/schedule-action@v{__version__}"
 _OWN_ACTION_NOTE = "zizmor: ignore[unpinned-uses] this tool's own release tag, updated by sync"
+RELEASE_ACTION = OwnAction(OWN_ACTION, _OWN_ACTION_NOTE)
 
 GUARD_RAN = "steps.guard.outputs.run == 'true'"
 SARIF_FAILED = "steps.sarif.outcome == 'failure'"
@@ -95,17 +107,20 @@ def _uses(pin: Pin) -> Commented:
     return Commented(pin.uses, pin.version)
 
 
-def own_action(config: dict[str, Any]) -> Any:
-    """`uses:` for this project's action: backend.config.action, else this release's tag."""
+def own_action(config: dict[str, Any], action: OwnAction | None = None) -> Any:
+    """`uses:` for this project's action: backend.config.action, else `action`, else this
+    release's tag."""
     ref = config.get("action")
     if ref:
         # The user's choice: zizmor judges it as written (a SHA pin passes).
         return str(ref)
-    return Commented(OWN_ACTION, _OWN_ACTION_NOTE)
+    action = action or RELEASE_ACTION
+    return Commented(action.uses, action.comment) if action.comment else action.uses
 
 
-def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, Any]:
-    """The workflow document (plain data) for one schedule."""
+def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE, action: OwnAction | None = None) -> dict[str, Any]:
+    """The workflow document (plain data) for one schedule; `action` is this project's
+    action as the workflow names it (default: this release's tag)."""
     name = check_name(schedule)
     spec = schedule.spec
     config = backend_config(schedule, BACKEND)
@@ -153,7 +168,7 @@ def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, 
         {
             "name": "Guard (suspend, deadline, concurrency)",
             "id": "guard",
-            "uses": own_action(config),
+            "uses": own_action(config, action),
             "with": {
                 "command": "guard",
                 "schedules-file": esc(source),
@@ -200,7 +215,7 @@ def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, 
         steps.append({
             "name": "Notify",
             "if": f"always() && {GUARD_RAN}",
-            "uses": own_action(config),
+            "uses": own_action(config, action),
             # The channels name these secrets (`url: ${NAME}`); notify reads them from env.
             "env": {secret: f"${{{{ secrets.{secret} }}}}" for secret in secrets},
             "with": {
@@ -227,14 +242,14 @@ def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, 
     return doc
 
 
-def render(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> str:
+def render(schedule: ScanSchedule, source: str = DEFAULT_SOURCE, action: OwnAction | None = None) -> str:
     """The workflow file text for one schedule, header included."""
-    return schedule_header(source, [schedule]) + "\n" + yaml_emit.dump(workflow(schedule, source))
+    return schedule_header(source, [schedule]) + "\n" + yaml_emit.dump(workflow(schedule, source, action))
 
 
-def generate_files(schedules: Sequence[ScanSchedule], source: str) -> dict[str, str]:
+def generate_files(schedules: Sequence[ScanSchedule], source: str, action: OwnAction | None = None) -> dict[str, str]:
     """`{.github/workflows/jmo-<name>.yml: text}` for each schedule."""
-    return {path_for(s): render(s, source) for s in schedules}
+    return {path_for(s): render(s, source, action) for s in schedules}
 
 
 class GitHubActionsGenerator(ScheduleGenerator):
