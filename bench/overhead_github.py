@@ -178,7 +178,10 @@ def _act(workdir: Path, event: str, local: dict[str, Path], env: dict[str, str],
     path = os.pathsep.join([str(STUB_SCANNER)] + [p for p in os.environ["PATH"].split(os.pathsep)
                                                  if not (Path(p) / "uv").exists() and Path(p) != VENV_BIN])
     proc_env = {**os.environ, "HOME": str(home), "PATH": path}
-    proc_env.pop("VIRTUAL_ENV", None)
+    # A runner's environment has neither (this machine sets PYTHONDONTWRITEBYTECODE, which
+    # would make every python process compile the package and its dependencies again).
+    for var in ("VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE"):
+        proc_env.pop(var, None)
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=workdir / "repo", env=proc_env, capture_output=True, text=True, timeout=900)
     return proc.returncode, proc.stdout + proc.stderr, time.perf_counter() - start

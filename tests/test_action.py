@@ -570,3 +570,27 @@ def test_find_python_step(tmp_path: Path, command: str, version: str, code: int,
         assert output.read_text() == ""
     else:
         assert output.read_text().splitlines()[-1] == expected
+
+
+def test_prepare_step_resolves_the_interpreter_and_keys_the_cache(tmp_path: Path) -> None:
+    step = next(s for s in action()["runs"]["steps"] if s.get("id") == "prepare")
+    launcher = tmp_path / "python3"  # a shim in front of the interpreter, as pyenv puts one
+    launcher.write_text(f'#!/usr/bin/env bash\nexec {sys.executable} "$@"\n')
+    launcher.chmod(0o755)
+    runner_temp, output = tmp_path / "temp", tmp_path / "output"
+    runner_temp.mkdir()
+    env = {"PATH": os.environ["PATH"], "RUNNER_OS": "Linux", "RUNNER_TEMP": str(runner_temp),
+           "GITHUB_ACTION_PATH": str(ROOT), "GITHUB_OUTPUT": str(output), "JMO_PYTHON": str(launcher)}
+    installed = []
+    for _ in range(2):
+        output.write_text("")
+        run = subprocess.run(["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        found = dict(line.split("=", 1) for line in output.read_text().splitlines())
+        assert found["python"] == sys.executable and found["key"] == deps_key(sys.executable)
+        assert found["uv"] == (shutil.which("uv", path=os.environ["PATH"]) or "")
+        installed.append(found["installed"])
+        # As the install step does: the folder remembers the key it was installed for.
+        (runner_temp / "jmo-schedule-deps").mkdir(exist_ok=True)
+        (runner_temp / "jmo-schedule-deps" / ".jmo-key").write_text(found["key"])
+    assert installed == ["false", "true"]
