@@ -23,9 +23,11 @@ from jmo_schedule.workflow_generators.github_actions import (
     UPLOAD_ARTIFACT,
     UPLOAD_SARIF,
     GitHubActionsGenerator,
+    OwnAction,
     env_and_decoders,
     escape_expression,
     generate_files,
+    render,
     workflow,
 )
 
@@ -262,6 +264,13 @@ def workflows_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Every example schedule exported to GitHub, whatever its own backend.
     for s in load_file(EXAMPLE):
         (wf / f"export-{s.name}.yml").write_text(GitHubActionsGenerator().generate(s))
+    # Without code scanning, and naming this action at a full SHA (as a sync job pinned by SHA writes it).
+    no_sarif = _schedule("no-code-scanning", notifications={"enabled": True, "channels": [
+        {"type": "slack", "url": "${A_HOOK}"}]})
+    no_sarif.spec.backend.config = {"codeScanning": False}
+    (wf / "jmo-no-code-scanning.yml").write_text(render(no_sarif, "schedules.yaml"))
+    at_sha = OwnAction("jmo/schedule-action@" + "c" * 40, "v1.0.0")
+    (wf / "jmo-at-sha.yml").write_text(render(_schedule("at-sha", policy="Replace"), "schedules.yaml", at_sha))
     return wf
 
 
