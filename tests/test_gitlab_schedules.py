@@ -1,15 +1,19 @@
 """GitLab pipeline schedules: the pure plan, and the client against a local fake of the API."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from fake_gitlab import FakeGitLab
 
 from jmo_schedule import gitlab_schedules as gs
 from jmo_schedule.cli import main
 from jmo_schedule.loader import load_text
+from jmo_schedule.model import ScanSchedule, ScheduleMetadata, ScheduleSpec
 
 TOKEN = "glpat-SECRET-do-not-print"
 
@@ -72,11 +76,56 @@ def wanted() -> list[gs.WantedSchedule]:
 def test_wanted_schedules_only_gitlab_ci() -> None:
     w = wanted()
     assert [x.name for x in w] == ["weekly-scan", "paused-scan"]
+    # No schedule variable: new GitLab.com groups refuse pipelines that carry one.
     assert w[0] == gs.WantedSchedule(
-        "weekly-scan", "jmo-schedule: weekly-scan (Weekly repo scan)", "0 2 * * 1", "Europe/Berlin", "main", True,
-        {"JMO_SCHEDULE": "weekly-scan"},
+        "weekly-scan", "jmo-schedule: weekly-scan (Weekly repo scan)", "0 2 * * 1", "Europe/Berlin", "main", True, {},
     )
-    assert (w[1].ref, w[1].active, w[1].description) == ("release", False, "jmo-schedule: paused-scan")
+    assert (w[1].ref, w[1].active, w[1].description, w[1].variables) == ("release", False, "jmo-schedule: paused-scan", {})
+
+
+def test_legacy_variable_for_gitlab_before_17_8() -> None:
+    w = gs.wanted_schedules(load_text(FILE, "s.yaml"), "main", legacy_variable=True)
+    assert [x.variables for x in w] == [{"JMO_SCHEDULE": "weekly-scan"}, {"JMO_SCHEDULE": "paused-scan"}]
+
+
+@pytest.mark.parametrize("description, matches", [
+    ("jmo-schedule: weekly", True),
+    ("jmo-schedule: weekly (Weekly repo scan)", True),
+    ("jmo-schedule: weekly (a (nested) note)", True),
+    ("jmo-schedule: weekly-scan", False),  # a name that starts with this one
+    ("jmo-schedule: weekly-scan (Weekly)", False),
+    ("jmo-schedule: weekly2", False),
+    ("jmo-schedule: weekly (no closing parenthesis", False),
+    ("jmo-schedule: weeklyx (y)", False),
+    ("xjmo-schedule: weekly", False),
+    ("jmo-schedule: weekly ", False),
+    ("Nightly build", False),
+])
+def test_description_pattern_matches_exactly_one_schedule(description: str, matches: bool) -> None:
+    pattern = gs.description_pattern("weekly")
+    assert pattern == "/^jmo-schedule: weekly( \\(.*\\))?$/"
+    # RE2 and Python agree on this subset (anchors, a group, an escaped parenthesis, `.*`).
+    assert (re.search(pattern[1:-1], description) is not None) is matches
+
+
+@given(st.from_regex(r"[a-z0-9]([-a-z0-9]{0,10}[a-z0-9])?", fullmatch=True),
+       st.from_regex(r"[a-z0-9]([-a-z0-9]{0,10}[a-z0-9])?", fullmatch=True),
+       st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), max_size=30))
+def test_description_pattern_against_every_description_we_write(name: str, other: str, note: str) -> None:
+    annotations = {"description": note} if note.strip() else {}
+    description = gs.description_for(ScanSchedule(ScheduleMetadata(other, annotations=annotations), ScheduleSpec("0 1 * * *")))
+    assert (re.search(gs.description_pattern(name)[1:-1], description) is not None) is (name == other)
+
+
+@pytest.mark.parametrize("env, name", [
+    ({"CI_PIPELINE_SOURCE": "schedule", "CI_PIPELINE_SCHEDULE_DESCRIPTION": "jmo-schedule: weekly-scan (Weekly)"}, "weekly-scan"),
+    ({"CI_PIPELINE_SOURCE": "schedule", "CI_PIPELINE_SCHEDULE_DESCRIPTION": "jmo-schedule: a", "JMO_SCHEDULE": "b"}, "a"),
+    ({"CI_PIPELINE_SOURCE": "schedule", "JMO_SCHEDULE": "b"}, "b"),  # GitLab before 17.8
+    ({"CI_PIPELINE_SOURCE": "schedule", "CI_PIPELINE_SCHEDULE_DESCRIPTION": "Nightly build"}, None),
+    ({"CI_PIPELINE_SOURCE": "push", "CI_PIPELINE_SCHEDULE_DESCRIPTION": "jmo-schedule: a"}, None),
+])
+def test_schedule_name_from_env(env: dict[str, str], name: str | None) -> None:
+    assert gs.schedule_name_from_env(env) == name
 
 
 @pytest.mark.parametrize("given, stored", [("@daily", "0 0 * * *"), ("@HOURLY", "0 * * * *"), (" 0  2 * * 1 ", "0 2 * * 1")])
@@ -114,9 +163,10 @@ def test_plan_creates_updates_deletes_and_ignores_others() -> None:
     actions = gs.plan(existing, wanted())
     summary = [(a.kind, a.name, a.schedule_id, a.changes, a.variable_changes) for a in actions]
     assert summary == [
-        ("update", "weekly-scan", 2, ["cron"], {}),
+        # The JMO_SCHEDULE an earlier version set goes (it would stop the pipeline); OTHER stays.
+        ("update", "weekly-scan", 2, ["cron"], {"JMO_SCHEDULE": None}),
         ("delete", "weekly-scan", 4, [], {}),  # a duplicate left by an interrupted run
-        ("create", "paused-scan", None, [], {"JMO_SCHEDULE": "paused-scan"}),
+        ("create", "paused-scan", None, [], {}),
         ("delete", "gone-scan", 3, [], {}),
     ]
     assert all(a.schedule_id != 1 for a in actions)
@@ -125,15 +175,22 @@ def test_plan_creates_updates_deletes_and_ignores_others() -> None:
 def test_plan_unchanged_when_everything_matches() -> None:
     existing = [{"id": 9, "description": "jmo-schedule: weekly-scan (Weekly repo scan)", "cron": "0 2 * * 1",
                  "cron_timezone": "Europe/Berlin", "ref": "refs/heads/main", "active": True,
-                 "variables": [{"key": "JMO_SCHEDULE", "value": "weekly-scan"}]}]
+                 "variables": [{"key": "OTHER", "value": "someone's"}]}]
     actions = gs.plan(existing, wanted()[:1])
     assert [(a.kind, a.describe()) for a in actions] == [("unchanged", "unchanged weekly-scan (schedule 9)")]
 
 
-def test_plan_fixes_a_wrong_variable() -> None:
+def test_plan_removes_the_old_variable() -> None:
+    existing = [{"id": 9, "description": "jmo-schedule: paused-scan", "cron": "30 4 * * *", "cron_timezone": "UTC",
+                 "ref": "refs/heads/release", "active": False, "variables": [{"key": "JMO_SCHEDULE", "value": "paused-scan"}]}]
+    [action] = gs.plan(existing, wanted()[1:])
+    assert action.describe() == "updated paused-scan (schedule 9): variable JMO_SCHEDULE removed"
+
+
+def test_plan_fixes_a_wrong_legacy_variable() -> None:
     existing = [{"id": 9, "description": "jmo-schedule: paused-scan", "cron": "30 4 * * *", "cron_timezone": "UTC",
                  "ref": "refs/heads/release", "active": False, "variables": [{"key": "JMO_SCHEDULE", "value": "x"}]}]
-    [action] = gs.plan(existing, wanted()[1:])
+    [action] = gs.plan(existing, gs.wanted_schedules(load_text(FILE, "s.yaml"), "main", legacy_variable=True)[1:])
     assert action.describe() == "updated paused-scan (schedule 9): variable JMO_SCHEDULE"
     assert action.variables_present == frozenset({"JMO_SCHEDULE"})
 
@@ -154,7 +211,7 @@ def test_sync_end_to_end_and_idempotent(env: Path, gitlab: FakeGitLab, capsys: p
     out = capsys.readouterr().out
     assert out.splitlines() == [
         "created paused-scan (schedule 7)",
-        f"updated weekly-scan (schedule {drifted}): cron, cron_timezone",
+        f"updated weekly-scan (schedule {drifted}): cron, cron_timezone, variable JMO_SCHEDULE removed",
         f"deleted removed-scan (schedule {stale})",
         "pipeline schedules: 1 created, 1 updated, 1 deleted, 0 unchanged",
     ]
@@ -162,7 +219,9 @@ def test_sync_end_to_end_and_idempotent(env: Path, gitlab: FakeGitLab, capsys: p
     created = gitlab.schedules[7]
     assert (created["description"], created["cron"], created["cron_timezone"], created["ref"], created["active"]) == (
         "jmo-schedule: paused-scan", "30 4 * * *", "UTC", "refs/heads/release", False)
-    assert created["variables"] == [{"key": "JMO_SCHEDULE", "variable_type": "env_var", "value": "paused-scan", "raw": False}]
+    assert created["variables"] == []
+    assert gitlab.schedules[drifted]["variables"] == []  # so the old schedule keeps starting
+    assert ("DELETE", f"/api/v4/projects/42/pipeline_schedules/{drifted}/variables/JMO_SCHEDULE", {}) in gitlab.requests
     assert gitlab.schedules[drifted]["cron"] == "0 2 * * 1"
     assert gitlab.schedules[drifted]["cron_timezone"] == "Europe/Berlin"
     assert stale not in gitlab.schedules
@@ -176,6 +235,19 @@ def test_sync_end_to_end_and_idempotent(env: Path, gitlab: FakeGitLab, capsys: p
     assert main(["gitlab-schedules", "-f", str(env)]) == 0
     assert gitlab.writes() == []
     assert capsys.readouterr().out.splitlines()[-1] == "pipeline schedules: 0 created, 0 updated, 0 deleted, 2 unchanged"
+
+
+@pytest.mark.parametrize("flag", [["--legacy-variable"], ["--legacy-variable", "true"]])
+def test_legacy_variable_flag_sets_it(env: Path, gitlab: FakeGitLab, flag: list[str]) -> None:
+    assert main(["gitlab-schedules", "-f", str(env), *flag]) == 0
+    assert [s["variables"] for s in gitlab.schedules.values()] == [
+        [{"key": "JMO_SCHEDULE", "variable_type": "env_var", "value": name, "raw": False}]
+        for name in ("weekly-scan", "paused-scan")]
+
+
+def test_legacy_variable_false_is_the_default(env: Path, gitlab: FakeGitLab) -> None:
+    assert main(["gitlab-schedules", "-f", str(env), "--legacy-variable", "false"]) == 0
+    assert [s["variables"] for s in gitlab.schedules.values()] == [[], []]
 
 
 def test_dry_run_writes_nothing(env: Path, gitlab: FakeGitLab, capsys: pytest.CaptureFixture[str]) -> None:

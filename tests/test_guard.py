@@ -8,9 +8,10 @@ from datetime import datetime, timezone
 import pytest
 
 from fake_apis import FakeGitHubActions, FakeServer
+from fake_gitlab import FakeGitLab
 from jmo_schedule import cli
 from jmo_schedule.concurrency import workflow_file_from_ref
-from jmo_schedule.guard import Apis, Decision, decide, guard, output_lines
+from jmo_schedule.guard import Apis, Decision, decide, guard, output_lines, read_dotenv
 from jmo_schedule.model import ScanSchedule, ScheduleMetadata, ScheduleSpec
 
 UTC = timezone.utc
@@ -157,7 +158,7 @@ def api():
 
 @pytest.fixture
 def gh():
-    fake = FakeGitHubActions("octo/app", "ghs_write").start()
+    fake = FakeGitHubActions("octo/app", "ghs_write", page_cap=100).start()
     yield fake
     fake.stop()
 
@@ -362,69 +363,139 @@ def test_workflow_file_from_ref():
 
 
 # --- GitLab ---------------------------------------------------------------------------------
+# Against the fake GitLab (tests/fake_gitlab.py): the schedule is found by its description,
+# its pipelines through the pipeline schedules API, with JMO_GITLAB_TOKEN only.
+
+GL_TOKEN = "glpat-guard-secret"
 
 
-def gl_env(api: FakeServer, **extra: str) -> dict[str, str]:
-    return {**GL_SCHEDULED, "CI_API_V4_URL": api.base + "/api/v4", "CI_PROJECT_ID": "42", "CI_PIPELINE_ID": "500",
-            "CI_PIPELINE_NAME": "jmo nightly-scan", "CI_JOB_TOKEN": "glcbt-job", **extra}
+@pytest.fixture
+def gitlab():
+    fake = FakeGitLab(token=GL_TOKEN).start()
+    yield fake
+    fake.stop()
 
 
-PIPES = "/api/v4/projects/42/pipelines"
+def gl_env(gitlab: FakeGitLab, **extra: str) -> dict[str, str]:
+    return {**GL_SCHEDULED, "CI_API_V4_URL": gitlab.url, "CI_PROJECT_ID": "42", "CI_PIPELINE_ID": "500",
+            "CI_PIPELINE_CREATED_AT": "2026-11-25T02:00:05Z", "CI_JOB_TOKEN": "glcbt-job",
+            "CI_PIPELINE_SCHEDULE_DESCRIPTION": "jmo-schedule: nightly-scan (Nightly)", "JMO_GITLAB_TOKEN": GL_TOKEN,
+            **extra}
 
 
-def pipelines(*ids: int) -> tuple[int, list, dict]:
-    return (200, [{"id": i, "iid": i - 400, "project_id": 42, "status": "running", "source": "schedule",
-                   "ref": "main", "name": "jmo nightly-scan", "web_url": f"https://gitlab.example.com/g/p/-/pipelines/{i}",
-                   "created_at": "2026-11-25T01:00:00.000Z"} for i in ids], {})
+def schedule_with_pipelines(gitlab: FakeGitLab, *pipelines: tuple[int, str, str, str]) -> int:
+    """Our pipeline schedule (and a decoy whose name starts the same) with the given
+    (id, status, created_at, updated_at) pipelines, plus this run's own pipeline 500."""
+    decoy = gitlab.add("jmo-schedule: nightly-scan-2")
+    gitlab.add_pipeline(decoy, 480, "running", "2026-11-25T01:00:00Z", "2026-11-25T02:00:00Z")
+    sid = gitlab.add("jmo-schedule: nightly-scan (Nightly)")
+    for pid, status, created, updated in pipelines:
+        gitlab.add_pipeline(sid, pid, status, created, updated)
+    gitlab.add_pipeline(sid, 500, "running", "2026-11-25T02:00:05Z", "2026-11-25T02:00:09Z")
+    return sid
 
 
-def test_gitlab_forbid_skips_with_another_running_pipeline(api):
-    api.routes[("GET", PIPES)] = pipelines(500, 499)
-    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gl_env(api))
+def test_gitlab_forbid_skips_with_another_running_pipeline(gitlab):
+    sid = schedule_with_pipelines(gitlab, (498, "success", "2026-11-24T02:00:05Z", "2026-11-24T02:40:00Z"),
+                                  (499, "running", "2026-11-25T01:00:05Z", "2026-11-25T02:00:07Z"))
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gl_env(gitlab))
     assert d == Decision(False, "concurrencyPolicy Forbid: pipeline 499 of this schedule is running")
-    (req,) = api.requests
-    assert req.query == {"status": ["running"], "source": ["schedule"], "name": ["jmo nightly-scan"], "per_page": ["100"]}
-    assert req.headers["JOB-TOKEN"] == "glcbt-job"
+    assert [(r[0], r[1], r[2].get("sort")) for r in gitlab.requests] == [
+        ("GET", "/api/v4/projects/42/pipeline_schedules", None),
+        ("GET", f"/api/v4/projects/42/pipeline_schedules/{sid}/pipelines", "desc"),
+        ("GET", f"/api/v4/projects/42/pipeline_schedules/{sid}/pipelines", "desc"),  # the fake serves 2 a page
+    ]
+    assert all(r[2].get("per_page") == "100" for r in gitlab.requests)
 
 
-def test_gitlab_prefers_a_project_token(api):
-    api.routes[("GET", PIPES)] = pipelines(500)
-    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gl_env(api, JMO_GITLAB_TOKEN="glpat-x"))
-    assert d.run and d.reason.endswith("no other scheduled pipeline of this schedule running")
-    assert api.requests[0].headers["PRIVATE-TOKEN"] == "glpat-x" and "JOB-TOKEN" not in api.requests[0].headers
+def test_gitlab_forbid_skips_a_run_that_waited_for_the_resource_group(gitlab):
+    # 499 was running when this pipeline was created; it finished while this job waited
+    # on the resource_group. Kubernetes' Forbid skips such a run; so does the guard.
+    schedule_with_pipelines(gitlab, (499, "failed", "2026-11-25T01:00:05Z", "2026-11-25T02:30:00Z"))
+    d = decide(sched(deadline=None), now=at("2026-11-25T02:31:00Z"), env=gl_env(gitlab))
+    assert d == Decision(False, "concurrencyPolicy Forbid: pipeline 499 of this schedule was still running when this "
+                                "one was created")
 
 
-def test_gitlab_job_token_refused_falls_back_to_resource_group(api):
-    api.routes[("GET", PIPES)] = (403, {"message": "403 Forbidden"}, {})
-    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gl_env(api))
-    assert d.run and d.reason.endswith(
-        "cannot check for other pipelines: GitLab API list pipelines: HTTP 403: 403 Forbidden: this token may not list "
-        "pipelines (set JMO_GITLAB_TOKEN to a token with read_api); resource_group / interruptible in the generated "
-        "pipeline apply")
+def test_gitlab_forbid_runs_when_the_others_finished_before(gitlab):
+    schedule_with_pipelines(gitlab, (499, "success", "2026-11-25T01:00:05Z", "2026-11-25T01:40:00Z"),
+                            (501, "running", "2026-11-25T02:00:30Z", "2026-11-25T02:00:31Z"))  # newer: not ours to yield to
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gl_env(gitlab))
+    assert d == Decision(True, "scheduled run: nominal time 2026-11-25T02:00:00Z (02:00 UTC), started 1m 00s later; "
+                               "no other pipeline of this schedule running")
 
 
-def test_gitlab_without_pipeline_name_makes_no_call(api):
-    env = gl_env(api)
-    del env["CI_PIPELINE_NAME"]
+def test_gitlab_finds_the_schedule_by_name_on_gitlab_before_17_8(gitlab):
+    schedule_with_pipelines(gitlab, (499, "pending", "2026-11-25T01:00:05Z", "2026-11-25T01:00:05Z"))
+    env = gl_env(gitlab, JMO_SCHEDULE="nightly-scan")
+    del env["CI_PIPELINE_SCHEDULE_DESCRIPTION"]
     d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=env)
-    assert d.run and d.reason.endswith("cannot tell this schedule's pipelines apart (CI_PIPELINE_NAME is not set); "
-                                       "resource_group / interruptible in the generated pipeline apply")
-    assert api.requests == []
+    assert d == Decision(False, "concurrencyPolicy Forbid: pipeline 499 of this schedule is running")
 
 
-def test_gitlab_replace_cancels_older_pipelines(api):
-    api.routes[("GET", PIPES)] = pipelines(500, 498)
-    api.routes[("POST", PIPES + "/498/cancel")] = (200, {"id": 498, "status": "canceled"}, {})
-    d = decide(sched(policy="Replace"), now=at("2026-11-25T02:01:00Z"), env=gl_env(api, JMO_GITLAB_TOKEN="glpat-x"))
-    assert d.run and d.reason.endswith("Replace: cancelled running pipeline 498")
-    assert [(r.method, r.path) for r in api.requests] == [("GET", PIPES), ("POST", PIPES + "/498/cancel")]
+def test_gitlab_without_a_project_token_makes_no_call(gitlab):
+    # The job token may not read pipeline schedules (GitLab's job token allowlist).
+    schedule_with_pipelines(gitlab, (499, "running", "2026-11-25T01:00:05Z", "2026-11-25T02:00:07Z"))
+    env = gl_env(gitlab)
+    del env["JMO_GITLAB_TOKEN"]
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=env)
+    assert d.run and d.reason.endswith(
+        "cannot check for other pipelines: JMO_GITLAB_TOKEN is not set (CI_JOB_TOKEN may not read pipeline schedules; "
+        "set a project access token with read_api); the generated resource_group still runs one scan at a time")
+    assert gitlab.requests == []
 
 
-def test_gitlab_replace_cancel_refused_still_runs(api):
-    api.routes[("GET", PIPES)] = pipelines(498)
-    api.routes[("POST", PIPES + "/498/cancel")] = (403, {"message": "403 Forbidden"}, {})
-    d = decide(sched(policy="Replace"), now=at("2026-11-25T02:01:00Z"), env=gl_env(api))
-    assert d.run and "Replace: could not cancel pipeline: GitLab API cancel pipeline 498: HTTP 403: 403 Forbidden" in d.reason
+def test_fake_gitlab_refuses_the_job_token_like_gitlab(gitlab):
+    import requests
+
+    gitlab.add("jmo-schedule: nightly-scan")
+    resp = requests.get(gitlab.url + "/projects/42/pipeline_schedules", headers={"JOB-TOKEN": "glcbt-job"}, timeout=5)
+    assert (resp.status_code, resp.json()) == (401, {"message": "401 Unauthorized"})
+
+
+@pytest.mark.parametrize(("token", "scopes", "reason"), [
+    ("glpat-revoked", ("api",), "GitLab API: list pipeline schedules: HTTP 401 (401 Unauthorized)"),
+    (GL_TOKEN, ("write_repository",), "GitLab API: list pipeline schedules: HTTP 403 (insufficient_scope)"),
+])
+def test_gitlab_token_refused_warns_and_falls_back_to_resource_group(gitlab, token, scopes, reason):
+    gitlab.scopes = set(scopes)
+    schedule_with_pipelines(gitlab, (499, "running", "2026-11-25T01:00:05Z", "2026-11-25T02:00:07Z"))
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gl_env(gitlab, JMO_GITLAB_TOKEN=token))
+    assert d.run and d.reason.endswith(
+        f"cannot check for other pipelines: {reason}: JMO_GITLAB_TOKEN needs read_api and the Developer role; "
+        "the generated resource_group still runs one scan at a time")
+    assert len(gitlab.requests) == 1  # one refusal, one warning: no retries
+
+
+def test_gitlab_schedule_not_found_runs(gitlab):
+    gitlab.add("Nightly build (not ours)")
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gl_env(gitlab))
+    assert d.run and d.reason.endswith("cannot check for other pipelines: the project has no pipeline schedule "
+                                       "'jmo-schedule: nightly-scan'; the generated resource_group still runs one scan at a time")
+
+
+def test_gitlab_replace_cancels_older_pipelines(gitlab):
+    schedule_with_pipelines(gitlab, (498, "running", "2026-11-25T00:00:05Z", "2026-11-25T02:00:07Z"),
+                            (499, "pending", "2026-11-25T01:00:05Z", "2026-11-25T01:00:05Z"))
+    d = decide(sched(policy="Replace"), now=at("2026-11-25T02:01:00Z"), env=gl_env(gitlab))
+    assert d.run and d.reason.endswith("Replace: cancelled running pipeline 498, 499")
+    assert [r[:2] for r in gitlab.writes()] == [("POST", "/api/v4/projects/42/pipelines/498/cancel"),
+                                                ("POST", "/api/v4/projects/42/pipelines/499/cancel")]
+    assert gitlab.pipelines[498]["status"] == gitlab.pipelines[499]["status"] == "canceled"
+    assert gitlab.pipelines[500]["status"] == "running"
+
+
+@pytest.mark.parametrize(("scopes", "role", "error"), [
+    (("read_api",), "developer", "HTTP 403 (insufficient_scope)"),
+    (("api",), "reporter", "HTTP 403 (403 Forbidden)"),
+])
+def test_gitlab_replace_cancel_refused_still_runs(gitlab, scopes, role, error):
+    gitlab.scopes, gitlab.role = set(scopes), role
+    schedule_with_pipelines(gitlab, (499, "running", "2026-11-25T01:00:05Z", "2026-11-25T02:00:07Z"))
+    d = decide(sched(policy="Replace"), now=at("2026-11-25T02:01:00Z"), env=gl_env(gitlab))
+    assert d.run and d.reason.endswith(
+        f"Replace: could not cancel pipeline 499: GitLab API: cancel pipeline 499: {error}; the older pipeline keeps running")
+    assert gitlab.pipelines[499]["status"] == "running"
 
 
 # --- outputs and the CLI -------------------------------------------------------------------
@@ -441,10 +512,12 @@ def test_guard_writes_github_output_and_dotenv(tmp_path):
     d = guard(sched(suspend=True), now=at("2026-11-25T02:00:00Z"), env={"GITHUB_OUTPUT": str(out)}, dotenv=str(dotenv))
     assert not d.run
     assert out.read_text() == "earlier=1\nrun=false\nreason=schedule nightly-scan is suspended (spec.suspend: true)\n"
+    # Namespaced only: plain run/reason would reach every later job of the user's pipeline.
     assert dotenv.read_text() == (
-        "run=false\nreason=schedule nightly-scan is suspended (spec.suspend: true)\n"
         "JMO_GUARD_RUN=false\nJMO_GUARD_REASON=schedule nightly-scan is suspended (spec.suspend: true)\n"
     )
+    assert read_dotenv(str(dotenv)) == Decision(False, "schedule nightly-scan is suspended (spec.suspend: true)")
+    assert read_dotenv(str(tmp_path / "missing.env")) is None
 
 
 SCHEDULES = """\
@@ -483,7 +556,7 @@ def test_cli_run_and_skip_both_exit_0(workdir, capfd, monkeypatch):
     skip = "started 10m 00s after its nominal time 2026-03-08T07:00:00Z (03:00 EDT), more than startingDeadlineSeconds 300"
     assert capfd.readouterr().out == f"skip: {skip}\n"
     assert out_file.read_text().splitlines()[-2:] == ["run=false", f"reason={skip}"]
-    assert (workdir / "guard.env").read_text().startswith(f"run=false\nreason={skip}\n")
+    assert (workdir / "guard.env").read_text() == f"JMO_GUARD_RUN=false\nJMO_GUARD_REASON={skip}\n"
 
 
 def test_cli_bad_input_exits_1_or_2(workdir, capfd):

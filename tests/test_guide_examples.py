@@ -495,12 +495,14 @@ def test_the_guide_object_yaml() -> None:
     assert schedule.metadata.uid == "550e8400-e29b-41d4-a716-446655440000"
     assert schedule.status.conditions[0].reason == "Created"
     assert schedule.spec.startingDeadlineSeconds == 300
-    # ...but committed to git, the literal webhook URL is an error and status a warning.
+    # ...but committed to git, the literal webhook URL is an error and status a warning; its
+    # 5-minute deadline on gitlab-ci warns too (GitLab starts scheduled pipelines minutes late).
     problems = [str(p) for p in check_text(GUIDE_OBJECT, "schedules.yaml").problems]
     assert problems == [
-        "schedules.yaml:18:28: warning: spec.startingDeadlineSeconds: 300 seconds is under 15 minutes: GitLab starts "
-        "scheduled pipelines when its schedule worker next runs, so the guard would skip runs that merely started "
-        "late; use 900 or more, or leave it out",
+        "schedules.yaml:18:28: warning: spec.startingDeadlineSeconds: 300 is under 15 minutes: GitLab's pipeline "
+        "schedule worker starts scheduled pipelines on its own cadence (every 5 minutes on GitLab.com, every 10 by "
+        "default on GitLab Self-Managed), later under load, so the guard would skip runs that only started late; use "
+        "900 or more",
         "schedules.yaml:36:16: spec.jobTemplate.notifications.channels[0].url: a committed file must not hold a "
         "webhook URL; write url: ${SLACK_WEBHOOK_URL} and set SLACK_WEBHOOK_URL as a CI secret",
         "schedules.yaml:38:3: warning: status: status is written by jmo-schedule and ignored in a committed file",

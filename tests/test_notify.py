@@ -355,7 +355,7 @@ def test_cli_bad_status_is_usage_error(capfd):
     with pytest.raises(SystemExit) as exc:
         cli.main(["notify", "--status", "passed"])
     assert exc.value.code == 2
-    assert "argument --status: invalid choice: 'passed' (choose from 'success', 'failure')" in capfd.readouterr().err
+    assert "argument --status: invalid choice: 'passed' (choose from 'success', 'failure', 'failed', 'canceled', 'timedout')" in capfd.readouterr().err
 
 
 def test_cli_help_documents_every_flag(capfd):
@@ -407,3 +407,71 @@ def test_cli_notes_a_failed_sarif_upload(workdir, hooks, server, capfd, outcome,
     note = (":warning: SARIF was not uploaded to code scanning: the upload failed (private and internal "
             "repositories need GitHub Code Security); the findings are in the run's results artifact")
     assert len(texts) == 2 and all((note in t) is noted for t in texts)
+
+
+# --- inside a GitLab job: after_script, the guard's record, once per run ----------------
+
+
+@pytest.mark.parametrize(("job_status", "status", "error"), [
+    ("success", None, None),
+    ("failed", "failure", "the scan job failed; see the logs"),
+    ("canceled", "failure", "the scan job was canceled"),
+    ("timedout", "failure", "the scan job timed out"),
+])
+def test_cli_takes_gitlab_job_status(workdir, hooks, server, capfd, job_status, status, error):
+    code, out, err = run_cli(capfd, "--status", job_status, "--schedule", "nightly-scan", "--once", "jmo/notified")
+    assert code == 0 and err == ""
+    text = json.dumps(server.requests[0].json())
+    assert ("Security scan failed" if status == "failure" else "Security scan succeeded") in text
+    if error:
+        assert error in text
+    assert (workdir / "jmo" / "notified").read_text().startswith(f"{status or 'success'}: sent to channel 1")
+
+
+def test_cli_once_sends_nothing_the_second_time(workdir, hooks, server, capfd):
+    args = ("--status", "failure", "--schedule", "nightly-scan", "--once", "notified")
+    assert run_cli(capfd, *args)[0] == 0
+    assert len(server.requests) == 2
+    code, out, err = run_cli(capfd, *args)
+    assert (code, out, err) == (0, "notify: notified exists: this run's message was already handled; nothing sent\n", "")
+    assert len(server.requests) == 2
+
+
+def test_cli_guard_skip_sends_nothing(workdir, hooks, server, capfd):
+    (workdir / "guard.env").write_text("JMO_GUARD_RUN=false\nJMO_GUARD_REASON=concurrencyPolicy Forbid: pipeline 9 of "
+                                       "this schedule is running\n")
+    code, out, err = run_cli(capfd, "--status", "success", "--schedule", "nightly-scan", "--guard", "guard.env",
+                             "--once", "notified")
+    assert (code, err) == (0, "")
+    assert out == ("notify: the guard skipped this run (concurrencyPolicy Forbid: pipeline 9 of this schedule is "
+                   "running); nothing sent\n")
+    assert server.requests == []
+    assert (workdir / "notified").read_text() == ("skipped by the guard: concurrencyPolicy Forbid: pipeline 9 of this "
+                                                  "schedule is running\n")
+
+
+@pytest.mark.parametrize("guard_text", [None, "JMO_GUARD_RUN=true\nJMO_GUARD_REASON=scheduled run\n", "garbage\n"])
+def test_cli_guard_that_ran_or_never_decided_still_notifies(workdir, hooks, server, capfd, guard_text):
+    if guard_text is not None:
+        (workdir / "guard.env").write_text(guard_text)
+    code, out, err = run_cli(capfd, "--status", "failed", "--schedule", "nightly-scan", "--guard", "guard.env")
+    assert code == 0 and len(server.requests) == 2  # a failure before the guard decided is still reported
+
+
+def test_cli_gitlab_schedule_from_the_pipeline_schedule(workdir, hooks, server, capfd, monkeypatch):
+    monkeypatch.setenv("CI_PIPELINE_SOURCE", "schedule")
+    monkeypatch.setenv("CI_PIPELINE_SCHEDULE_DESCRIPTION", "jmo-schedule: nightly-scan (Nightly)")
+    code, out, err = run_cli(capfd, "--status", "success", "--gitlab-schedule", "-f", "schedules.yaml")
+    assert code == 0 and len(server.requests) == 2
+    assert "nightly-scan" in json.dumps(server.requests[0].json())
+
+
+def test_cli_gitlab_schedule_outside_a_jmo_pipeline_schedule(workdir, hooks, server, capfd, monkeypatch):
+    monkeypatch.setenv("CI_PIPELINE_SOURCE", "schedule")
+    monkeypatch.setenv("CI_PIPELINE_SCHEDULE_DESCRIPTION", "Nightly build")
+    monkeypatch.delenv("JMO_SCHEDULE", raising=False)
+    code, out, err = run_cli(capfd, "--status", "success", "--gitlab-schedule")
+    assert code == 1
+    assert err == ("jmo-schedule: error: --gitlab-schedule: this pipeline was not started by a jmo-schedule pipeline "
+                   "schedule (no $CI_PIPELINE_SCHEDULE_DESCRIPTION 'jmo-schedule: NAME' nor $JMO_SCHEDULE)\n")
+    assert server.requests == []

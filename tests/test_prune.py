@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
@@ -166,13 +162,9 @@ def test_pick_backend() -> None:
                               "(not inside GitHub Actions or GitLab CI, and the file does not say which)")
 
 
-# ------------------------------------------------------------------------------------
-# A local GitHub: the workflow-runs endpoints
-
-
 @pytest.fixture
 def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHubActions]:
-    fake = FakeGitHubActions(REPO, GH_TOKEN, page_cap=2).start()
+    fake = FakeGitHubActions(REPO, GH_TOKEN).start()
     # nightly: keep 2 successes and 1 failure.
     for run_id, conclusion in [(101, "success"), (102, "timed_out"), (103, "action_required"), (104, "skipped"),
                                (105, "success"), (106, "cancelled"), (107, "success"), (108, "failure"),

@@ -463,6 +463,72 @@ def test_notifies_through_the_shared_notify_code(tmp_path: Path, stub_log: Path,
 
 
 # ------------------------------------------------------------------------------------
+# Manual runs (`jmo-schedule trigger` on local-cron)
+
+
+def test_manual_run_is_for_no_fire_time_and_ignores_the_deadline(tmp_path: Path, stub_log: Path) -> None:
+    # 12:34:56 is no fire time of "0 2 * * *", and far past any deadline: a manual run starts anyway.
+    make(tmp_path, schedule="0 2 * * *", startingDeadlineSeconds=60)
+    outcome = run_schedule("scan", now=utc("2026-11-25T12:34:56Z"), scanner=STUB, manual=True)
+    assert (outcome.action, outcome.exit_code, outcome.reason) == ("ran", 0, "Succeeded")
+    run_dir = tmp_path / "results" / "scan" / "20261125T123456Z"
+    assert outcome.results_dir == str(run_dir)
+    assert [c[0] for c in stub_calls(stub_log)] == ["scan", "report"]
+    (record,) = run_history.read("scan")["runs"]
+    assert record["trigger"] == "manual" and "scheduledTime" not in record
+    assert (record["result"], record["resultsDir"]) == ("Succeeded", str(run_dir))
+    st = stored().status
+    assert st.lastScheduleTime is None  # as a Job made by hand from a CronJob
+    assert (st.active, st.succeeded, st.failed) == (0, 1, 0)
+    assert st.nextScheduleTime == "2026-11-26T02:00:00Z"
+    # It is no fire time: cron's run for 02:00 the next day still happens.
+    nightly = run_schedule("scan", now=utc("2026-11-26T02:00:00Z"), scanner=STUB)
+    assert (nightly.action, nightly.reason) == ("ran", "Succeeded")
+    assert [r.get("trigger", "schedule") for r in run_history.read("scan")["runs"]] == ["manual", "schedule"]
+
+
+def test_manual_run_of_a_suspended_schedule_is_skipped_and_recorded(tmp_path: Path, stub_log: Path) -> None:
+    make(tmp_path, suspend=True)
+    outcome = run_schedule("scan", now=utc("2026-11-25T12:34:56Z"), scanner=STUB, manual=True)
+    assert (outcome.action, outcome.exit_code, outcome.reason) == ("skipped", 0, "Suspended")
+    assert outcome.line("scan") == "scan: skipped: schedule is suspended; the manual run was not started"
+    assert stub_calls(stub_log) == []
+    (record,) = run_history.read("scan")["runs"]
+    assert (record["trigger"], record["result"], record["reason"]) == ("manual", "Skipped", "Suspended")
+
+
+def test_manual_run_honours_forbid(tmp_path: Path, blocking: Path) -> None:
+    make(tmp_path, concurrencyPolicy="Forbid")
+    first = spawn_run("scan", "2026-11-25T02:00:00Z")
+    wait_for(lambda: started(blocking), "the scheduled scan to start")
+    manual = run_schedule("scan", now=utc("2026-11-25T02:01:00Z"), manual=True)
+    first_id = run_history.read("scan")["runs"][0]["id"]
+    assert (manual.action, manual.reason) == ("skipped", "ConcurrencyForbidden")
+    assert manual.message == (f"concurrencyPolicy Forbid: run {first_id} (pid {first.pid}) still active; "
+                              "the manual run was not started")
+    (blocking / "release").touch()
+    assert finish(first)[0] == 0
+    assert [(r.get("trigger", "schedule"), r["result"]) for r in run_history.read("scan")["runs"]] == [
+        ("schedule", "Succeeded"), ("manual", "Skipped")]
+
+
+def test_manual_run_replaces_an_active_run(tmp_path: Path, blocking: Path) -> None:
+    make(tmp_path, concurrencyPolicy="Replace")
+    first = spawn_run("scan", "2026-11-25T02:00:00Z")
+    wait_for(lambda: started(blocking), "the scheduled scan")
+    manual = subprocess.Popen([sys.executable, "-m", "jmo_schedule", "trigger", "scan"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert finish(first)[0] == 143
+    wait_for(lambda: len(started(blocking)) == 2, "the manual scan")
+    (blocking / "release").touch()
+    code, out, err = finish(manual)
+    assert code == 0, err
+    assert out.startswith("scan: Succeeded: scan and report passed")
+    assert [(r.get("trigger", "schedule"), r["reason"]) for r in run_history.read("scan")["runs"]] == [
+        ("schedule", "Replaced"), ("manual", "Succeeded")]
+
+
+# ------------------------------------------------------------------------------------
 # CLI
 
 
@@ -475,8 +541,8 @@ def test_cli_run_and_history(tmp_path: Path, stub_log: Path, capsys: pytest.Capt
     assert out[1] == "scan: nothing to do: 2026-11-25T02:05:00Z was already handled; next run 2026-11-25T02:10:00Z"
     assert main(["history", "scan"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["STARTED", "DURATION", "RESULT", "REASON", "FINDINGS", "RESULTS"]
-    assert lines[1].startswith("2026-11-25T02:05:00Z")
+    assert lines[0].split() == ["STARTED", "TRIGGER", "DURATION", "RESULT", "REASON", "FINDINGS", "RESULTS"]
+    assert lines[1].startswith("2026-11-25T02:05:00Z   schedule   ")
     assert "Failed   FindingsAboveThreshold   1 high, 1 medium, 1 low   " in lines[1]
     assert main(["history", "scan", "-o", "json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["reason"] == "FindingsAboveThreshold"

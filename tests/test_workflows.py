@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from conftest import EXAMPLE, ROOT, tool
+
+from jmo_schedule import __version__
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 GITLAB_EXAMPLE = ROOT / "examples" / "gitlab" / ".gitlab-ci.yml"
@@ -80,15 +83,37 @@ def test_ci_tests_every_supported_python_and_lints() -> None:
     assert set(wf["on"]) == {"push", "pull_request", "workflow_dispatch"}
 
 
-def test_release_moves_the_major_tag() -> None:
+def test_release_builds_once_publishes_then_moves_the_major_tag() -> None:
     wf = load(ROOT / ".github" / "workflows" / "release.yml")
     assert wf["on"] == {"push": {"tags": ["v1.*.*"]}}
-    move = wf["jobs"]["move-major-tag"]
-    assert move["needs"] == "test"
-    assert move["permissions"] == {"contents": "write"}
-    script = move["steps"][0]["run"]
+    jobs = wf["jobs"]
+    # The order: test -> build (once) -> PyPI -> GitHub release assets -> v1.
+    assert jobs["build"]["needs"] == "test"
+    assert jobs["publish-pypi"]["needs"] == "build"
+    assert jobs["github-release"]["needs"] == "publish-pypi"
+    assert jobs["move-major-tag"]["needs"] == ["publish-pypi", "github-release"]
+    assert {name: job["permissions"] for name, job in jobs.items()} == {
+        "test": {"contents": "read"}, "build": {"contents": "read"}, "publish-pypi": {"id-token": "write"},
+        "github-release": {"contents": "write"}, "move-major-tag": {"contents": "write"}}
+    # Only the build job builds; the others take its checked files.
+    build = "\n".join(s.get("run", "") for s in jobs["build"]["steps"])
+    assert "python -m build --outdir dist ." in build and "twine check --strict dist/*" in build
+    assert 'jmo-schedule" --version' in build and "validate -f examples/schedules.yaml" in build
+    upload = next(s for s in jobs["build"]["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
+    assert upload["with"]["name"] == "dist"
+    for name in ("publish-pypi", "github-release"):
+        steps = jobs[name]["steps"]
+        assert steps[0]["uses"].startswith("actions/download-artifact@") and steps[0]["with"]["name"] == "dist"
+        assert "build" not in "\n".join(s.get("run", "") for s in steps)
+    publish = jobs["publish-pypi"]
+    assert publish["environment"] == {"name": "pypi", "url": "https://pypi.org/project/jmo-schedule/"}
+    assert publish["steps"][1]["uses"].startswith("pypa/gh-action-pypi-publish@")
+    assert "with" not in publish["steps"][1]  # trusted publishing: no password, no token
+    assert "gh release upload" in jobs["github-release"]["steps"][1]["run"]
+    script = jobs["move-major-tag"]["steps"][0]["run"]
     assert "git/refs/tags/v1" in script and "refs/tags/v1" in script
-    assert wf["jobs"]["test"]["permissions"] == {"contents": "read"}
+    tag_check = next(s for s in jobs["test"]["steps"] if s.get("name") == "The tag matches the package version")
+    assert 'python3 scripts/check_release.py "$TAG"' in tag_check["run"]
 
 
 def test_sync_workflow_runs_the_action_in_sync_mode() -> None:
@@ -180,7 +205,43 @@ def test_catalog_project_pipeline() -> None:
     assert include["local"] == "templates/gitlab-component/template.yml"
     inputs = next(yaml.safe_load_all((ROOT / include["local"]).read_text()))["spec"]["inputs"]
     assert set(include["inputs"]) <= set(inputs)
+    check = data["check-release"]
+    assert check["script"][0] == 'python3 scripts/check_release.py "$CI_COMMIT_TAG"'
+    assert 'pip download --quiet --no-deps' in check["script"][1] and '"jmo-schedule==$CI_COMMIT_TAG"' in check["script"][1]
     release = data["create-release"]
+    assert release["needs"] == ["check-release"] and release["rules"] == check["rules"]
     pattern = release["rules"][0]["if"].split("=~", 1)[1].strip().strip("/")
     assert re.fullmatch(pattern, "1.0.0") and not re.fullmatch(pattern, "v1.0.0")
     assert release["release"]["tag_name"] == "$CI_COMMIT_TAG"
+
+
+# ------------------------------------------------------------------------------------
+# scripts/check_release.py: tag, package version and the component's pip-spec default agree
+
+
+def check_release(root: Path, tag: str) -> tuple[int, str]:
+    proc = subprocess.run([sys.executable, str(root / "scripts" / "check_release.py"), tag], capture_output=True, text=True)
+    return proc.returncode, proc.stderr
+
+
+def test_check_release_accepts_the_current_version() -> None:
+    assert check_release(ROOT, f"v{__version__}") == (0, "")
+    assert check_release(ROOT, __version__) == (0, "")
+
+
+def test_check_release_names_every_disagreement(tmp_path: Path) -> None:
+    for rel in ("scripts/check_release.py", "src/jmo_schedule/_version.py", "templates/gitlab-component/template.yml"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text((ROOT / rel).read_text())
+    (tmp_path / "src/jmo_schedule/_version.py").write_text('__version__ = "1.4.0"\n')
+    template = tmp_path / "templates/gitlab-component/template.yml"
+    template.write_text(template.read_text().replace(f"default: jmo-schedule=={__version__}\n", "default: jmo-schedule==1.3.9\n"))
+    assert check_release(tmp_path, "v1.4.1") == (1, (
+        "check_release: tag v1.4.1 but src/jmo_schedule/_version.py says 1.4.0\n"
+        "check_release: tag v1.4.1 but the component's pip-spec default is jmo-schedule==1.3.9 (set it to "
+        "jmo-schedule==1.4.1 in templates/gitlab-component/template.yml)\n"))
+    assert check_release(tmp_path, "1.4") == (1, (
+        "check_release: tag 1.4 is not a release tag (1.x.y on GitLab, v1.x.y on GitHub)\n"
+        "check_release: tag 1.4 but src/jmo_schedule/_version.py says 1.4.0\n"
+        "check_release: tag 1.4 but the component's pip-spec default is jmo-schedule==1.3.9 (set it to "
+        "jmo-schedule==1.4 in templates/gitlab-component/template.yml)\n"))

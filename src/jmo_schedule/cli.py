@@ -36,7 +36,7 @@ examples:
   jmo-schedule sync --check                     pull-request check: exit 1 when files drifted
   jmo-schedule export weekly-scan > .gitlab-ci.yml
                                                 one schedule's pipeline (guide's export)
-  jmo-schedule run prod-backend-scan            run one scan now, as cron would
+  jmo-schedule trigger prod-backend-scan        run one scan now, on the schedule's own backend
   jmo-schedule install                          put local-cron schedules in your crontab
 
 Each command explains itself: jmo-schedule COMMAND --help.
@@ -310,7 +310,8 @@ EXTENSIONS: list[tuple[str, str, str]] = [
     ("convert", "convert", "turn scan results (SARIF) into GitLab SAST / Code Quality reports"),
     ("notify", "notify", "post the Slack success/failure message for a scan run"),
     ("guard", "guard", "decide whether a scheduled scan job runs (suspend, deadline, concurrency)"),
-    ("run", "run", "run one scheduled scan locally, as a CronJob controller would"),
+    ("run", "run", "what cron calls: the scan due now on this machine, as a CronJob controller would"),
+    ("trigger", "trigger", "start one run now on the schedule's backend (run, dispatch, play or kubectl job)"),
     ("install", "install", "install schedules into the user's crontab or systemd timers"),
     ("uninstall", "uninstall", "remove installed crontab entries / systemd timers"),
     ("history", "history", "list the recorded local runs of a schedule"),

@@ -6,15 +6,16 @@ Small REST clients for the guard's concurrencyPolicy checks:
   `GET .../actions/workflows/{workflow_id}/runs?status=S` for each unfinished status S,
   every page (`Link: rel="next"`), with the job's token (needs `actions: read`), and
   `POST .../actions/runs/{run_id}/cancel` (Replace; needs `actions: write`).
-- GitLab: `GET {CI_API_V4_URL}/projects/:id/pipelines?status=running&source=schedule&name=...`
-  and `POST .../pipelines/:pipeline_id/cancel` (Replace), with a `PRIVATE-TOKEN`
-  (JMO_GITLAB_TOKEN) or the job's `JOB-TOKEN` where the instance allows it.
+- GitLab: this schedule's pipeline schedule by description (`GET {CI_API_V4_URL}/projects/:id/
+  pipeline_schedules`), its pipelines (`GET .../pipeline_schedules/:id/pipelines`) and
+  `POST .../pipelines/:pipeline_id/cancel` (Replace), with a `PRIVATE-TOKEN`
+  (JMO_GITLAB_TOKEN): CI_JOB_TOKEN may call none of these endpoints.
 
 Errors are `CheckError` with a one-line message that never contains a token.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -40,6 +41,7 @@ class OtherRun:
     id: str
     url: str | None = None
     started: str | None = None
+    active: bool = True  # False: finished, but it was running when this run was started
     number: int | None = None  # GitHub's run_number
     status: str | None = None
 
@@ -142,7 +144,7 @@ def github_active_runs(
                     number = r.get("run_number")
                     found[str(r.get("id"))] = OtherRun(
                         str(r.get("id")), r.get("html_url"), r.get("run_started_at") or r.get("created_at"),
-                        number if isinstance(number, int) else None, r.get("status"),
+                        number=number if isinstance(number, int) else None, status=r.get("status"),
                     )
             url, params = next_link(resp.headers.get("Link")), None
     return sorted(found.values(), key=run_order)
@@ -176,61 +178,86 @@ def github_cancel(env: Mapping[str, str], token: str, run_id: str, *, session: A
 
 # --- GitLab --------------------------------------------------------------------------
 
-
-def gitlab_auth(env: Mapping[str, str]) -> dict[str, str] | None:
-    """`PRIVATE-TOKEN` from JMO_GITLAB_TOKEN (a token with read_api, or api to cancel),
-    else `JOB-TOKEN` from CI_JOB_TOKEN; None when neither is set."""
-    token = (env.get("JMO_GITLAB_TOKEN") or "").strip()
-    if token:
-        return {"PRIVATE-TOKEN": token}
-    job = (env.get("CI_JOB_TOKEN") or "").strip()
-    if job:
-        return {"JOB-TOKEN": job}
-    return None
+# Pipeline statuses that mean "not finished" (GitLab's Ci::HasStatus); `manual` and
+# `scheduled` wait for a person or a timer and are not a run in progress.
+GITLAB_ACTIVE = frozenset({"created", "waiting_for_resource", "preparing", "waiting_for_callback", "pending", "running"})
+# Finished pipelines that did run: one of these that finished after this pipeline was
+# created was still running when the schedule fired this one (it may have waited on the
+# resource_group since).
+GITLAB_RAN = frozenset({"success", "failed", "canceled", "canceling"})
+# gitlab_schedules' hints speak of sync's token (api, Maintainer); the guard names its own needs.
+_NO_HINTS = {401: "", 403: "", 404: ""}
 
 
-def gitlab_other_pipelines(
-    env: Mapping[str, str], headers: Mapping[str, str], name: str, *, session: Any = None
-) -> list[OtherRun]:
-    """Running scheduled pipelines named `name` (CI_PIPELINE_NAME), other than this one."""
-    import requests
+def gitlab_other_pipelines(env: Mapping[str, str], token: str, name: str, *, session: Any = None) -> list[OtherRun]:
+    """Pipelines of this schedule that were running when this pipeline was created, oldest first.
 
-    session = session or requests
-    api = (env.get("CI_API_V4_URL") or "").rstrip("/")
+    The schedule is found by its description (`GET /projects/:id/pipeline_schedules`:
+    $CI_PIPELINE_SCHEDULE_DESCRIPTION exactly, else any `jmo-schedule: <name>` one) and its
+    pipelines read with `GET .../pipeline_schedules/:id/pipelines?sort=desc`. A pipeline
+    counts when it is older than this one (CI_PIPELINE_CREATED_AT, else a lower id) and is
+    still active, or finished after this one was created. `token` is a PRIVATE-TOKEN with
+    read_api: GitLab's job token may not call these endpoints.
+    """
+    from .ci_env import parse_timestamp
+    from .gitlab_schedules import GitLabClient, GitLabError, managed_name
+
+    api = (env.get("CI_API_V4_URL") or "").strip()
     project = (env.get("CI_PROJECT_ID") or "").strip()
     own = (env.get("CI_PIPELINE_ID") or "").strip()
     if not api or not project:
         raise CheckError("CI_API_V4_URL or CI_PROJECT_ID is not set: not a GitLab CI job")
-    data = _get(
-        session, f"{api}/projects/{quote(project, safe='')}/pipelines", headers,
-        {"status": "running", "source": "schedule", "name": name, "per_page": 100},
-        "GitLab API list pipelines",
-    )
-    if not isinstance(data, list):
-        raise CheckError("GitLab API list pipelines: expected a list of pipelines")
-    out = []
-    for p in data:
-        if not isinstance(p, dict) or str(p.get("id")) == own:
-            continue
-        if p.get("status") not in (None, "running") or p.get("name") not in (None, name):
-            continue
-        out.append(OtherRun(str(p.get("id")), p.get("web_url"), p.get("created_at")))
-    return out
-
-
-def gitlab_cancel(env: Mapping[str, str], headers: Mapping[str, str], pipeline_id: str, *, session: Any = None) -> None:
-    """Cancel one pipeline (`POST /projects/:id/pipelines/:pipeline_id/cancel`)."""
-    import requests
-
-    session = session or requests
-    api = (env.get("CI_API_V4_URL") or "").rstrip("/")
-    project = (env.get("CI_PROJECT_ID") or "").strip()
-    what = f"GitLab API cancel pipeline {pipeline_id}"
+    created = parse_timestamp(env.get("CI_PIPELINE_CREATED_AT"))
+    description = (env.get("CI_PIPELINE_SCHEDULE_DESCRIPTION") or "").strip()
     try:
-        resp = session.post(
-            f"{api}/projects/{quote(project, safe='')}/pipelines/{quote(pipeline_id)}/cancel",
-            headers=dict(headers), timeout=TIMEOUT,
-        )
-    except requests.exceptions.RequestException as exc:
-        raise CheckError(f"{what}: connection failed ({type(exc).__name__})") from None
-    _json(resp, what)
+        client = GitLabClient(api, project, token, session=session, timeout=TIMEOUT)
+        client.hints = _NO_HINTS  # the guard says what its own token needs
+        schedules = [s for s in client.list() if managed_name(s.get("description")) == name]
+        exact = [s for s in schedules if s.get("description") == description]
+        if not (exact or schedules):
+            raise CheckError(f"the project has no pipeline schedule 'jmo-schedule: {name}'")
+        out: dict[str, OtherRun] = {}
+        for schedule in exact or schedules:
+            for p in _older_pipelines(client, int(schedule["id"]), own, created):
+                active = p.get("status") in GITLAB_ACTIVE
+                finished_since = (p.get("status") in GITLAB_RAN and created is not None
+                                  and (parse_timestamp(p.get("updated_at")) or created) > created)
+                if active or finished_since:
+                    out[str(p["id"])] = OtherRun(str(p["id"]), p.get("web_url"), p.get("created_at"), active)
+    except GitLabError as exc:
+        raise CheckError(str(exc), denied=exc.status in (401, 403, 404)) from None
+    return sorted(out.values(), key=lambda r: int(r.id) if r.id.isdigit() else 0)
+
+
+def _older_pipelines(client: Any, schedule_id: int, own: str, created: Any) -> Iterator[dict[str, Any]]:
+    """The schedule's pipelines created before this one. Where GitLab sorts newest first,
+    the first page is enough (an older run still going would need 100 fires of the schedule
+    during it); where it ignores `sort` (older versions: oldest first), every page."""
+    from .ci_env import parse_timestamp
+    from .gitlab_schedules import PER_PAGE
+
+    ids: list[int] = []
+    for p in client.schedule_pipelines(schedule_id, newest_first=True):
+        ids.append(int(p["id"]))
+        if len(ids) > PER_PAGE and ids[:PER_PAGE] == sorted(ids[:PER_PAGE], reverse=True):
+            return
+        when = parse_timestamp(p.get("created_at"))
+        if str(p["id"]) == own or (own.isdigit() and int(p["id"]) > int(own)):
+            continue  # this pipeline, or a newer one: that one skips or is replaced, not this
+        if created is not None and when is not None and when > created:
+            continue
+        yield p
+
+
+def gitlab_cancel(env: Mapping[str, str], token: str, pipeline_id: str, *, session: Any = None) -> None:
+    """Cancel one pipeline (`POST /projects/:id/pipelines/:pipeline_id/cancel`; the token
+    needs the api scope and a role that may cancel, Developer by default)."""
+    from .gitlab_schedules import GitLabClient, GitLabError
+
+    try:
+        client = GitLabClient(env.get("CI_API_V4_URL") or "", env.get("CI_PROJECT_ID") or "", token,
+                              session=session, timeout=TIMEOUT)
+        client.hints = _NO_HINTS
+        client.cancel_pipeline(pipeline_id)
+    except GitLabError as exc:
+        raise CheckError(str(exc), denied=exc.status in (401, 403, 404)) from None

@@ -7,6 +7,10 @@ uninstalling everything gives back the crontab as it was (removed when it was on
 
 systemd: `jmo-NAME.service` / `jmo-NAME.timer` in ~/.config/systemd/user, then
 `systemctl --user daemon-reload` and `enable --now` (suspended schedules: `disable --now`).
+
+Entries only run when something fires them: a cron daemon in the process table (`cron`,
+`crond`, `cronie`, `fcron`), or for timers the user's systemd manager, which outlives the
+login session only with lingering on (`loginctl enable-linger USER`). `install` checks both.
 """
 from __future__ import annotations
 
@@ -76,6 +80,65 @@ def _crontab_binary() -> str:
     if not found:
         raise JmoError("crontab is not installed (Debian/Ubuntu: apt-get install cron); or use --systemd")
     return found
+
+
+# ------------------------------------------------------------------------------------
+# What fires the entries
+
+CRON_DAEMONS = frozenset({"cron", "crond", "cronie", "fcron"})
+PROC_ROOT = "/proc"
+LINGER_DIR = "/var/lib/systemd/linger"
+# `systemctl --user is-system-running` states in which the manager runs timers.
+_MANAGER_UP = frozenset({"initializing", "starting", "running", "degraded", "maintenance"})
+
+
+def cron_daemon(proc_root: str | None = None) -> str | None:
+    """The name of a running cron daemon (the `comm` of a process in /proc), "" when the
+    process table shows none, None when there is no /proc to read (cannot tell)."""
+    root = proc_root or PROC_ROOT
+    try:
+        pids = [e for e in os.listdir(root) if e.isdigit()]
+    except OSError:
+        return None
+    for pid in pids:
+        try:
+            with open(os.path.join(root, pid, "comm"), encoding="utf-8", errors="replace") as fh:
+                name = fh.read().strip()
+        except OSError:  # the process ended while we looked
+            continue
+        if name in CRON_DAEMONS:
+            return name
+    return ""
+
+
+def user_manager_state() -> str | None:
+    """The state of the user's systemd manager (`systemctl --user is-system-running`:
+    running, degraded, ...), or None when there is none to reach (no systemctl, no user bus)."""
+    binary = shutil.which("systemctl")
+    if not binary:
+        return None
+    try:
+        proc = subprocess.run([binary, "--user", "is-system-running"], capture_output=True, text=True,
+                              env={**os.environ, **_C_ENV}, stdin=subprocess.DEVNULL, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    state = proc.stdout.strip()
+    return state if state in _MANAGER_UP else None
+
+
+def lingering(user: str, linger_dir: str | None = None) -> bool:
+    """Whether `user`'s systemd manager keeps running after they log out."""
+    return os.path.exists(os.path.join(linger_dir or LINGER_DIR, user))
+
+
+def login_name() -> str:
+    """The user running this, for `loginctl enable-linger NAME` advice."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "$USER"
 
 
 # ------------------------------------------------------------------------------------

@@ -3,8 +3,9 @@ GitHub documents (`Accept: application/vnd.github+json`, `X-GitHub-Api-Version:
 2022-11-28`, `Authorization: Bearer <token>`), pagination by the `Link` header, and the
 one-line error detail from an answer's `message`.
 
-Used by concurrency.py (guard), github_pr.py (the pull request's token check) and
-prune.py (history limits). The token only ever travels in the Authorization header.
+Used by concurrency.py (guard), github_pr.py (the pull request's token check),
+prune.py (history limits) and trigger.py (workflow dispatch). The token only ever travels
+in the Authorization header.
 """
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .errors import JmoError
+
 GITHUB_API = "https://api.github.com"
+# The variables a token is read from, in this order (GH_TOKEN is the gh CLI's).
+TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
 API_VERSION = "2022-11-28"
 USER_AGENT = "jmo-schedule"
 
@@ -50,3 +55,45 @@ def api_message(response: Any) -> str:
         return ""
     msg = data.get("message") if isinstance(data, dict) else None
     return " ".join(str(msg).split())[:200] if msg else ""
+
+
+class GitHubError(JmoError):
+    """The GitHub API refused or failed a request (the message never holds the token)."""
+
+
+def token_from(env: Mapping[str, str], variables: tuple[str, ...] = TOKEN_VARIABLES) -> tuple[str, str]:
+    """(variable, token) of the first of `variables` that is set; ("", "") when none is."""
+    for name in variables:
+        token = (env.get(name) or "").strip()
+        if token:
+            return name, token
+    return "", ""
+
+
+def host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).netloc or "the server"
+
+
+def send(session: Any, method: str, url: str, what: str, timeout: float, **kwargs: Any) -> Any:
+    """`session.request(...)` without redirects; a network failure becomes a GitHubError
+    naming the host, never the headers that hold the token."""
+    import requests
+
+    try:
+        return session.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+    except requests.RequestException as exc:
+        raise GitHubError(f"GitHub API: {what}: {type(exc).__name__}: cannot reach {host(url)}") from None
+
+
+def error_message(response: Any, what: str, hints: Mapping[int, str], rate_limited: str) -> str:
+    """One line for a refused request: status, GitHub's `message`, and what to do about it:
+    `hints` by status (401 defaults to a dead token), `rate_limited` for a 429 or a 403 with
+    no requests left."""
+    status = response.status_code
+    limited = status == 429 or (status == 403 and response.headers.get("X-RateLimit-Remaining") == "0")
+    hints = {401: "the token is missing, expired or revoked", **hints}
+    hint = rate_limited if limited else hints.get(status, "")
+    detail = api_message(response)
+    return f"GitHub API: {what}: HTTP {status}" + (f" ({detail})" if detail else "") + (f"; {hint}" if hint else "")

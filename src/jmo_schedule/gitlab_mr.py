@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import JmoError
+from .plural import counted
 from .gitlab_schedules import GitLabClient, GitLabError
 
 DEFAULT_BRANCH = "jmo-schedule/sync"
@@ -306,7 +307,7 @@ def open_merge_request(args: argparse.Namespace, env: Mapping[str, str], log: Ca
         else:
             options = push_options(args.target, args.title, _labels(args.labels), describe(result.files, source))
             git.run("push", "-q", "--force", *options, remote, f"HEAD:refs/heads/{args.branch}")
-            log(f"jmo-schedule: pushed {args.branch} ({len(result.files)} files); merge request into {args.target} opened or updated")
+            log(f"jmo-schedule: pushed {args.branch} ({counted(len(result.files), 'file')}); merge request into {args.target} opened or updated")
         with open(body_path, encoding="utf-8") as fh:
             body = fh.read()
         _set_description(args, env, body, log, warn)

@@ -2,10 +2,18 @@
 
 `.gitlab-ci.yml` cannot hold a schedule: GitLab keeps them in the project
 (`/projects/:id/pipeline_schedules`). Every `gitlab-ci` ScanSchedule becomes one pipeline
-schedule whose description starts with `jmo-schedule: <name>`, with cron, cron_timezone,
-ref, `active` (not suspend) and the variable `JMO_SCHEDULE=<name>` that the generated jobs
-are gated on. Schedules are matched by that description prefix, so a rerun changes
-nothing, and a schedule without the prefix (made by someone else) is never touched.
+schedule whose description is `jmo-schedule: <name>` (plus ` (<description annotation>)`),
+with cron, cron_timezone, ref and `active` (not suspend). The generated jobs are selected by
+that description, which GitLab 17.8 and later hands to the pipeline as
+$CI_PIPELINE_SCHEDULE_DESCRIPTION (`description_pattern` is the rule's regex).
+
+No schedule variable is set by default: schedule variables count as pipeline variables, and
+a top-level group whose "Minimum role to use pipeline variables" is "No one allowed" (the
+default for new groups on GitLab.com) refuses to start a pipeline that has any. The
+`JMO_SCHEDULE=<name>` variable earlier versions set is removed from our schedules, unless
+`legacy_variable` asks for it (GitLab before 17.8 has no description variable). Schedules are
+matched by the description prefix, so a rerun changes nothing, and a schedule without the
+prefix (made by someone else) is never touched.
 
 `plan()` is pure (existing schedules + wanted ones -> actions); `GitLabClient` speaks
 HTTP; `apply()` carries a plan out. The token travels only in the PRIVATE-TOKEN header
@@ -62,7 +70,7 @@ class Action:
         """One line for the log, e.g. `updated weekly-scan (schedule 14): cron, active`."""
         past = {"create": "created", "update": "updated", "delete": "deleted", "unchanged": "unchanged"}[self.kind]
         where = f" (schedule {self.schedule_id})" if self.schedule_id is not None else ""
-        what = self.changes + [f"variable {k}" for k in self.variable_changes]
+        what = self.changes + [f"variable {k}" + (" removed" if v is None else "") for k, v in self.variable_changes.items()]
         return f"{past} {self.name}{where}" + (f": {', '.join(what)}" if what and self.kind == "update" else "")
 
 
@@ -71,6 +79,22 @@ def description_for(schedule: ScanSchedule) -> str:
     text = DESCRIPTION_PREFIX + schedule.metadata.name
     extra = " ".join(str(schedule.metadata.annotations.get("description", "")).split())
     return f"{text} ({extra})" if extra else text
+
+
+def description_pattern(name: str) -> str:
+    """The RE2 regex (slashes included, for a `rules:if` `=~`) that matches exactly the
+    descriptions `description_for` gives the schedule `name`, bare or annotated, and no
+    other schedule's (`weekly` does not match `jmo-schedule: weekly-scan`). Names are
+    DNS-1123 labels, so they need no escaping."""
+    return f"/^{DESCRIPTION_PREFIX}{name}( \\(.*\\))?$/"
+
+
+def schedule_name_from_env(env: Mapping[str, str]) -> str | None:
+    """The ScanSchedule a scheduled GitLab pipeline runs for: from the pipeline schedule's
+    description ($CI_PIPELINE_SCHEDULE_DESCRIPTION, GitLab 17.8+), else $JMO_SCHEDULE."""
+    if (env.get("CI_PIPELINE_SOURCE") or "") != "schedule":
+        return None
+    return managed_name(env.get("CI_PIPELINE_SCHEDULE_DESCRIPTION")) or (env.get(VARIABLE) or "").strip() or None
 
 
 def managed_name(description: str | None) -> str | None:
@@ -97,8 +121,9 @@ def gitlab_cron(expression: str) -> str:
     return MACROS.get(text.lower(), text)
 
 
-def wanted_schedules(schedules: Sequence[ScanSchedule], default_ref: str) -> list[WantedSchedule]:
-    """A pipeline schedule for each gitlab-ci ScanSchedule (backend.config.ref overrides the ref)."""
+def wanted_schedules(schedules: Sequence[ScanSchedule], default_ref: str, legacy_variable: bool = False) -> list[WantedSchedule]:
+    """A pipeline schedule for each gitlab-ci ScanSchedule (backend.config.ref overrides the ref);
+    with `legacy_variable`, each also carries JMO_SCHEDULE=<name> (for GitLab before 17.8)."""
     out = []
     for s in schedules:
         if s.spec.backend.type != BACKEND:
@@ -113,7 +138,7 @@ def wanted_schedules(schedules: Sequence[ScanSchedule], default_ref: str) -> lis
             cron_timezone=s.spec.timezone,
             ref=ref,
             active=not s.spec.suspend,
-            variables={VARIABLE: s.metadata.name},
+            variables={VARIABLE: s.metadata.name} if legacy_variable else {},
         ))
     return out
 
@@ -124,7 +149,9 @@ def plan(existing: Sequence[Mapping[str, Any]], wanted: Sequence[WantedSchedule]
     `existing` are the API's schedule objects, each with `variables` (from the single
     schedule GET) when the caller has them. Unmanaged schedules are ignored; a managed
     schedule whose name is no longer wanted is deleted; of two managed schedules with
-    one name (an interrupted earlier run), the lowest id is kept, the others deleted.
+    one name (an interrupted earlier run), the lowest id is kept, the others deleted. A
+    JMO_SCHEDULE variable on one of ours that `wanted` does not ask for is removed; other
+    variables someone added are left alone.
     """
     by_name: dict[str, list[Mapping[str, Any]]] = {}
     for item in sorted(existing, key=lambda x: int(x.get("id", 0))):
@@ -153,6 +180,8 @@ def plan(existing: Sequence[Mapping[str, Any]], wanted: Sequence[WantedSchedule]
             changes.append("active")
         have = {v.get("key"): v.get("value") for v in current.get("variables") or [] if isinstance(v, dict)}
         var_changes: dict[str, str | None] = {k: v for k, v in w.variables.items() if have.get(k) != v}
+        if VARIABLE in have and VARIABLE not in w.variables:
+            var_changes[VARIABLE] = None  # ours from an earlier version: it would stop the pipeline
         kind = "update" if changes or var_changes else "unchanged"
         actions.append(Action(kind, w.name, w, int(current["id"]), changes, var_changes, frozenset(k for k in have if k)))
         for extra in found[1:]:
@@ -168,13 +197,19 @@ def plan(existing: Sequence[Mapping[str, Any]], wanted: Sequence[WantedSchedule]
 
 
 class GitLabError(JmoError):
-    """The GitLab API refused or failed a request (message never holds the token)."""
+    """The GitLab API refused or failed a request (message never holds the token).
+    `status` is the HTTP status when GitLab answered."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class GitLabClient:
     """The pipeline schedule endpoints of one project (GitLab REST API v4)."""
 
-    def __init__(self, api_url: str, project: str, token: str, session: requests.Session | None = None, timeout: float = TIMEOUT):
+    def __init__(self, api_url: str, project: str, token: str, session: requests.Session | None = None, timeout: float = TIMEOUT,
+                 token_variable: str | None = None):
         import requests
         from urllib.parse import quote
 
@@ -190,8 +225,13 @@ class GitLabClient:
         self.session.headers["PRIVATE-TOKEN"] = token
         self.session.headers.setdefault("User-Agent", "jmo-schedule")
         self.timeout = timeout
+        # Refusals name the variable the token came from, so the user knows what to replace.
+        self.hints: dict[int, str] = {} if not token_variable else {
+            401: f"the token in ${token_variable} is missing, expired or revoked",
+            404: f"no such project or schedule, or the token in ${token_variable} cannot see it",
+        }
 
-    def _request(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
+    def _request(self, method: str, url: str, what: str, hints: Mapping[int, str] | None = None, **kwargs: Any) -> Any:
         import requests
 
         try:
@@ -200,7 +240,8 @@ class GitLabClient:
             # The exception text names the host, never the header holding the token.
             raise GitLabError(f"GitLab API: {what}: {type(exc).__name__}: cannot reach {_host(url)}") from None
         if response.status_code >= 400:
-            raise GitLabError(_http_message(response.status_code, what, response), ) from None
+            raise GitLabError(_http_message(response.status_code, what, response, {**self.hints, **(hints or {})}),
+                              response.status_code) from None
         if response.status_code == 204 or not response.content:
             return None
         try:
@@ -208,18 +249,19 @@ class GitLabClient:
         except ValueError:
             raise GitLabError(f"GitLab API: {what}: answer is not JSON") from None
 
-    def _pages(self, url: str, what: str) -> Iterator[tuple[Any, Any]]:
+    def _pages(self, url: str, what: str, params: Mapping[str, str] | None = None) -> Iterator[tuple[Any, Any]]:
         import requests
 
         page: str | None = "1"
         seen = 0
         while page:
             try:
-                response = self.session.get(url, params={"per_page": PER_PAGE, "page": page}, timeout=self.timeout)
+                response = self.session.get(url, params={**(params or {}), "per_page": PER_PAGE, "page": page},
+                                            timeout=self.timeout)
             except requests.RequestException as exc:
                 raise GitLabError(f"GitLab API: {what}: {type(exc).__name__}: cannot reach {_host(url)}") from None
             if response.status_code >= 400:
-                raise GitLabError(_http_message(response.status_code, what, response))
+                raise GitLabError(_http_message(response.status_code, what, response, self.hints), response.status_code)
             yield response, response.json()
             seen += 1
             if seen > 1000:  # a server that never ends its pages
@@ -235,6 +277,22 @@ class GitLabClient:
             out.extend(x for x in data if isinstance(x, dict))
         return out
 
+    def schedule_pipelines(self, schedule_id: int, newest_first: bool = False) -> Iterator[dict[str, Any]]:
+        """The pipelines the pipeline schedule started, page by page (oldest first, GitLab's
+        default, or newest first: `sort=desc`, which versions without it ignore)."""
+        what = f"list pipelines of pipeline schedule {schedule_id}"
+        params = {"sort": "desc"} if newest_first else None
+        for _, data in self._pages(f"{self.base}/{schedule_id}/pipelines", what, params):
+            if not isinstance(data, list):
+                raise GitLabError(f"GitLab API: {what}: answer is not a list")
+            yield from (p for p in data if isinstance(p, dict) and p.get("id") is not None)
+
+    def cancel_pipeline(self, pipeline_id: str) -> None:
+        """Cancel a pipeline's jobs (GitLab answers 200 whatever the pipeline's state)."""
+        from urllib.parse import quote
+
+        self._request("POST", f"{self.project_url}/pipelines/{quote(pipeline_id)}/cancel", f"cancel pipeline {pipeline_id}")
+
     def get(self, schedule_id: int) -> dict[str, Any]:
         return self._request("GET", f"{self.base}/{schedule_id}", f"get pipeline schedule {schedule_id}") or {}
 
@@ -249,6 +307,10 @@ class GitLabClient:
 
     def take_ownership(self, schedule_id: int) -> None:
         self._request("POST", f"{self.base}/{schedule_id}/take_ownership", f"take ownership of pipeline schedule {schedule_id}")
+
+    def play(self, schedule_id: int, hints: Mapping[int, str] | None = None) -> None:
+        """Run the schedule's pipeline now (201); its next scheduled run stays as it was."""
+        self._request("POST", f"{self.base}/{schedule_id}/play", f"play pipeline schedule {schedule_id}", hints)
 
     def delete(self, schedule_id: int) -> None:
         self._request("DELETE", f"{self.base}/{schedule_id}", f"delete pipeline schedule {schedule_id}")
@@ -285,12 +347,17 @@ def _link_next_page(link: str | None) -> str | None:
     return None
 
 
-def _http_message(status: int, what: str, response: Any) -> str:
+def _http_message(status: int, what: str, response: Any, hints: Mapping[int, str] | None = None) -> str:
     hint = {
         401: "the token is missing, expired or revoked",
         403: "the token lacks the api scope or the Maintainer role this needs",
         404: "no such project or schedule, or the token cannot see it",
+        **(hints or {}),
     }.get(status)
+    if status == 429:  # a hint for 429 may say when: "{wait}" becomes "in 60 seconds" (Retry-After)
+        retry = (response.headers.get("Retry-After") or "").strip()
+        wait = f"in {retry} seconds" if retry.isdigit() else "later"
+        hint = (hints or {}).get(429, "GitLab's rate limit was reached; try again {wait}").format(wait=wait)
     detail = ""
     try:
         body = response.json()

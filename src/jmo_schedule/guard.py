@@ -15,11 +15,13 @@ CI schedulers cannot express everything a ScanSchedule says, so the job asks fir
    of the workflow is unfinished (requested, queued, pending, waiting or in progress; two
    runs that start together do not both skip), Replace cancels every older unfinished
    run (a newer one replaces this one in turn). No `concurrency:` group is generated: it
-   would queue the later run instead of skipping it.
-   GitLab: another scheduled pipeline of the same name running -> Forbid skips, Replace
-   cancels it where the token may; `resource_group` serialises runs as a fallback.
+   would queue the later run instead of skipping it. The token needs actions: read
+   (actions: write for Replace).
+   GitLab: another pipeline of the same pipeline schedule (found by its description) that
+   was running when this one was created -> Forbid skips; Replace cancels the older
+   pipelines where JMO_GITLAB_TOKEN may; the generated `resource_group` serialises runs.
    When the API cannot tell (no token, no permission, network), the scan runs and the
-   reason names the permission it needed.
+   reason says why.
 
 `decide` is pure apart from the injected API calls: the clock comes in as `now`.
 """
@@ -38,9 +40,9 @@ if TYPE_CHECKING:
 EVENT_SCHEDULE_VAR = "JMO_EVENT_SCHEDULE"
 
 GitHubLookup = Callable[[Mapping[str, str], str], "list[OtherRun]"]
-GitHubCancel = Callable[[Mapping[str, str], str, str], bool]
-GitLabLookup = Callable[[Mapping[str, str], Mapping[str, str], str], "list[OtherRun]"]
-GitLabCancel = Callable[[Mapping[str, str], Mapping[str, str], str], None]
+GitHubCancel = Callable[[Mapping[str, str], str, str], bool]  # (env, token, run id) -> cancelled
+GitLabLookup = Callable[[Mapping[str, str], str, str], "list[OtherRun]"]  # (env, token, schedule name)
+GitLabCancel = Callable[[Mapping[str, str], str, str], None]  # (env, token, pipeline id)
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ def decide(
     if policy in ("Forbid", "Replace") and provider == "github":
         verdict = _github_policy(policy, env, apis)
     elif policy in ("Forbid", "Replace") and provider == "gitlab":
-        verdict = _gitlab_policy(policy, env, apis)
+        verdict = _gitlab_policy(policy, name, env, apis)
     elif policy == "Allow":
         verdict = Decision(True, "concurrencyPolicy Allow")
     else:
@@ -202,40 +204,41 @@ def _run_label(run: OtherRun) -> str:
     return f"run #{run.number} ({run.id})" if run.number is not None else f"run {run.id}"
 
 
-def _gitlab_policy(policy: str, env: Mapping[str, str], apis: Apis) -> Decision:
-    from .concurrency import CheckError, gitlab_auth
+def _gitlab_policy(policy: str, name: str, env: Mapping[str, str], apis: Apis) -> Decision:
+    from .concurrency import CheckError
 
-    fallback = "resource_group / interruptible in the generated pipeline apply"
-    name = (env.get("CI_PIPELINE_NAME") or "").strip()
-    if not name:
-        return Decision(True, f"cannot tell this schedule's pipelines apart (CI_PIPELINE_NAME is not set); {fallback}")
-    headers = gitlab_auth(env)
-    if headers is None:
-        return Decision(True, f"cannot check for other pipelines: no JMO_GITLAB_TOKEN or CI_JOB_TOKEN; {fallback}")
+    fallback = ("the generated resource_group still runs one scan at a time" if policy == "Forbid"
+                else "the older pipeline keeps running")
+    scope = "read_api" if policy == "Forbid" else "api (to cancel)"
+    token = (env.get("JMO_GITLAB_TOKEN") or "").strip()
+    if not token:
+        return Decision(True, f"cannot check for other pipelines: JMO_GITLAB_TOKEN is not set (CI_JOB_TOKEN may not "
+                              f"read pipeline schedules; set a project access token with {scope}); {fallback}")
     try:
-        others = apis.gitlab_pipelines(env, headers, name) if apis.gitlab_pipelines else []
+        others = apis.gitlab_pipelines(env, token, name) if apis.gitlab_pipelines else []
     except CheckError as exc:
         if exc.denied:
-            return Decision(
-                True,
-                f"cannot check for other pipelines: {exc}: this token may not list pipelines "
-                f"(set JMO_GITLAB_TOKEN to a token with read_api); {fallback}",
-            )
+            return Decision(True, f"cannot check for other pipelines: {exc}: JMO_GITLAB_TOKEN needs {scope} and the "
+                                  f"Developer role; {fallback}")
         return Decision(True, f"cannot check for other pipelines: {exc}; {fallback}")
     if not others:
-        return Decision(True, "no other scheduled pipeline of this schedule running")
+        return Decision(True, "no other pipeline of this schedule running")
     if policy == "Forbid":
-        o = others[0]
+        o = others[-1]
         more = f" and {len(others) - 1} more" if len(others) > 1 else ""
-        return Decision(False, f"concurrencyPolicy Forbid: pipeline {o.id}{more} of this schedule is running")
+        state = "is running" if o.active else "was still running when this one was created"
+        return Decision(False, f"concurrencyPolicy Forbid: pipeline {o.id}{more} of this schedule {state}")
     cancelled = []
     try:
         for o in others:
-            if apis.gitlab_cancel:
-                apis.gitlab_cancel(env, headers, o.id)
-            cancelled.append(o.id)
+            if o.active and apis.gitlab_cancel:
+                apis.gitlab_cancel(env, token, o.id)
+                cancelled.append(o.id)
     except CheckError as exc:
-        return Decision(True, f"Replace: could not cancel pipeline: {exc}; {fallback}")
+        return Decision(True, f"Replace: could not cancel pipeline {', '.join(o.id for o in others if o.active)}: "
+                              f"{exc}; {fallback}")
+    if not cancelled:
+        return Decision(True, "no other pipeline of this schedule running")
     return Decision(True, f"Replace: cancelled running pipeline {', '.join(cancelled)}")
 
 
@@ -245,8 +248,8 @@ def default_apis() -> Apis:
     return Apis(
         github_runs=lambda env, token: concurrency.github_active_runs(env, token),
         github_cancel=lambda env, token, run_id: concurrency.github_cancel(env, token, run_id),
-        gitlab_pipelines=lambda env, headers, name: concurrency.gitlab_other_pipelines(env, headers, name),
-        gitlab_cancel=lambda env, headers, pid: concurrency.gitlab_cancel(env, headers, pid),
+        gitlab_pipelines=lambda env, token, name: concurrency.gitlab_other_pipelines(env, token, name),
+        gitlab_cancel=lambda env, token, pid: concurrency.gitlab_cancel(env, token, pid),
     )
 
 
@@ -258,8 +261,33 @@ def _one_line(text: str) -> str:
 
 
 def output_lines(decision: Decision) -> str:
-    """`run=true|false` and `reason=...`, newline-terminated (GITHUB_OUTPUT and dotenv)."""
+    """`run=true|false` and `reason=...`, newline-terminated ($GITHUB_OUTPUT)."""
     return f"run={'true' if decision.run else 'false'}\nreason={_one_line(decision.reason)}\n"
+
+
+# GitLab dotenv report variables reach every later job of the pipeline and outrank job
+# variables: namespaced, so they never clash with a user's `run` or `reason`.
+DOTENV_RUN = "JMO_GUARD_RUN"
+DOTENV_REASON = "JMO_GUARD_REASON"
+
+
+def dotenv_lines(decision: Decision) -> str:
+    """`JMO_GUARD_RUN=true|false` and `JMO_GUARD_REASON=...` (a GitLab dotenv report)."""
+    return f"{DOTENV_RUN}={'true' if decision.run else 'false'}\n{DOTENV_REASON}={_one_line(decision.reason)}\n"
+
+
+def read_dotenv(path: str) -> Decision | None:
+    """The decision a guard wrote to the dotenv file `path`; None when there is no such file
+    or it holds no decision."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    values = dict(line.split("=", 1) for line in lines if "=" in line)
+    if values.get(DOTENV_RUN) not in ("true", "false"):
+        return None
+    return Decision(values[DOTENV_RUN] == "true", values.get(DOTENV_REASON, ""))
 
 
 def write_outputs(decision: Decision, *, github_output: str | None, dotenv: str | None) -> None:
@@ -278,9 +306,8 @@ def write_outputs(decision: Decision, *, github_output: str | None, dotenv: str 
         folder = os.path.dirname(os.path.abspath(dotenv))
         if not os.path.isdir(folder):
             raise JmoError(f"{dotenv}: folder {folder} does not exist")
-        extra = f"JMO_GUARD_RUN={'true' if decision.run else 'false'}\nJMO_GUARD_REASON={_one_line(decision.reason)}\n"
         try:
-            atomic_write(dotenv, text + extra, mode=0o644)
+            atomic_write(dotenv, dotenv_lines(decision), mode=0o644)
         except OSError as exc:
             raise JmoError(f"{dotenv}: cannot write: {exc.strerror}") from None
 

@@ -33,9 +33,11 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from .errors import JmoError
+from .github_api import GitHubError, host as _host
+from .plural import counted
 from .gitlab_schedules import GitLabClient, GitLabError
 
 if TYPE_CHECKING:
@@ -94,8 +96,8 @@ class Summary:
         are those not finished (or with an outcome that is neither success nor failure)."""
         head = "prune (dry run):" if dry_run else "prune:"
         verb = "would be deleted" if dry_run else "deleted"
-        where = _count(self.schedules, "schedule") + (f", {len(self.missing)} not set up yet" if self.missing else "")
-        return f"{head} {_count(self.deleted, noun)} {verb}, {self.kept} kept, {self.untouched} left alone ({where})"
+        where = counted(self.schedules, "schedule") + (f", {len(self.missing)} not set up yet" if self.missing else "")
+        return f"{head} {counted(self.deleted, noun)} {verb}, {self.kept} kept, {self.untouched} left alone ({where})"
 
 
 def github_kind(status: Any, conclusion: Any) -> str | None:
@@ -178,10 +180,6 @@ def pick_backend(requested: str | None, env: Mapping[str, str], schedules: Seque
 # GitHub
 
 
-class GitHubError(JmoError):
-    """The GitHub API refused or failed a request (the message never holds the token)."""
-
-
 class GitHubRuns:
     """The two workflow-run endpoints prune needs, for one repository."""
 
@@ -204,13 +202,9 @@ class GitHubRuns:
         self.timeout = timeout
 
     def _send(self, method: str, url: str, what: str, params: Mapping[str, Any] | None = None) -> Any:
-        import requests
+        from .github_api import send
 
-        try:
-            return self.session.request(method, url, params=params, timeout=self.timeout, allow_redirects=False)
-        except requests.RequestException as exc:
-            # The exception text names the host, never the header holding the token.
-            raise GitHubError(f"GitHub API: {what}: {type(exc).__name__}: cannot reach {_host(url)}") from None
+        return send(self.session, method, url, what, self.timeout, params=params)
 
     def list_runs(self, workflow_file: str) -> list[dict[str, Any]] | None:
         """Every completed run of `workflow_file`, across all pages; None when GitHub has
@@ -262,14 +256,9 @@ _DELETE_HINT = ("deleting runs needs actions: write: add `permissions: actions: 
 
 
 def _github_message(response: Any, what: str, forbidden: str) -> str:
-    from .github_api import api_message
+    from .github_api import error_message
 
-    status = response.status_code
-    rate_limited = status == 429 or (status == 403 and response.headers.get("X-RateLimit-Remaining") == "0")
-    hint = ("the API rate limit is used up; the next sync tries again" if rate_limited else
-            {401: "the token is missing, expired or revoked", 403: forbidden}.get(status, ""))
-    detail = api_message(response)
-    return f"GitHub API: {what}: HTTP {status}" + (f" ({detail})" if detail else "") + (f"; {hint}" if hint else "")
+    return error_message(response, what, {403: forbidden}, "the API rate limit is used up; the next sync tries again")
 
 
 def prune_github(schedules: Sequence[ScanSchedule], client: GitHubRuns, *, dry_run: bool = False,
@@ -299,16 +288,6 @@ def prune_github(schedules: Sequence[ScanSchedule], client: GitHubRuns, *, dry_r
 
 class GitLabPipelines(GitLabClient):
     """GitLabClient (the project's pipeline schedules) plus the pipeline endpoints prune needs."""
-
-    def schedule_pipelines(self, schedule_id: int) -> list[dict[str, Any]]:
-        """Every pipeline the pipeline schedule started, across all pages."""
-        what = f"list pipelines of pipeline schedule {schedule_id}"
-        out: list[dict[str, Any]] = []
-        for _, data in self._pages(f"{self.base}/{schedule_id}/pipelines", what):
-            if not isinstance(data, list):
-                raise GitLabError(f"GitLab API: {what}: answer is not a list")
-            out.extend(p for p in data if isinstance(p, dict) and p.get("id") is not None)
-        return out
 
     def delete_pipeline(self, pipeline_id: str, what: str) -> bool:
         """Delete one pipeline with its jobs, logs and artifacts (204). False when already gone (404)."""
@@ -352,7 +331,7 @@ def prune_gitlab(schedules: Sequence[ScanSchedule], client: GitLabPipelines, *, 
             summary.missing.append(name)
             summary.schedules += 1
             continue
-        found = [p for sid in sorted(ids[name]) for p in client.schedule_pipelines(sid)]
+        found = [p for sid in sorted(ids[name]) for p in client.schedule_pipelines(sid)]  # every page
         runs = newest_first(gitlab_run(p) for p in found)
         _carry_out(plan(name, runs, schedule.spec.successfulJobsHistoryLimit, schedule.spec.failedJobsHistoryLimit),
                    "pipeline", client.delete_pipeline, dry_run, log, summary)
@@ -396,11 +375,3 @@ def _when(text: str) -> str:
 def _clean(value: Any) -> str:
     """An API value safe for one log line: no control characters, at most 40 characters."""
     return _UNSAFE.sub(" ", str(value if value is not None else "unknown")).strip()[:40]
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
-def _host(url: str) -> str:
-    return urlsplit(url).netloc or "the server"

@@ -20,6 +20,11 @@ so the decision is made here, with the one time semantics of cron.py:
 5. status (lastScheduleTime, lastSuccessfulTime, active, succeeded, failed, a LastRun
    condition, nextScheduleTime) goes to the local store, history to run_history;
 6. run folders beyond the history limits are pruned, oldest first; then notify.
+
+`jmo-schedule trigger` starts a manual run (`manual=True`): for no fire time, so steps 1
+and the deadline do not apply, while suspend and concurrencyPolicy do; its record says
+`"trigger": "manual"` and it leaves lastScheduleTime alone, as a Job made by hand from a
+CronJob (`kubectl create job --from=cronjob/...`) does.
 """
 from __future__ import annotations
 
@@ -55,6 +60,8 @@ EXIT_INTERRUPTED = 130
 # Conditions `run` maintains: the outcome of the latest run, and the latest skip.
 RUN_CONDITION = "LastRun"
 SKIP_CONDITION = "LastSkip"
+# The `trigger` of a run record that no fire time started (`jmo-schedule trigger`).
+MANUAL = "manual"
 
 
 @dataclass(frozen=True)
@@ -238,8 +245,11 @@ def run_schedule(
     scanner: str | None = None,
     env: Mapping[str, str] | None = None,
     grace: float | None = None,
+    manual: bool = False,
 ) -> RunOutcome:
-    """Run (or skip) the schedule `name` for its latest fire time not after `now`.
+    """Run (or skip) the schedule `name` for its latest fire time not after `now`; with
+    `manual`, one run now for no fire time (`jmo-schedule trigger`): suspend and
+    concurrencyPolicy still apply, the deadline does not, and history records it as manual.
 
     Reads the schedule from the local store, or from `file`; `env` defaults to the
     process environment over the KEY=VALUE lines of `$JMO_HOME/env`. Returns the outcome; its
@@ -261,7 +271,7 @@ def run_schedule(
     sink = _StatusSink(name, manager)
     started = clock()
 
-    decision = _decide(schedule, started)
+    decision = _decide(schedule, started, manual)
     for run_id in decision.crashed:
         sink.patch(lambda s: _count(s, failed=True))
     if decision.action == "idle":
@@ -288,43 +298,58 @@ def _count(status: ScheduleStatus, *, failed: bool) -> None:
         status.succeeded += 1
 
 
-def _decide(schedule: ScanSchedule, now: datetime) -> _Decision:
+def _decide(schedule: ScanSchedule, now: datetime, manual: bool = False) -> _Decision:
+    """Run, skip (recorded) or nothing to do. A scheduled run is for the latest fire time
+    (once, within the deadline); a manual one is for no fire time and has no deadline."""
     from .cron import previous_run
 
     name, spec = schedule.name, schedule.spec
-    nominal = previous_run(spec.schedule, spec.timezone, now)
-    if nominal is None:
-        return _Decision("idle", "NoFireTime", f"{spec.schedule!r} has no fire time before {rfc3339(now)}")
-    nominal_text = rfc3339(nominal)
+    nominal: datetime | None = None
+    nominal_text: str | None = None
+    if not manual:
+        nominal = previous_run(spec.schedule, spec.timezone, now)
+        if nominal is None:
+            return _Decision("idle", "NoFireTime", f"{spec.schedule!r} has no fire time before {rfc3339(now)}")
+        nominal_text = rfc3339(nominal)
+    what = nominal_text or "the manual run"
+    not_run = f"{nominal_text} not run" if nominal_text else "the manual run was not started"
     with runlock.schedule_mutex(name):
         with rh.editing(name) as data:
-            floor = max(
-                (t for t in (_parse_time(schedule.metadata.creationTimestamp), _parse_time(data.get("installedAt"))) if t),
-                default=None,
-            )
             active, stale = runlock.scan_slots(name)
             crashed = _mark_crashed(data, stale, now)
-            if floor is not None and nominal < floor:
-                return _Decision("idle", "BeforeCreation",
-                                 f"the last fire time {nominal_text} is before the schedule was created or installed",
-                                 crashed=crashed)
-            if any(r.get("scheduledTime") == nominal_text for r in data["runs"]):
-                return _Decision("idle", "AlreadyHandled",
-                                 f"{nominal_text} was already handled; next run {_next_time(schedule, now) or 'none'}",
-                                 crashed=crashed)
-            late = (now - nominal).total_seconds()
+            late = 0.0
+            if not manual:
+                floor = max(
+                    (t for t in (_parse_time(schedule.metadata.creationTimestamp), _parse_time(data.get("installedAt"))) if t),
+                    default=None,
+                )
+                assert nominal is not None
+                if floor is not None and nominal < floor:
+                    return _Decision("idle", "BeforeCreation",
+                                     f"the last fire time {nominal_text} is before the schedule was created or installed",
+                                     crashed=crashed)
+                if any(r.get("scheduledTime") == nominal_text for r in data["runs"]):
+                    return _Decision("idle", "AlreadyHandled",
+                                     f"{nominal_text} was already handled; next run {_next_time(schedule, now) or 'none'}",
+                                     crashed=crashed)
+                late = (now - nominal).total_seconds()
             reason = message = ""
             if spec.suspend:
-                reason, message = "Suspended", f"schedule is suspended; {nominal_text} not run"
-            elif spec.startingDeadlineSeconds is not None and late > spec.startingDeadlineSeconds:
+                reason, message = "Suspended", f"schedule is suspended; {not_run}"
+            elif not manual and spec.startingDeadlineSeconds is not None and late > spec.startingDeadlineSeconds:
                 reason = "MissedDeadline"
                 message = (f"started {_human(late)} after {nominal_text}, later than startingDeadlineSeconds "
                            f"({spec.startingDeadlineSeconds}s)")
             elif active and spec.concurrencyPolicy == "Forbid":
                 ids = ", ".join(f"{a.run_id} (pid {a.pid})" for a in active)
-                reason, message = "ConcurrencyForbidden", f"concurrencyPolicy Forbid: run {ids} still active; {nominal_text} skipped"
+                skipped = f"{nominal_text} skipped" if nominal_text else "the manual run was not started"
+                reason, message = "ConcurrencyForbidden", f"concurrencyPolicy Forbid: run {ids} still active; {skipped}"
             run_id = f"{stamp(now)}-{secrets.token_hex(3)}"
-            record: dict[str, Any] = {"id": run_id, "scheduledTime": nominal_text, "startTime": rfc3339(now)}
+            record: dict[str, Any] = {"id": run_id, "startTime": rfc3339(now)}
+            if manual:
+                record["trigger"] = MANUAL
+            else:
+                record["scheduledTime"] = nominal_text
             if reason:
                 record.update(result=rh.SKIPPED, reason=reason, message=message, endTime=rfc3339(now), exitCode=0)
                 data["runs"].append(record)
@@ -335,7 +360,7 @@ def _decide(schedule: ScanSchedule, now: datetime) -> _Decision:
             run_dir = _make_run_dir(schedule, now)
             slot = runlock.open_slot(name, run_id)
             slot.write_info(runId=run_id, pid=os.getpid(), pgid=None, scheduledTime=nominal_text)
-            record.update(result=rh.RUNNING, reason="Running", message=f"running for {nominal_text}",
+            record.update(result=rh.RUNNING, reason="Running", message=f"running for {what}",
                           resultsDir=run_dir, pid=os.getpid())
             if late >= 60:
                 record["message"] += f" (started {_human(late)} late)"
@@ -411,9 +436,11 @@ def _execute(
 
     def starting(status: ScheduleStatus) -> None:
         status.active = runlock.count_active(name)
-        status.lastScheduleTime = nominal_text
+        if nominal_text:  # a manual run is for no fire time (as a Job made from a CronJob)
+            status.lastScheduleTime = nominal_text
         status.nextScheduleTime = _next_time(schedule, started)
-        status.set_condition(RUN_CONDITION, "Unknown", "Running", f"run {run_id} started for {nominal_text}", rfc3339(started))
+        started_for = f"started for {nominal_text}" if nominal_text else "started by hand"
+        status.set_condition(RUN_CONDITION, "Unknown", "Running", f"run {run_id} {started_for}", rfc3339(started))
 
     sink.patch(starting)
     log = open(os.path.join(run_dir, LOG_NAME), "a", encoding="utf-8", buffering=1)

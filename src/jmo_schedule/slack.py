@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .errors import JmoError
+from .plural import counted
 from .workflow_commands import command
 
 if TYPE_CHECKING:
@@ -216,7 +217,7 @@ def _fallback(facts: MessageFacts, title: str) -> str:
     parts = [title]
     if facts.summary is not None:
         s = facts.summary
-        parts.append(f"{s.total} findings ({', '.join(f'{k} {s.counts.get(k, 0)}' for k in SEVERITY_ICONS)})")
+        parts.append(f"{counted(s.total, 'finding')} ({', '.join(f'{k} {s.counts.get(k, 0)}' for k in SEVERITY_ICONS)})")
     if facts.status == FAILURE and facts.message:
         parts.append(facts.message.strip().splitlines()[0] if facts.message.strip() else "")
     return escape(" — ".join(p for p in parts if p))

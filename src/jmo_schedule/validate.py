@@ -26,6 +26,7 @@ from .yamltext import Document
 
 TYPE_CHECKING = False  # typing is not imported at run time: CLI start-up time
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 MAX_NAME = 63
@@ -76,12 +77,13 @@ OPTION_KINDS: dict[str, Any] = {
     "log_level": LOG_LEVELS,
 }
 # backend.config keys each backend understands: name -> kind. Kinds: "str", "str_list",
-# "str_or_list", "bool", "int:<lo>:<hi>", "gitlab_retry", "mapping", "duration".
+# "str_or_list", "bool", "int:<lo>:<hi>", "gitlab_retry", "mapping", "duration", "gitlab_stage".
 BACKEND_CONFIG: dict[str, dict[str, str]] = {
     "github-actions": {
         "image": "str", "runs-on": "str_or_list", "environment": "str", "action": "action_ref", "codeScanning": "bool",
     },
-    "gitlab-ci": {"image": "str", "tags": "str_list", "timeout": "duration", "retry": "gitlab_retry", "ref": "str"},
+    "gitlab-ci": {"image": "str", "tags": "str_list", "timeout": "duration", "retry": "gitlab_retry", "ref": "str",
+                  "stage": "gitlab_stage"},
     "kubernetes": {
         "image": "str", "namespace": "str", "serviceAccountName": "str", "resultsVolumeClaim": "str",
         "webhookSecret": "str", "imagePullSecrets": "str_list",
@@ -93,6 +95,16 @@ GITLAB_RETRY_WHEN = (
     "runner_system_failure", "runner_unsupported", "stale_schedule", "job_execution_timeout", "archived_failure",
     "unmet_prerequisites", "scheduler_failure", "data_integrity_failure",
 )
+GITLAB_RESERVED_STAGES = (".pre", ".post")
+# Schedulers that start runs late on their own cadence, and why: a startingDeadlineSeconds
+# under LATE_START_SECONDS makes the guard skip runs the platform merely started late.
+LATE_START_BACKENDS: dict[str, str] = {
+    "github-actions": "GitHub Actions starts scheduled runs late at busy times (the start of every hour most) "
+                      "and may drop them",
+    "gitlab-ci": "GitLab's pipeline schedule worker starts scheduled pipelines on its own cadence "
+                 "(every 5 minutes on GitLab.com, every 10 by default on GitLab Self-Managed), later under load",
+}
+LATE_START_SECONDS = 15 * 60
 GITLAB_DURATION_RE = re.compile(r"^\s*\d+(\.\d+)?\s*(s|sec|seconds?|m|min|minutes?|h|hr|hours?|d|days?|w|weeks?)?(\s+\d+(\.\d+)?\s*(s|sec|seconds?|m|min|minutes?|h|hr|hours?|d|days?|w|weeks?)?)*\s*$", re.I)
 
 
@@ -285,59 +297,13 @@ def check_schedule(c: Checker, obj: Any, base: tuple = (), list_item: bool = Fal
         c.error(base, "spec is required")
     else:
         backend = check_spec(c, top["spec"], base + ("spec",))
-        if backend is not None:
-            platform_warnings(c, top["spec"], base + ("spec",), backend)
+        platform_warnings(c, top["spec"], base + ("spec",), backend)
     if "status" in top:
         if c.committed:
             c.warn(base + ("status",), "status is written by jmo-schedule and ignored in a committed file")
         else:
             check_status(c, top["status"], base + ("status",))
     return sum(p.severity == "error" for p in c.problems) == before
-
-
-# Platform schedulers do not start a run on the minute: GitHub delays scheduled runs at busy
-# times, the start of every hour most, and may drop them (docs: events that trigger
-# workflows, `schedule`); GitLab's schedule worker creates due pipelines on its own cadence
-# (docs: pipeline schedules). A startingDeadlineSeconds shorter than this makes the guard
-# skip runs the platform merely started late.
-MIN_PLATFORM_DEADLINE = 15 * 60
-LATE_STARTERS = {
-    "github-actions": "GitHub Actions starts scheduled runs late at busy times",
-    "gitlab-ci": "GitLab starts scheduled pipelines when its schedule worker next runs",
-}
-
-
-def platform_warnings(c: Checker, spec: Any, path: tuple, backend: str,
-                      late_starters: dict[str, str] | None = None) -> None:
-    """Warn (with the line) about schedules the backend's own scheduler cannot keep.
-
-    `late_starters` maps each backend whose scheduler starts runs late to why (default
-    LATE_STARTERS): there, a startingDeadlineSeconds under MIN_PLATFORM_DEADLINE is
-    flagged. On github-actions also a cron firing at minute 0 (GitHub's busiest time) or
-    more often than every 5 minutes (GitHub's shortest interval).
-    """
-    if not isinstance(spec, dict):
-        return
-    late_starters = LATE_STARTERS if late_starters is None else late_starters
-    deadline = spec.get("startingDeadlineSeconds")
-    if backend in late_starters and isinstance(deadline, int) and not isinstance(deadline, bool) \
-            and 0 <= deadline < MIN_PLATFORM_DEADLINE:
-        c.warn(path + ("startingDeadlineSeconds",),
-               f"{deadline} seconds is under 15 minutes: {late_starters[backend]}, so the guard would skip runs "
-               f"that merely started late; use {MIN_PLATFORM_DEADLINE} or more, or leave it out")
-    cron = spec.get("schedule")
-    if backend != "github-actions" or not isinstance(cron, str):
-        return
-    parsed = _parse_cron(cron)
-    if isinstance(parsed, Exception):
-        return
-    if _min_interval(cron) < 5:
-        c.warn(path + ("schedule",),
-               "fires more often than every 5 minutes; GitHub Actions runs schedules at most every 5 minutes")
-    elif 0 in parsed.minutes:
-        c.warn(path + ("schedule",),
-               "fires at minute 0, when GitHub Actions is busiest: scheduled runs start late or are dropped most "
-               "then; pick another minute, such as 17")
 
 
 def check_metadata(c: Checker, value: Any, path: tuple) -> None:
@@ -447,6 +413,35 @@ def check_spec(c: Checker, value: Any, path: tuple) -> str | None:
     return backend_type
 
 
+def platform_warnings(c: Checker, spec: Any, path: tuple, backend: str | None,
+                      late_start: Mapping[str, str] = LATE_START_BACKENDS) -> None:
+    """Warnings about what a backend's platform does to a valid spec (the line is the field's).
+
+    On the backends in `late_start` (backend -> why its scheduler starts runs late), a
+    startingDeadlineSeconds under LATE_START_SECONDS. On github-actions also a cron firing
+    more often than every 5 minutes (GitHub's shortest interval) or at minute 0 (its
+    busiest time, when scheduled runs are delayed or dropped most).
+    """
+    if not isinstance(spec, dict):
+        return
+    deadline = spec.get("startingDeadlineSeconds")
+    if backend in late_start and isinstance(deadline, int) and not isinstance(deadline, bool) \
+            and 0 <= deadline < LATE_START_SECONDS:
+        c.warn(path + ("startingDeadlineSeconds",),
+               f"{deadline} is under {LATE_START_SECONDS // 60} minutes: {late_start[backend]}, so the guard would skip "
+               f"runs that only started late; use {LATE_START_SECONDS} or more")
+    cron = spec.get("schedule")
+    if backend != "github-actions" or not isinstance(cron, str) or isinstance(_parse_cron(cron), Exception):
+        return
+    if _min_interval(cron) < 5:
+        c.warn(path + ("schedule",),
+               "fires more often than every 5 minutes; GitHub Actions runs schedules at most every 5 minutes")
+    elif 0 in _parse_cron(cron).minutes:
+        c.warn(path + ("schedule",),
+               "fires at minute 0, when GitHub Actions is busiest: scheduled runs start late or are dropped most "
+               "then; pick another minute, such as 17")
+
+
 def check_cron(c: Checker, value: Any, path: tuple) -> None:
     if not isinstance(value, str):
         c.error(path, f"expected a cron expression string, got {type_name(value)}")
@@ -489,6 +484,10 @@ def check_backend(c: Checker, value: Any, path: tuple) -> str | None:
                 c.error(kpath, f"{val!r} is not a duration such as 1h, 30m or \"1h 30m\"")
         elif kind == "gitlab_retry":
             check_gitlab_retry(c, val, kpath)
+        elif kind == "gitlab_stage":
+            if c.string(val, kpath) and val in GITLAB_RESERVED_STAGES:
+                c.error(kpath, f"{val}: GitLab does not run a pipeline that has only .pre/.post jobs, so the scan "
+                               "might never run; use a stage from your stages: list (default test)")
         elif kind == "action_ref":
             if c.string(val, kpath) and not ACTION_REF_RE.match(val):
                 c.error(kpath, f"{val!r} is not an action reference such as jmo/schedule-action@<commit sha>")

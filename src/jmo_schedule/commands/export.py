@@ -40,6 +40,13 @@ def find_schedule(name: str, path: str | None):  # -> tuple[ScanSchedule, str]
 
     Raises NotFoundError (a JmoError) when it is in none of the places looked at.
     """
+    schedule, file = locate(name, path)
+    return schedule, _source_path(file) if file else DEFAULT_FILE
+
+
+def locate(name: str, path: str | None):  # -> tuple[ScanSchedule, str | None]
+    """The schedule named `name` from `path`, else ./schedules.yaml when it holds `name`, else
+    the local store; and the file it came from (None: the local store)."""
     import os
 
     from ..errors import NotFoundError
@@ -49,7 +56,7 @@ def find_schedule(name: str, path: str | None):  # -> tuple[ScanSchedule, str]
         file = path or DEFAULT_FILE
         for schedule in load_file(file):
             if schedule.metadata.name == name:
-                return schedule, _source_path(file)
+                return schedule, file
         if path is not None:
             raise NotFoundError(f"schedule {name!r} not found in {path}")
     from ..manager import ScheduleManager
@@ -58,7 +65,7 @@ def find_schedule(name: str, path: str | None):  # -> tuple[ScanSchedule, str]
     if schedule is None:
         where = f"./{DEFAULT_FILE} or the local store" if os.path.isfile(DEFAULT_FILE) else "the local store"
         raise NotFoundError(f"schedule {name!r} not found in {where}")
-    return schedule, DEFAULT_FILE
+    return schedule, None
 
 
 def _source_path(file: str) -> str:

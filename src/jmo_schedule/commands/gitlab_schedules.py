@@ -6,9 +6,14 @@ import os
 
 DESCRIPTION = """\
 Create, update and remove GitLab pipeline schedules so that every ScanSchedule with
-backend gitlab-ci has one (cron, cron_timezone, ref, active = not suspend, variable
-JMO_SCHEDULE=<name>). Schedules are matched by the description prefix 'jmo-schedule: <name>':
-reruns change nothing, and schedules without that prefix are never touched.
+backend gitlab-ci has one (description 'jmo-schedule: <name>', cron, cron_timezone, ref,
+active = not suspend). The generated jobs are selected by that description
+($CI_PIPELINE_SCHEDULE_DESCRIPTION, GitLab 17.8+), so no schedule variable is needed: a
+JMO_SCHEDULE variable an earlier version set is removed, because schedule variables count
+as pipeline variables and "Minimum role to use pipeline variables: No one allowed" (the
+default of new GitLab.com groups) stops such a pipeline from starting. On GitLab before
+17.8 pass --legacy-variable to keep setting it. Schedules are matched by the description
+prefix: reruns change nothing, and schedules without that prefix are never touched.
 
 The token comes from a masked CI/CD variable (default JMO_GITLAB_TOKEN): a project access
 token with the api scope and the Maintainer role. It is sent only as the PRIVATE-TOKEN
@@ -27,6 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-f", "--file", metavar="FILE", default="schedules.yaml", help="schedules file (default schedules.yaml)")
     parser.add_argument("--ref", metavar="REF", help="branch or tag the schedules run on (default $CI_DEFAULT_BRANCH; backend.config.ref overrides)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
+    parser.add_argument(
+        "--legacy-variable", nargs="?", const="true", default="false", choices=("true", "false"),
+        help="also set JMO_SCHEDULE=<name> on each schedule (only for GitLab before 17.8, which has no "
+        "$CI_PIPELINE_SCHEDULE_DESCRIPTION; the project must allow pipeline variables)",
+    )
     parser.add_argument("--api-url", metavar="URL", help="GitLab REST API v4 URL (default $CI_API_V4_URL)")
     parser.add_argument("--project", metavar="ID", help="project id or full path (default $CI_PROJECT_ID)")
     parser.add_argument(
@@ -46,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if result.errors:
         raise ValidationError(result.problems)
     ref = args.ref or os.environ.get("CI_DEFAULT_BRANCH") or os.environ.get("CI_COMMIT_REF_NAME") or ""
-    wanted = gs.wanted_schedules(result.schedules, ref)
+    wanted = gs.wanted_schedules(result.schedules, ref, legacy_variable=args.legacy_variable == "true")
     if not _valid_name(args.token_variable):
         raise JmoError(f"--token-variable {args.token_variable!r} is not an environment variable name")
     client = gs.GitLabClient(

@@ -6,17 +6,21 @@ import argparse
 DESCRIPTION = """\
 The first step of a generated scan job. Prints one line, `run: <reason>` or
 `skip: <reason>`, writes run=true|false and reason=... to $GITHUB_OUTPUT (when set) and
-to --dotenv PATH (GitLab: artifacts:reports:dotenv), and exits 0 either way so later
+the decision to --dotenv PATH (GitLab: artifacts:reports:dotenv), and exits 0 either way so later
 steps can be conditioned on it. Exit 1 only for bad input (unknown schedule, bad file).
 
 Skips when the schedule is suspended; when a scheduled run starts more than
 startingDeadlineSeconds after its nominal time (the latest fire time not after now, in
 the schedule's time zone, DST-aware); and for concurrencyPolicy Forbid when an older run
-of the same workflow is unfinished (GitHub: ordered by run number, needs GITHUB_TOKEN with
-actions: read) or a scheduled pipeline with the same CI_PIPELINE_NAME is running (GitLab,
-JMO_GITLAB_TOKEN or CI_JOB_TOKEN). Under Replace it cancels those runs instead (GitHub:
-actions: write). A manual run (workflow_dispatch, a GitLab pipeline not started by a
-schedule) always runs unless suspended.
+of the same workflow is unfinished (GitHub: runs ordered by run number; needs GITHUB_TOKEN
+with actions: read) or another pipeline of the same GitLab pipeline schedule was running
+when this one was created (GitLab: found by the schedule's description through the
+pipeline schedules API; needs JMO_GITLAB_TOKEN with read_api, since CI_JOB_TOKEN may not
+read schedules). Replace cancels the older runs instead (GitHub: actions: write; GitLab:
+JMO_GITLAB_TOKEN with api). A manual run (workflow_dispatch, a GitLab pipeline not started
+by a schedule) always runs unless suspended. --dotenv writes JMO_GUARD_RUN=true|false and
+JMO_GUARD_REASON=... (namespaced: dotenv report variables reach every later job of the
+pipeline).
 
 examples:
   jmo-schedule guard nightly-scan -f schedules.yaml
@@ -34,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="schedules file (default: schedules.yaml when it exists, else the local store)",
     )
     parser.add_argument("--now", type=parse_time, metavar="ISO8601", help="decide as of this time (default: now)")
-    parser.add_argument("--dotenv", metavar="PATH", help="also write run=/reason= to this dotenv file (GitLab)")
+    parser.add_argument("--dotenv", metavar="PATH", help="also write JMO_GUARD_RUN=/JMO_GUARD_REASON= to this dotenv file (GitLab)")
 
 
 def run(args: argparse.Namespace) -> int:

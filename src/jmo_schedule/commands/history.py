@@ -5,8 +5,9 @@ import argparse
 
 DESCRIPTION = """\
 List the runs `jmo-schedule run` recorded for a schedule, oldest first: when each started,
-how long it took, its result and reason, the findings summary and the results folder
-("pruned" once the history limits removed it). Skipped runs are listed with their reason.
+what started it (schedule: a fire time; manual: `jmo-schedule trigger`), how long it took,
+its result and reason, the findings summary and the results folder ("pruned" once the
+history limits removed it). Skipped runs are listed with their reason.
 
 examples:
   jmo-schedule history weekly-scan
@@ -66,12 +67,13 @@ def run(args: argparse.Namespace) -> int:
     if not runs:
         sys.stderr.write(f"no runs recorded for {args.name!r} ({history_path(args.name)})\n")
         return 0
-    rows = [["STARTED", "DURATION", "RESULT", "REASON", "FINDINGS", "RESULTS"]]
+    rows = [["STARTED", "TRIGGER", "DURATION", "RESULT", "REASON", "FINDINGS", "RESULTS"]]
     for r in runs:
         folder = r.get("resultsDir") or "-"
         if r.get("pruned"):
             folder = f"(pruned) {folder}"
-        rows.append([str(r.get("startTime") or "-"), _duration(r), str(r.get("result") or "-"),
+        rows.append([str(r.get("startTime") or "-"), str(r.get("trigger") or "schedule"), _duration(r),
+                     str(r.get("result") or "-"),
                      str(r.get("reason") or "-"), _findings(r), folder])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:

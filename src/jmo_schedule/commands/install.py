@@ -16,6 +16,11 @@ schedule's lines are written commented out.
 --systemd writes jmo-NAME.service / jmo-NAME.timer into ~/.config/systemd/user
 (OnCalendar= in the schedule's own zone) and enables the timers.
 
+Entries need something to fire them. With --crontab, install warns when no cron daemon
+runs on this machine. With --systemd it needs your systemd user manager: without one it
+fails before writing anything (`loginctl enable-linger USER` starts one at boot), and it
+warns when lingering is off, since the timers then stop when you log out.
+
 Without NAME every local-cron schedule is installed and entries of schedules that are gone
 are removed; with NAMEs only those entries change.
 
@@ -46,6 +51,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="install the schedules of this file (the entries run them with -f FILE)")
 
 
+def _listed(schedules: list) -> str:
+    """`2 schedules (nightly, weekly-scan)`, `0 schedules`."""
+    from ..plural import counted
+
+    names = ", ".join(s.name for s in schedules)
+    return counted(len(schedules), "schedule") + (f" ({names})" if names else "")
+
+
 def _selected(args: argparse.Namespace) -> tuple[list, str]:
     from ..errors import JmoError
     from ..manager import ScheduleManager
@@ -64,6 +77,41 @@ def _selected(args: argparse.Namespace) -> tuple[list, str]:
     return out, source
 
 
+def _warn(text: str) -> None:
+    import sys
+
+    sys.stderr.write(f"warning: {text}\n")
+
+
+def check_systemd(dry_run: bool) -> None:
+    """Fail (warn for a dry run) when no user systemd manager would start the timers; warn
+    when it would stop them at logout. Runs before anything is written."""
+    from .. import crontab as ct
+    from ..errors import JmoError
+
+    user = ct.login_name()
+    if ct.user_manager_state() is None:
+        message = (f"no systemd user manager is running for {user} (systemctl --user cannot reach it), so nothing "
+                   f"would start the timers: as root run `loginctl enable-linger {user}` (it starts one at boot and "
+                   "keeps it after logout), or log in to a session that starts one; then install again, or use --crontab")
+        if not dry_run:
+            raise JmoError(message)
+        _warn(message)
+    elif not ct.lingering(user):
+        _warn(f"the timers run only while {user} is logged in: run `loginctl enable-linger {user}` so they keep "
+              "running after logout")
+
+
+def check_cron() -> None:
+    """Warn when no cron daemon runs here: the entries would never fire."""
+    from .. import crontab as ct
+
+    if ct.cron_daemon() == "":
+        other = "; or use --systemd" if ct.user_manager_state() is not None else ""
+        _warn("no cron daemon is running on this machine (no cron, crond, cronie or fcron process): the entries "
+              f"will not fire until one runs (Debian/Ubuntu: sudo systemctl enable --now cron){other}")
+
+
 def run(args: argparse.Namespace) -> int:
     import os
     import shutil
@@ -77,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
     from ..store import ensure_private_dir, jmo_home
 
     schedules, source = _selected(args)
+    if args.target == "systemd":
+        check_systemd(args.dry_run)
     if not schedules and args.names == []:
         sys.stderr.write(f"no local-cron schedules in {source}\n")
     file = os.path.abspath(args.file) if args.file else None
@@ -104,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
                 sys.stdout.write(f"# {os.path.join(folder, name)}\n{text}\n")
             else:
                 sys.stdout.write(f"wrote {os.path.join(folder, name)}\n")
+        if not args.dry_run:
+            sys.stdout.write(f"installed {_listed(schedules)} as systemd user timers\n")
     else:
         text, changed = ct.install_crontab(schedules, opts, replace_all=not args.names,
                                            user=args.crontab_user, dry_run=args.dry_run)
@@ -111,9 +163,9 @@ def run(args: argparse.Namespace) -> int:
             ct.print_table(text)
         else:
             who = f"the crontab of {args.crontab_user}" if args.crontab_user else "your crontab"
-            names = ", ".join(s.name for s in schedules) or "no schedules"
             verb = "installed" if changed else "already up to date:"
-            sys.stdout.write(f"{verb} {names} in {who} (cron zone {opts.machine_zone})\n")
+            sys.stdout.write(f"{verb} {_listed(schedules)} in {who} (cron zone {opts.machine_zone})\n")
+        check_cron()
     if not args.dry_run:
         now = rfc3339(datetime.now(timezone.utc))
         for schedule in schedules:

@@ -18,6 +18,12 @@ is printed: a Slack outage must not fail a passed scan); with --strict, 1 when a
 channel failed. 1 for bad input (unknown schedule, unreadable file); 2 for usage errors.
 Webhook URLs are never printed; on GitHub Actions they are masked with ::add-mask::.
 
+Inside a GitLab job's after_script, --status takes $CI_JOB_STATUS as it is (failed,
+canceled and timedout are a failure); --guard FILE sends nothing when the guard's dotenv
+says it skipped the run; --once FILE sends at most once per FILE (a later job that finds it
+sends nothing). --gitlab-schedule names the schedule the pipeline schedule started
+(its description 'jmo-schedule: NAME', else $JMO_SCHEDULE).
+
 examples:
   jmo-schedule notify --status success --schedule nightly-scan -f schedules.yaml
   jmo-schedule notify --status failure --schedule nightly-scan --message "scan step failed"
@@ -27,8 +33,17 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--status", required=True, choices=("success", "failure"), help="how the scan ended")
-    parser.add_argument("--schedule", metavar="NAME", help="the schedule that ran (channels, fail_on, results folder)")
+    parser.add_argument(
+        "--status", required=True, choices=("success", "failure", *GITLAB_FAILURES),
+        help="how the scan ended (GitLab's $CI_JOB_STATUS words failed, canceled and timedout mean failure)",
+    )
+    who = parser.add_mutually_exclusive_group()
+    who.add_argument("--schedule", metavar="NAME", help="the schedule that ran (channels, fail_on, results folder)")
+    who.add_argument(
+        "--gitlab-schedule", action="store_true",
+        help="the schedule whose GitLab pipeline schedule started this pipeline "
+        "($CI_PIPELINE_SCHEDULE_DESCRIPTION 'jmo-schedule: NAME', else $JMO_SCHEDULE)",
+    )
     parser.add_argument(
         "-f", "--file", metavar="FILE",
         help="schedules file to read NAME from (default: schedules.yaml when it exists, else the local store)",
@@ -47,7 +62,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="outcome of the run's SARIF upload step (GitHub: steps.<id>.outcome); failure adds a note to the message",
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when any channel did not get the message")
+    parser.add_argument("--guard", metavar="FILE", help="the guard's dotenv file: send nothing when it skipped the run")
+    parser.add_argument("--once", metavar="FILE", help="send nothing when FILE exists; write it after deciding")
     parser.add_argument("--dry-run", action="store_true", help="print the payload JSON and send nothing")
+
+
+# GitLab's $CI_JOB_STATUS in after_script besides `success`, and what each means in the message.
+GITLAB_FAILURES = {
+    "failed": None,
+    "canceled": "the scan job was canceled",
+    "timedout": "the scan job timed out",
+}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,7 +83,27 @@ def run(args: argparse.Namespace) -> int:
     from ..slack import add_mask_commands, payload_json
 
     env = os.environ
-    schedule = load_schedule(args.schedule, args.file) if args.schedule else None
+    if args.once and os.path.exists(args.once):
+        sys.stdout.write(f"notify: {args.once} exists: this run's message was already handled; nothing sent\n")
+        return 0
+    skipped = _guard_skip(args.guard) if args.guard else None
+    if skipped is not None:
+        sys.stdout.write(f"notify: the guard skipped this run ({skipped}); nothing sent\n")
+        _record(args.once, f"skipped by the guard: {skipped}")
+        return 0
+    if args.status in GITLAB_FAILURES:
+        args.message = args.message or GITLAB_FAILURES[args.status]
+        args.status = "failure"
+    name = args.schedule
+    if args.gitlab_schedule:
+        from ..errors import JmoError
+        from ..gitlab_schedules import schedule_name_from_env
+
+        name = schedule_name_from_env(env)
+        if name is None:
+            raise JmoError("--gitlab-schedule: this pipeline was not started by a jmo-schedule pipeline schedule "
+                           "(no $CI_PIPELINE_SCHEDULE_DESCRIPTION 'jmo-schedule: NAME' nor $JMO_SCHEDULE)")
+    schedule = load_schedule(name, args.file) if name else None
     results = args.results
     if results is None and schedule is None:
         results = "results"
@@ -85,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         if not outcome.channels and outcome.note:
             sys.stderr.write(f"dry run: {outcome.note}\n")
         return 0
+    _record(args.once, f"{args.status}: " + ("; ".join(str(r) for r in outcome.results) or outcome.note or "nothing sent"))
     if not outcome.results:
         disabled = bool(outcome.note and "disabled" in outcome.note)
         if disabled:
@@ -105,6 +151,33 @@ def run(args: argparse.Namespace) -> int:
             f"{'s' if len(outcome.results) != 1 else ''} did not get the message; {tail}\n"
         )
     return outcome.exit_code(args.strict)
+
+
+def _guard_skip(path: str) -> str | None:
+    """The guard's reason when its dotenv file says it skipped the run; None when it ran
+    or the file is missing (the guard never decided: the job failed before it)."""
+    from ..guard import read_dotenv
+
+    found = read_dotenv(path)
+    if found is None or found.run:
+        return None
+    return found.reason
+
+
+def _record(path: str | None, line: str) -> None:
+    """Write what notify did to `path` (the --once marker), atomically."""
+    if not path:
+        return
+    from ..errors import JmoError
+    from ..store import atomic_write
+
+    import os
+
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        atomic_write(path, line.replace("\n", " ") + "\n", mode=0o644)
+    except OSError as exc:
+        raise JmoError(f"{path}: cannot write: {exc.strerror}") from None
 
 
 def load_schedule(name: str, path: str | None):  # -> ScanSchedule

@@ -1,11 +1,12 @@
-"""`jmo-schedule run NAME`: run one scheduled scan on this machine (cron and systemd call it)."""
+"""`jmo-schedule run NAME`: the scheduled scan due now on this machine (cron and systemd call it)."""
 from __future__ import annotations
 
 import argparse
 
 DESCRIPTION = """\
-Run one scheduled scan now, the way a Kubernetes CronJob controller would start it.
-The installed crontab lines / systemd timers call this; you can too.
+What the installed crontab lines / systemd timers call at every minute they fire: the scan
+due now, decided the way a Kubernetes CronJob controller decides. To start one run by hand,
+use `jmo-schedule trigger NAME` (a manual run, on any backend).
 
 It takes the schedule's latest fire time not after --now (default: the clock) in
 spec.timezone. Nothing happens (exit 0) when that time was already handled or predates the
@@ -21,8 +22,11 @@ ${SLACK_WEBHOOK_URL} can go in $JMO_HOME/env (KEY=VALUE lines, owner-only).
 Exit status: the scan's (or the report's, e.g. 1 for findings at or above fail_on); 0 when
 skipped; 124 on timeout; 143 when replaced or stopped.
 
+--now is the clock cron gives: the minute the scheduler fired. Another time makes `run`
+act as if it fired then (for tests and replays); it does not start a run by hand.
+
 examples:
-  jmo-schedule run weekly-scan
+  jmo-schedule run weekly-scan                                  what cron runs
   jmo-schedule run weekly-scan --now 2026-11-30T07:00:00Z      as if cron fired then
   jmo-schedule run weekly-scan --scanner /opt/jmo/bin/jmo       a scanner not on PATH
   jmo-schedule run nightly-scan -f schedules.yaml               read the schedule from a file
@@ -34,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("name", metavar="NAME", help="schedule to run")
     parser.add_argument("--now", type=parse_time, metavar="ISO8601",
-                        help="the time of the run (default: now); decides the fire time it is for")
+                        help="the minute the scheduler fired (default: the clock); decides the fire time it is for")
     parser.add_argument("--scanner", metavar="CMD",
                         help="command that replaces `jmo` (default: $JMO_SCANNER, backend.config.scanner, jmo)")
     parser.add_argument("-f", "--file", metavar="FILE",

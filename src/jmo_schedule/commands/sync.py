@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    from ..loader import LoadResult
     from ..model import ScanSchedule
     from ..sync import Generation, SyncPlan
     from ..workflow_generators.github_actions import OwnAction
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
     root, in_git = _root(args.file, args.root)
     source = _source(args.file, root)
+    _check_gitlab_stages(result, args.file, root)
     action, current, note = _own_action(schedules, root)
     if note:
         sys.stderr.write(f"jmo-schedule: note: {note}\n")
@@ -164,6 +166,21 @@ def _explain_action_change(plan: SyncPlan, old: OwnAction, new: OwnAction) -> Sy
                                 f"this action's ref changed ({old.uses} -> {new.uses}, the ref this sync runs)")
         files.append(change)
     return SyncPlan(plan.source, files)
+
+
+def _check_gitlab_stages(result: LoadResult, file: str, root: str) -> None:
+    """Refuse a gitlab-ci schedule whose stage the repository's .gitlab-ci.yml lacks."""
+    import sys
+
+    from ..errors import ValidationError
+    from ..gitlab_stages import stage_problems
+    from ..loader import read_text
+
+    problems, warnings = stage_problems(result, read_text(file), root)
+    for warning in warnings:
+        sys.stderr.write(f"jmo-schedule: warning: {warning}\n")
+    if problems:
+        raise ValidationError(problems)
 
 
 def _root(file: str, given: str | None) -> tuple[str, bool]:

@@ -61,5 +61,10 @@ def run(args: argparse.Namespace) -> int:
     missing = [n for n in names or [] if n not in removed]
     for name in missing:
         sys.stderr.write(f"{name}: not installed in the crontab\n")
-    sys.stdout.write(f"removed {', '.join(removed)} from the crontab\n" if removed else "nothing to remove from the crontab\n")
+    if removed:
+        from ..plural import counted
+
+        sys.stdout.write(f"removed {counted(len(removed), 'schedule')} ({', '.join(removed)}) from the crontab\n")
+    else:
+        sys.stdout.write("nothing to remove from the crontab\n")
     return 0

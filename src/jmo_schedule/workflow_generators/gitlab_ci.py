@@ -1,29 +1,38 @@
 """GitLab CI: every gitlab-ci schedule's jobs in `.gitlab/jmo-schedules.gitlab-ci.yml`.
 
 The file is meant for `include: - local: .gitlab/jmo-schedules.gitlab-ci.yml`. GitLab keeps
-schedules outside the YAML (pipeline schedules, created by `jmo-schedule gitlab-schedules`
-with the variable JMO_SCHEDULE=<name>), so each schedule's jobs run only in a scheduled
-pipeline whose JMO_SCHEDULE names it. Per schedule:
+schedules outside the YAML (pipeline schedules, made by `jmo-schedule gitlab-schedules` with
+the description `jmo-schedule: <name>`), so each schedule's jobs run only in a scheduled
+pipeline whose $CI_PIPELINE_SCHEDULE_DESCRIPTION (GitLab 17.8+) is exactly that schedule's,
+or, on older GitLab, whose JMO_SCHEDULE variable names it. Per schedule, ONE job does it all:
 
-- `jmo-guard-<name>` (stage `.pre`): `jmo-schedule guard` decides run/skip and hands
-  `run` / `reason` to the later jobs as a dotenv report;
-- `jmo-scan-<name>` (stage `test`): `jmo scan`, `jmo report`, then `jmo-schedule convert`
-  to GitLab's SAST and Code Quality reports; the SARIF travels as a plain artifact;
-- `jmo-notify-success-<name>` / `jmo-notify-failure-<name>` (stage `.post`,
-  `when: on_success` / `on_failure`) when the schedule has notifications.
+- `jmo-scan-<name>` (stage `backend.config.stage`, default `test`; `needs: []` so the
+  user's other jobs never hold it back): installs jmo-schedule once (cached), runs
+  `jmo-schedule guard` (which says in the log why it skips, and leaves its decision as
+  the dotenv report `JMO_GUARD_RUN` / `JMO_GUARD_REASON`), `jmo scan`, `jmo report`,
+  converts the findings to GitLab's SAST and Code Quality reports, and in `after_script`
+  (which GitLab 17.0+ runs for failed and canceled jobs too, with $CI_JOB_STATUS) posts
+  the Slack message;
+- `jmo-notify-<name>` (stage `.post`, `when: on_failure`), only with notifications, for
+  what after_script cannot cover (a runner or image failure, a timeout without
+  RUNNER_SCRIPT_TIMEOUT): it sends nothing when the scan job already did (`--once`).
 
-Only the default stages are used, so including the file never conflicts with a project's
-own `stages:`. Every value from the schedule is a job variable with `expand: false` (GitLab
-does not expand `$` in it) and reaches the shell as a quoted `"${VAR}"`. jmo-schedule itself
-is installed inside the job from $JMO_SCHEDULE_PIP_SPEC with `pip install --target` (the
-scanner image's Python is externally managed and has no venv module) and run with
-PYTHONPATH set for that one command, so it never shadows the scanner's own packages.
+Every value from the schedule is a job variable with `expand: false` (GitLab does not
+expand `$` in it) and reaches the shell as a quoted `"${VAR}"`. jmo-schedule is installed
+inside the job from $JMO_SCHEDULE_PIP_SPEC with `pip install --target` (the scanner image's
+Python is externally managed and has no venv module; uv when the image has it) into a
+folder GitLab caches, and the install is skipped when the cache already holds that pinned
+version; it runs with PYTHONPATH set for that one command, so it never shadows the
+scanner's own packages.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
+from .._version import __version__
+from ..gitlab_schedules import VARIABLE, description_pattern
 from ..model import ScanSchedule
 from ..scan_command import build_plan, shell_line
 from . import yaml_emit
@@ -41,28 +50,98 @@ from .header import schedule_header
 
 BACKEND = "gitlab-ci"
 PATH = ".gitlab/jmo-schedules.gitlab-ci.yml"
-LIB_DIR = "${CI_PROJECT_DIR}/.jmo-schedule-lib"
-GUARD_ENV = "jmo-guard.env"
+LIB = ".jmo-schedule-lib"
+LIB_DIR = "${CI_PROJECT_DIR}/" + LIB
+DEFAULT_STAGE = "test"
+# GitLab does not run a pipeline that has only .pre/.post jobs: a scan there may never run.
+RESERVED_STAGES = (".pre", ".post")
+# GitLab Runner's default after_script time limit; RUNNER_SCRIPT_TIMEOUT leaves it room.
+AFTER_SCRIPT_MINUTES = 5
 
-_INSTALL = (
-    f'python3 -m pip install --quiet --upgrade --disable-pip-version-check --no-warn-script-location '
-    f'--target "{LIB_DIR}" "${{{PIP_SPEC_VAR}}}"'
-)
 _TOOL = f'PYTHONPATH="{LIB_DIR}" python3 -m jmo_schedule'
 
 
+def install_line(lib: str, spec: str) -> str:
+    """The shell block that installs jmo-schedule into the folder `lib` from the pip spec
+    `spec` (both shell expressions, e.g. `${JMO_SCHEDULE_LIB}`), unless the folder (from
+    GitLab's cache) already holds that pinned `name==version` for this Python: a stamp
+    file records what was installed. uv is used where the image has it. The component
+    template runs the same block."""
+    stamp = f'"{lib}/.jmo-pip-spec"'
+    return (
+        f'jmo_stamp="{spec} $(python3 -V 2>&1)"; jmo_cached=""\n'
+        f'case "{spec}" in *[!A-Za-z0-9._=+-]*) ;; *==*) jmo_cached="$(cat {stamp} 2>/dev/null || true)" ;; esac\n'
+        f'if [ "$jmo_cached" = "$jmo_stamp" ]; then\n'
+        f'  echo "jmo-schedule: {spec} from the cache"\n'
+        f'else\n'
+        f'  rm -rf "{lib}"\n'
+        f'  if command -v uv >/dev/null 2>&1; then\n'
+        f'    uv pip install --quiet --python python3 --target "{lib}" "{spec}" || exit 1\n'
+        f'  else\n'
+        f'    python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \\\n'
+        f'      --target "{lib}" "{spec}" || exit 1\n'
+        f'  fi\n'
+        f"  printf '%s\\n' \"$jmo_stamp\" > {stamp}\n"
+        f'fi\n'
+    )
+
+
+_INSTALL = yaml_emit.Literal(install_line(LIB_DIR, f"${{{PIP_SPEC_VAR}}}"))
+
+
 def job_names(name: str) -> dict[str, str]:
-    return {
-        "guard": f"jmo-guard-{name}",
-        "scan": f"jmo-scan-{name}",
-        "success": f"jmo-notify-success-{name}",
-        "failure": f"jmo-notify-failure-{name}",
-    }
+    return {"scan": f"jmo-scan-{name}", "notify": f"jmo-notify-{name}"}
 
 
 def rule_if(name: str) -> str:
-    """The rule that selects a schedule's jobs: a scheduled pipeline whose JMO_SCHEDULE names it."""
-    return f'$CI_PIPELINE_SOURCE == "schedule" && $JMO_SCHEDULE == "{name}"'
+    """The rule that selects a schedule's jobs: a scheduled pipeline started by exactly the
+    pipeline schedule `jmo-schedule: <name>` (bare or with its annotation)."""
+    return f'$CI_PIPELINE_SOURCE == "schedule" && $CI_PIPELINE_SCHEDULE_DESCRIPTION =~ {description_pattern(name)}'
+
+
+def legacy_rule_if(name: str) -> str:
+    """The same for GitLab before 17.8 (no description variable): the schedule's JMO_SCHEDULE."""
+    return f'$CI_PIPELINE_SOURCE == "schedule" && ${VARIABLE} == "{name}"'
+
+
+def stage(schedule: ScanSchedule) -> str:
+    """The scan job's stage (backend.config.stage, default test). Raises ValueError for
+    .pre/.post, which would leave a scheduled pipeline GitLab does not run."""
+    value = str(backend_config(schedule, BACKEND).get("stage") or DEFAULT_STAGE)
+    if value in RESERVED_STAGES:
+        raise ValueError(f"{schedule.metadata.name}: backend.config.stage {value}: GitLab does not run a pipeline "
+                         "that has only .pre/.post jobs; use a stage from your stages: list (default test)")
+    return value
+
+
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)")
+_UNIT_SECONDS = {"": 1, "s": 1, "sec": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "minute": 60,
+                 "minutes": 60, "h": 3600, "hr": 3600, "hour": 3600, "hours": 3600, "d": 86400, "day": 86400,
+                 "days": 86400, "w": 604800, "week": 604800, "weeks": 604800}
+
+
+def duration_seconds(text: str) -> int | None:
+    """Seconds in a GitLab duration such as `1h 30m` or `90 minutes` (None when unreadable)."""
+    total = 0.0
+    rest = text.strip().lower()
+    if not rest:
+        return None
+    for number, unit in _DURATION_RE.findall(rest):
+        if unit not in _UNIT_SECONDS:
+            return None
+        total += float(number) * _UNIT_SECONDS[unit]
+    if _DURATION_RE.sub("", rest).strip():
+        return None
+    return int(total)
+
+
+def script_timeout(job_timeout: str) -> str | None:
+    """RUNNER_SCRIPT_TIMEOUT for a job `timeout:`: short enough that a scan which runs out of
+    time still reaches after_script (and its message) inside the job's limit."""
+    seconds = duration_seconds(job_timeout)
+    if seconds is None or seconds < (AFTER_SCRIPT_MINUTES * 2 + 10) * 60:
+        return None
+    return f"{seconds // 60 - AFTER_SCRIPT_MINUTES * 2}m"
 
 
 def _var(value: str) -> dict[str, Any]:
@@ -77,86 +156,94 @@ def jobs(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, dict
     config = backend_config(schedule, BACKEND)
     plan = build_plan(spec.jobTemplate)
     names = job_names(name)
-    img = {"name": image(schedule, BACKEND), "entrypoint": [""]}
-    tags = [str(t) for t in config.get("tags") or []]
     out_dir = f"jmo-{name}"  # artifacts must live inside the project directory
-    source_var = {"JMO_SCHEDULES_FILE": _var(source)}
+    guard_env = f"{out_dir}/guard.env"
+    notified = f"{out_dir}/notified"
+    notify = bool(notification_secrets(schedule))
+    tags = [str(t) for t in config.get("tags") or []]
 
-    def base(stage: str, when: str | None = None) -> dict[str, Any]:
-        job: dict[str, Any] = {"stage": stage, "image": img}
-        rule: dict[str, Any] = {"if": rule_if(name)}
-        if when:
-            rule["when"] = when
-        job["rules"] = [rule]
+    def base(stage_name: str, when: str | None = None) -> dict[str, Any]:
+        job: dict[str, Any] = {"stage": stage_name, "image": {"name": image(schedule, BACKEND), "entrypoint": [""]}}
+        rules = [{"if": rule_if(name)}, {"if": legacy_rule_if(name)}]
+        job["rules"] = [{**rule, "when": when} if when else rule for rule in rules]
         if tags:
             job["tags"] = tags
         return job
 
-    guard = base(".pre")
-    guard["variables"] = dict(source_var)
-    guard["script"] = [
-        _INSTALL,
-        f'{_TOOL} guard {name} -f "${{JMO_SCHEDULES_FILE}}" --dotenv {GUARD_ENV}',
-    ]
-    guard["artifacts"] = {"reports": {"dotenv": GUARD_ENV}}
+    def cache(policy: str | None = None) -> dict[str, Any]:
+        entry: dict[str, Any] = {"key": f"jmo-schedule-lib-{__version__}", "paths": [f"{LIB}/"], "when": "always"}
+        if policy:
+            entry["policy"] = policy
+        return entry
 
-    skip_unless_run = 'if [ "${run:-}" != "true" ]; then echo "jmo-schedule: skipped: ${reason:-guard said no}"; exit 0; fi'
-    scan = base("test")
-    scan["needs"] = [{"job": names["guard"], "artifacts": True}]
+    def notify_line(status: str, *extra: str) -> str:
+        return " ".join([
+            f"{_TOOL} notify --status {status} --schedule {name} -f \"${{JMO_SCHEDULES_FILE}}\"",
+            f"--results {out_dir} --guard {guard_env} --once {notified}", *extra,
+        ])
+
+    scan = base(stage(schedule))
+    scan["needs"] = []  # start at once: a user's failing build job must not stop the scan
     if config.get("timeout"):
         scan["timeout"] = str(config["timeout"])
     if config.get("retry") is not None:
         scan["retry"] = config["retry"]
     if spec.concurrencyPolicy == "Forbid":
-        # One scan at a time per schedule; the guard skips a run that would overlap.
+        # One scan at a time when the guard cannot ask the API; the guard skips a run whose
+        # older run was still going when it fired, even one that queued here.
         scan["resource_group"] = f"jmo-{name}"
-        scan["interruptible"] = False
-    elif spec.concurrencyPolicy == "Replace":
-        # A newer pipeline may cancel this one (auto-cancel of redundant pipelines).
-        scan["interruptible"] = True
-    scan["variables"] = {key: _var(value) for key, value in plan.env().items()}
+    # Never cancelled as redundant by a newer pipeline of the ref (a user's `default:` may say so).
+    scan["interruptible"] = False
+    variables: dict[str, Any] = {"JMO_SCHEDULES_FILE": _var(source)}
+    variables.update({key: _var(value) for key, value in plan.env().items()})
+    timeout = script_timeout(str(config["timeout"])) if config.get("timeout") else None
+    if notify and timeout:
+        variables["RUNNER_SCRIPT_TIMEOUT"] = timeout
+        variables["RUNNER_AFTER_SCRIPT_TIMEOUT"] = f"{AFTER_SCRIPT_MINUTES}m"
+    scan["variables"] = variables
+    scan["cache"] = cache()
     scan["script"] = [
-        skip_unless_run,
+        # A shell runner keeps untracked files: no record or result of an earlier run may count.
+        f"rm -rf {out_dir} && mkdir {out_dir}",
         _INSTALL,
+        f'{_TOOL} guard {name} -f "${{JMO_SCHEDULES_FILE}}" --dotenv {guard_env}',
+        "unset JMO_GITLAB_TOKEN",  # the guard's API token is no business of the scanner's
+        f"if ! grep -qx 'JMO_GUARD_RUN=true' {guard_env}; then echo \"jmo-schedule: scan skipped\"; exit 0; fi",
         *plan.write_list_files_shell(),
         shell_line(plan.scan, "jmo scan"),
         # Keep jmo report's verdict (1 = a finding at fail_on or worse) but convert first,
         # so the merge request shows what failed the job.
         "jmo_status=0; " + shell_line(plan.report, "jmo report") + " || jmo_status=$?",
-        f'mkdir -p {out_dir}; if [ -d "${{JMO_RESULTS_DIR}}/summaries" ]; then cp -R -- "${{JMO_RESULTS_DIR}}/summaries/." {out_dir}/; fi',
+        f'if [ -d "${{JMO_RESULTS_DIR}}/summaries" ]; then cp -R -- "${{JMO_RESULTS_DIR}}/summaries/." {out_dir}/; fi',
         f'{_TOOL} convert --to gitlab-sast --results "${{JMO_RESULTS_DIR}}" -o {out_dir}/gl-sast-report.json',
         f'{_TOOL} convert --to gitlab-codequality --results "${{JMO_RESULTS_DIR}}" -o {out_dir}/gl-code-quality-report.json',
         'exit "$jmo_status"',
     ]
+    if notify:
+        # $CI_JOB_STATUS: success, failed, canceled (or timedout); a new shell, so the path again.
+        scan["after_script"] = [notify_line('"${CI_JOB_STATUS}"')]
     scan["artifacts"] = {
         "when": "always",
         "paths": [f"{out_dir}/"],
         "reports": {
+            "dotenv": guard_env,
             "sast": f"{out_dir}/gl-sast-report.json",
             "codequality": f"{out_dir}/gl-code-quality-report.json",
         },
     }
-    result = {names["guard"]: guard, names["scan"]: scan}
+    result = {names["scan"]: scan}
 
-    if notification_secrets(schedule):
-        for status, when in (("success", "on_success"), ("failure", "on_failure")):
-            job = base(".post", when)
-            job["needs"] = [
-                {"job": names["guard"], "artifacts": True},
-                {"job": names["scan"], "artifacts": True},
-            ]
-            job["variables"] = dict(source_var)
-            gate = (
-                skip_unless_run if status == "success"
-                # A failed or missing guard still reports the failure; only a deliberate skip does not.
-                else 'if [ "${run:-}" = "false" ]; then echo "jmo-schedule: skipped: ${reason:-}"; exit 0; fi'
-            )
-            job["script"] = [
-                gate,
-                _INSTALL,
-                f'{_TOOL} notify --status {status} --schedule {name} -f "${{JMO_SCHEDULES_FILE}}" --results {out_dir}',
-            ]
-            result[names[status]] = job
+    if notify:
+        job = base(".post", "on_failure")
+        job["needs"] = [{"job": names["scan"], "artifacts": True}]
+        job["interruptible"] = False
+        job["variables"] = {"JMO_SCHEDULES_FILE": _var(source)}
+        job["cache"] = cache("pull")
+        job["script"] = [
+            _INSTALL,
+            notify_line("failure", '--message "the scan job ended before it could report: see its log"'),
+        ]
+        result[names["notify"]] = job
     return result
 
 
