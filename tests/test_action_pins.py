@@ -50,6 +50,7 @@ def test_the_table_holds_full_shas_and_release_tags() -> None:
         "actions/checkout": "v7", "actions/setup-python": "v7", "actions/cache": "v5",
         "actions/upload-artifact": "v7", "github/codeql-action/upload-sarif": "v4",
         "peter-evans/create-pull-request": "v8", "astral-sh/setup-uv": "v10",
+        "actions/download-artifact": "v8", "pypa/gh-action-pypi-publish": "v1",
     }
 
 

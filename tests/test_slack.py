@@ -349,4 +349,4 @@ def test_notes_follow_the_findings_as_warnings():
                                    notes=("SARIF was not uploaded <here>", "second")))
     assert p["blocks"][4] == {"type": "section", "text": {
         "type": "mrkdwn", "text": ":warning: SARIF was not uploaded &lt;here&gt;\n:warning: second"}}
-    assert p["text"] == "✅ Security scan succeeded: x — 1 findings (CRITICAL 0, HIGH 0, MEDIUM 0, LOW 1, INFO 0)"
+    assert p["text"] == "✅ Security scan succeeded: x — 1 finding (CRITICAL 0, HIGH 0, MEDIUM 0, LOW 1, INFO 0)"

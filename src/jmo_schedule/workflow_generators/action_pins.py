@@ -40,7 +40,11 @@ UPLOAD_ARTIFACT = Pin("actions/upload-artifact", "bbbca2ddaa5d8feaa63e36b76fdaad
 UPLOAD_SARIF = Pin("github/codeql-action/upload-sarif", "8aad20d150bbac5944a9f9d289da16a4b0d87c1e", "v4.36.2")
 CREATE_PULL_REQUEST = Pin("peter-evans/create-pull-request", "5f6978faf089d4d20b00c7766989d076bb2fc7f1", "v8.1.1")
 SETUP_UV = Pin("astral-sh/setup-uv", "20cfd1bf945f4377ade1205e4dbc17946fc9a30d", "v10.0.1")
+# This repository's release workflow.
+DOWNLOAD_ARTIFACT = Pin("actions/download-artifact", "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1")
+PYPI_PUBLISH = Pin("pypa/gh-action-pypi-publish", "dc37677b2e1c63e2034f94d8a5b11f265b73ba33", "v1.14.2")
 
 PINS: dict[str, Pin] = {
-    p.action: p for p in (CHECKOUT, SETUP_PYTHON, CACHE, UPLOAD_ARTIFACT, UPLOAD_SARIF, CREATE_PULL_REQUEST, SETUP_UV)
+    p.action: p for p in (CHECKOUT, SETUP_PYTHON, CACHE, UPLOAD_ARTIFACT, UPLOAD_SARIF, CREATE_PULL_REQUEST, SETUP_UV,
+                          DOWNLOAD_ARTIFACT, PYPI_PUBLISH)
 }
