@@ -77,16 +77,6 @@ def test_default_remote_has_no_secret() -> None:
         gitlab_mr.default_remote({})
 
 
-def test_askpass_answers_from_the_environment_and_holds_no_token(tmp_path: Path) -> None:
-    path = gitlab_mr.write_askpass(str(tmp_path), "JMO_GITLAB_TOKEN")
-    assert "glpat" not in Path(path).read_text()
-    out = subprocess.run([path, "Password for 'https://oauth2@gitlab.example.com': "], capture_output=True, text=True,
-                         env={"JMO_GITLAB_TOKEN": "glpat-secret"})
-    assert out.stdout == "glpat-secret\n"
-    with pytest.raises(JmoError, match=r"^'X; rm -rf /' is not a variable name$"):
-        gitlab_mr.write_askpass(str(tmp_path), "X; rm -rf /")
-
-
 def test_push_then_rerun_pushes_nothing(repo: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     env = {**os.environ, "JMO_GITLAB_TOKEN": "glpat-secret"}
     assert gitlab_mr.open_merge_request(args(repo["remote"]), env) == "pushed"
@@ -120,6 +110,30 @@ def test_failed_push_is_one_line(repo: dict[str, Path], capsys: pytest.CaptureFi
     assert err.startswith("jmo-schedule: error: git ")
     assert err.count("\n") == 1 and "glpat-secret" not in err
     assert "does not appear to be a git repository" in err
+
+
+# What GitLab's receive side answers a token without write access to the branch.
+REFUSE = """#!/bin/sh
+echo "You are not allowed to push code to this project." >&2
+exit 1
+"""
+
+
+@pytest.mark.parametrize("token, fix", [
+    ("glpat-secret", "the project access token in $JMO_GITLAB_TOKEN needs the write_repository scope and the "
+                     "Maintainer role"),
+    ("", "$JMO_GITLAB_TOKEN is not set in this pipeline: store a project access token with the Maintainer role and "
+         "the write_repository and api scopes as the masked CI/CD variable JMO_GITLAB_TOKEN"),
+])
+def test_refused_push_names_the_variable_and_what_the_token_needs(
+        repo: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        token: str, fix: str) -> None:
+    (repo["remote"] / "hooks" / "pre-receive").write_text(REFUSE)
+    monkeypatch.setenv("JMO_GITLAB_TOKEN", token)
+    assert gitlab_mr.main(["--remote", str(repo["remote"]), "--target", "main"]) == 1
+    assert capsys.readouterr().err == (
+        "jmo-schedule: error: git push failed: ! [remote rejected] HEAD -> jmo-schedule/sync (pre-receive hook "
+        f"declined) (remote: You are not allowed to push code to this project.); {fix}\n")
 
 
 # ------------------------------------------------------------------------------------
@@ -215,8 +229,8 @@ def test_token_without_api_scope_warns_in_one_line_and_goes_on(repo: dict[str, P
     finally:
         fake.stop()
     assert capsys.readouterr().err == (
-        f"jmo-schedule: warning: GitLab API: {what}: HTTP 403 (insufficient_scope); the token lacks the api scope "
-        "or the Maintainer role this needs; the merge request description stays one line\n")
+        f"jmo-schedule: warning: GitLab API: {what}: HTTP 403 (insufficient_scope); the token in $JMO_GITLAB_TOKEN "
+        "lacks the api scope or the Maintainer role this needs; the merge request description stays one line\n")
     [mr] = fake.merge_requests.values()
     assert mr["description"].startswith("Regenerated 6 pipeline files from schedules.yaml") and "\n" not in mr["description"]
 
@@ -231,6 +245,16 @@ def test_outside_gitlab_ci_the_description_stays_one_line(repo: dict[str, Path],
     assert gitlab.requests == []
 
 
+def test_without_the_token_the_description_warning_says_which_variable(repo: dict[str, Path], gitlab: FakeGitLab,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    env = ci_env(gitlab)
+    del env["JMO_GITLAB_TOKEN"]
+    assert gitlab_mr.open_merge_request(args(repo["remote"]), env) == "pushed"  # a local remote needs no token
+    assert capsys.readouterr().err == (
+        "jmo-schedule: warning: no GitLab API access ($JMO_GITLAB_TOKEN not set: set $JMO_GITLAB_TOKEN to a project "
+        "access token with the api scope); the merge request description stays one line\n")
+
+
 def test_other_api_errors_fail_the_job_in_one_line(repo: dict[str, Path], gitlab: FakeGitLab, monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     for k, v in ci_env(gitlab, CI_PROJECT_ID="43").items():
@@ -238,7 +262,7 @@ def test_other_api_errors_fail_the_job_in_one_line(repo: dict[str, Path], gitlab
     assert gitlab_mr.main(["--remote", str(repo["remote"]), "--target", "main"]) == 1
     assert capsys.readouterr().err == (
         "jmo-schedule: error: GitLab API: list merge requests: HTTP 404 (404 Project Not Found); "
-        "no such project or schedule, or the token cannot see it\n")
+        "no such project or schedule, or the token in $JMO_GITLAB_TOKEN cannot see it\n")
 
 
 def test_in_sync_closes_the_stale_bot_merge_request_and_deletes_its_branch(
@@ -293,8 +317,9 @@ def test_in_sync_with_a_read_only_token_warns_and_goes_on(repo: dict[str, Path],
     finally:
         fake.stop()
     assert capsys.readouterr().err == (
-        "jmo-schedule: warning: GitLab API: comment on merge request !1: HTTP 403 (insufficient_scope); the token lacks "
-        "the api scope or the Maintainer role this needs; a stale merge request from jmo-schedule/sync is not closed\n")
+        "jmo-schedule: warning: GitLab API: comment on merge request !1: HTTP 403 (insufficient_scope); the token in "
+        "$JMO_GITLAB_TOKEN lacks the api scope or the Maintainer role this needs; a stale merge request from "
+        "jmo-schedule/sync is not closed\n")
     assert fake.merge_requests[1]["state"] == "opened"
 
 

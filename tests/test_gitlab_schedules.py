@@ -277,21 +277,22 @@ def test_bad_token_message_has_no_token(env: Path, monkeypatch: pytest.MonkeyPat
     assert main(["gitlab-schedules", "-f", str(env)]) == 1
     err = capsys.readouterr().err
     assert err == ("jmo-schedule: error: GitLab API: list pipeline schedules: HTTP 401 (401 Unauthorized); "
-                   "the token is missing, expired or revoked\n")
+                   "the token in $JMO_GITLAB_TOKEN is missing, expired or revoked\n")
 
 
 def test_unknown_project(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["gitlab-schedules", "-f", str(env), "--project", "7"]) == 1
     assert capsys.readouterr().err == (
         "jmo-schedule: error: GitLab API: list pipeline schedules: HTTP 404 (404 Project Not Found); "
-        "no such project or schedule, or the token cannot see it\n")
+        "no such project or schedule, or the token in $JMO_GITLAB_TOKEN cannot see it\n")
 
 
 def test_missing_token(env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.delenv("JMO_GITLAB_TOKEN")
     assert main(["gitlab-schedules", "-f", str(env)]) == 1
     assert capsys.readouterr().err == (
-        "jmo-schedule: error: no GitLab token: set it as a masked CI/CD variable (see --token-variable)\n")
+        "jmo-schedule: error: no GitLab token: set $JMO_GITLAB_TOKEN (a masked CI/CD variable) to a project access "
+        "token with the Maintainer role and the api scope\n")
 
 
 def test_missing_api_url(env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -433,8 +433,8 @@ def test_gitlab_maintainer_token_gets_a_clear_403(gitlab: FakeGitLabPipelines, s
     assert main(["prune", "-f", str(schedules_file), "--backend", "gitlab-ci"]) == 1
     out, err = capsys.readouterr()
     assert err == ("jmo-schedule: error: GitLab API: delete pipeline 504 of gl-nightly: HTTP 403; only a project "
-                   "Owner may delete pipelines: give the token the Owner role (and the api scope), or turn "
-                   "pruning off (component input prune: false)\n")
+                   "Owner may delete pipelines: give the project access token in $JMO_GITLAB_TOKEN the Owner role "
+                   "(and the api scope), or turn pruning off (component input prune: false, the default)\n")
     assert GL_TOKEN not in out + err
 
 
@@ -477,7 +477,8 @@ def test_gitlab_rejected_token(gitlab: FakeGitLabPipelines, schedules_file: Path
     monkeypatch.setenv("JMO_GITLAB_TOKEN", "glpat-revoked")
     assert main(["prune", "-f", str(schedules_file), "--backend", "gitlab-ci"]) == 1
     assert capsys.readouterr().err == ("jmo-schedule: error: GitLab API: list pipeline schedules: HTTP 401 "
-                                       "(401 Unauthorized); the token is missing, expired or revoked\n")
+                                       "(401 Unauthorized); the token in $JMO_GITLAB_TOKEN is missing, expired or "
+                                       "revoked\n")
 
 
 def test_gitlab_pipeline_already_gone(gitlab: FakeGitLabPipelines) -> None:
@@ -526,7 +527,8 @@ def test_action_prune_step(github: FakeGitHubActions, schedules_file: Path) -> N
 def test_component_prune_line(gitlab: FakeGitLabPipelines, schedules_file: Path) -> None:
     header, jobs = yaml.safe_load_all((ROOT / "templates" / "gitlab-component" / "template.yml").read_text())
     spec = header["spec"]["inputs"]["prune"]
-    assert (spec["type"], spec["default"]) == ("boolean", True)
+    # Off by default: only an Owner may delete pipelines, and the documented token is a Maintainer's.
+    assert (spec["type"], spec["default"]) == ("boolean", False)
     job = jobs["jmo-schedule-sync"]
     assert job["variables"]["JMO_PRUNE"] == "$[[ inputs.prune ]]"
     script = job["script"]

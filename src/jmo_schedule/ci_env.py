@@ -64,9 +64,10 @@ class RunContext:
     def from_env(cls, env: Mapping[str, str] | None = None, now: datetime | None = None) -> RunContext:
         """Read the run from `env` (default os.environ); `now` (default: the clock) sets `duration`."""
         env = os.environ if env is None else env
-        if env.get("GITHUB_ACTIONS") == "true" or (not env.get("GITLAB_CI") and env.get("GITHUB_RUN_ID")):
+        where = provider(env)
+        if where == GITHUB:
             ctx = _github(env)
-        elif env.get("GITLAB_CI") == "true" or env.get("CI_PIPELINE_ID"):
+        elif where == GITLAB:
             ctx = _gitlab(env)
         else:
             ctx = {"provider": LOCAL, "author": _get(env, "USER") or _get(env, "USERNAME")}
@@ -80,6 +81,15 @@ class RunContext:
             if now >= started:
                 duration = now - started
         return cls(started_at=started, duration=duration, **ctx)
+
+
+def provider(env: Mapping[str, str]) -> str:
+    """GITHUB, GITLAB or LOCAL: the CI system whose variables `env` holds."""
+    if env.get("GITHUB_ACTIONS") == "true" or (not env.get("GITLAB_CI") and env.get("GITHUB_RUN_ID")):
+        return GITHUB
+    if env.get("GITLAB_CI") == "true" or env.get("CI_PIPELINE_ID"):
+        return GITLAB
+    return LOCAL
 
 
 def _get(env: Mapping[str, str], key: str) -> str | None:

@@ -24,10 +24,11 @@ from .workflow_commands import command
 WORKFLOW_DIR = ".github/workflows/"
 TIMEOUT = 15.0
 
+SECRET = "JMO_SCHEDULE_TOKEN"  # the secret the documented workflows pass as `token:`
 HOW_TO_FIX = (
     "pass `token:` a GitHub App installation token with `workflows: write` (actions/create-github-app-token) "
     "or a fine-grained PAT with Workflows: read and write (a classic PAT needs the workflow scope), "
-    "stored as a secret"
+    f"stored as the secret {SECRET}"
 )
 
 
@@ -102,8 +103,9 @@ def explain_push_failure(files: Sequence[str]) -> str:
                 f"(\"refusing to allow ... to create or update workflow ... without `workflows` permission\"): {HOW_TO_FIX}. "
                 "Also check: contents: write and pull-requests: write, and Settings > Actions > General > "
                 "\"Allow GitHub Actions to create and approve pull requests\".")
-    return ("::error title=jmo-schedule sync::creating the pull request failed: the token needs contents: write and "
-            "pull-requests: write, and with the default GITHUB_TOKEN the repository setting \"Allow GitHub Actions "
+    return ("::error title=jmo-schedule sync::creating the pull request failed: the token (the secret "
+            f"{SECRET}) needs Contents and Pull requests: read and write (a workflow token: contents: write and "
+            "pull-requests: write), and with the default GITHUB_TOKEN the repository setting \"Allow GitHub Actions "
             "to create and approve pull requests\" (Settings > Actions > General).")
 
 

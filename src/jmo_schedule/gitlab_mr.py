@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -27,13 +26,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import JmoError
-from .plural import counted
+from .git_remote import BOT_EMAIL, BOT_NAME, COMMIT_MESSAGE, Git, one_line, token_env
 from .gitlab_schedules import GitLabClient, GitLabError
+from .plural import counted
 
 DEFAULT_BRANCH = "jmo-schedule/sync"
-DEFAULT_TITLE = "jmo-schedule: regenerate scheduled scan pipelines"
-BOT_NAME = "jmo-schedule"
-BOT_EMAIL = "jmo-schedule@noreply.invalid"
+DEFAULT_TITLE = COMMIT_MESSAGE
 DESCRIPTION_LIMIT = 1_048_576  # characters GitLab keeps of a merge request description
 TRUNCATED = "\n\n_(truncated: the list is longer than GitLab keeps)_\n"
 
@@ -68,17 +66,13 @@ def parse_github_output(text: str) -> SyncResult:
 def push_options(target: str, title: str, labels: Sequence[str], description: str) -> list[str]:
     """`-o` options that make GitLab open (or update) the merge request for the pushed branch.
     Push options cannot hold a newline, so the description is one line."""
-    opts = ["merge_request.create", f"merge_request.target={target}", f"merge_request.title={_one_line(title)}",
-            f"merge_request.description={_one_line(description)}", "merge_request.remove_source_branch"]
-    opts += [f"merge_request.label={_one_line(label)}" for label in labels if label.strip()]
+    opts = ["merge_request.create", f"merge_request.target={target}", f"merge_request.title={one_line(title)}",
+            f"merge_request.description={one_line(description)}", "merge_request.remove_source_branch"]
+    opts += [f"merge_request.label={one_line(label)}" for label in labels if label.strip()]
     out: list[str] = []
     for o in opts:
         out += ["-o", o]
     return out
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def describe(files: Sequence[str], source: str) -> str:
@@ -95,46 +89,6 @@ def default_remote(env: Mapping[str, str]) -> str:
         raise JmoError("no remote to push to: pass --remote or run inside GitLab CI ($CI_SERVER_URL, $CI_PROJECT_PATH)")
     scheme, _, rest = server.partition("://")
     return f"{scheme}://oauth2@{rest}/{project}.git"
-
-
-class Git:
-    """git in one work tree; failures become one-line JmoErrors without the token."""
-
-    def __init__(self, cwd: str, env: Mapping[str, str]):
-        self.cwd = cwd
-        self.env = dict(env)
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(["git", *args], cwd=self.cwd, env=self.env, capture_output=True, text=True)
-        if check and proc.returncode != 0:
-            detail = _git_error(proc.stderr or proc.stdout)
-            raise JmoError(f"git {args[0]} failed: {detail}" if detail else f"git {args[0]} failed (exit {proc.returncode})")
-        return proc
-
-
-def _git_error(output: str) -> str:
-    """The line of git's output that says what went wrong (git's own wording)."""
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    for line in lines:
-        for prefix in ("fatal: ", "error: "):
-            if line.startswith(prefix):
-                return _one_line(line[len(prefix):])
-    for line in lines:
-        if line.startswith("! [") or line.startswith("remote: "):
-            return _one_line(line)
-    return _one_line(lines[-1]) if lines else ""
-
-
-def write_askpass(folder: str, variable: str) -> str:
-    """A GIT_ASKPASS program that answers with the value of $variable. It holds the
-    variable's name, never the token, so nothing secret is written to disk."""
-    if not variable.replace("_", "a").isalnum() or variable[0].isdigit():
-        raise JmoError(f"{variable!r} is not a variable name")
-    path = os.path.join(folder, "askpass.sh")
-    with open(path, "w") as fh:
-        fh.write(f'#!/bin/sh\nexec printf "%s\\n" "${variable}"\n')
-    os.chmod(path, 0o700)
-    return path
 
 
 def run_sync(file: str, pr_body: str) -> SyncResult:
@@ -224,8 +178,9 @@ def api_client(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[MergeR
     missing = [what for what, value in (("$CI_API_V4_URL", api_url), ("$CI_PROJECT_ID", project),
                                         (f"${args.token_variable}", token)) if not value]
     if missing:
-        return None, f"no GitLab API access ({' and '.join(missing)} not set)"
-    return MergeRequestClient(api_url, project, token), ""
+        fix = (f": set ${args.token_variable} to a project access token with the api scope" if not token else "")
+        return None, f"no GitLab API access ({' and '.join(missing)} not set{fix})"
+    return MergeRequestClient(api_url, project, token, token_variable=args.token_variable), ""
 
 
 def set_description(client: MergeRequestClient, args: argparse.Namespace, body: str,
@@ -283,11 +238,7 @@ def open_merge_request(args: argparse.Namespace, env: Mapping[str, str], log: Ca
     with tempfile.TemporaryDirectory(prefix="jmo-schedule-mr-") as tmp:
         body_path = os.path.join(tmp, "body.md")
         result = run_sync(args.file, body_path)
-        token = env.get(args.token_variable or "", "")
-        git_env = {**env, "GIT_TERMINAL_PROMPT": "0"}
-        if token:
-            git_env["GIT_ASKPASS"] = write_askpass(tmp, args.token_variable)
-        git = Git(root, git_env)
+        git = Git(root, token_env(env, tmp, args.token_variable or ""))
         source = os.path.relpath(os.path.abspath(args.file), root).replace(os.sep, "/")
         if not result.changed:
             log("jmo-schedule: generated files are in sync; no merge request needed")
@@ -306,12 +257,23 @@ def open_merge_request(args: argparse.Namespace, env: Mapping[str, str], log: Ca
             outcome = "unchanged"
         else:
             options = push_options(args.target, args.title, _labels(args.labels), describe(result.files, source))
-            git.run("push", "-q", "--force", *options, remote, f"HEAD:refs/heads/{args.branch}")
+            try:
+                git.run("push", "-q", "--force", *options, remote, f"HEAD:refs/heads/{args.branch}")
+            except JmoError as exc:
+                raise JmoError(f"{exc}; {push_fix(args.token_variable, env)}") from None
             log(f"jmo-schedule: pushed {args.branch} ({counted(len(result.files), 'file')}); merge request into {args.target} opened or updated")
         with open(body_path, encoding="utf-8") as fh:
             body = fh.read()
         _set_description(args, env, body, log, warn)
         return outcome
+
+
+def push_fix(variable: str, env: Mapping[str, str]) -> str:
+    """What to change when the bot branch cannot be pushed, naming the token's variable."""
+    if not env.get(variable):
+        return (f"${variable} is not set in this pipeline: store a project access token with the Maintainer role and "
+                "the write_repository and api scopes as the masked CI/CD variable " + variable)
+    return f"the project access token in ${variable} needs the write_repository scope and the Maintainer role"
 
 
 def _set_description(args: argparse.Namespace, env: Mapping[str, str], body: str, log: Callable[[str], None],

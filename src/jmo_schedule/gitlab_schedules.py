@@ -217,8 +217,11 @@ class GitLabClient:
             raise JmoError("no GitLab API URL: pass --api-url or run inside GitLab CI ($CI_API_V4_URL)")
         if not project:
             raise JmoError("no GitLab project: pass --project or run inside GitLab CI ($CI_PROJECT_ID)")
+        name = token_variable or DEFAULT_TOKEN_VARIABLE
         if not token:
-            raise JmoError("no GitLab token: set it as a masked CI/CD variable (see --token-variable)")
+            raise JmoError(f"no GitLab token: set ${name} (a masked CI/CD variable) to a project access token "
+                           "with the Maintainer role and the api scope")
+        self.token_variable = name
         self.project_url = f"{api_url.rstrip('/')}/projects/{quote(str(project), safe='')}"
         self.base = f"{self.project_url}/pipeline_schedules"
         self.session = session or requests.Session()
@@ -226,9 +229,10 @@ class GitLabClient:
         self.session.headers.setdefault("User-Agent", "jmo-schedule")
         self.timeout = timeout
         # Refusals name the variable the token came from, so the user knows what to replace.
-        self.hints: dict[int, str] = {} if not token_variable else {
-            401: f"the token in ${token_variable} is missing, expired or revoked",
-            404: f"no such project or schedule, or the token in ${token_variable} cannot see it",
+        self.hints: dict[int, str] = {
+            401: f"the token in ${name} is missing, expired or revoked",
+            403: f"the token in ${name} lacks the api scope or the Maintainer role this needs",
+            404: f"no such project or schedule, or the token in ${name} cannot see it",
         }
 
     def _request(self, method: str, url: str, what: str, hints: Mapping[int, str] | None = None, **kwargs: Any) -> Any:

@@ -304,8 +304,8 @@ class GitLabPipelines(GitLabClient):
             return False
         if response.status_code == 403:
             raise GitLabError(f"GitLab API: {what}: HTTP 403; only a project Owner may delete pipelines: give the "
-                              "token the Owner role (and the api scope), or turn pruning off (component input "
-                              "prune: false)")
+                              f"project access token in ${self.token_variable} the Owner role (and the api scope), or "
+                              "turn pruning off (component input prune: false, the default)")
         from .github_api import api_message  # GitLab errors carry `message` too
 
         detail = api_message(response)

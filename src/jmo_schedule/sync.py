@@ -581,15 +581,25 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _md_text(text: str) -> str:
+def md_text(text: str) -> str:
     """Plain text that markdown shows as written (crons hold `*`, names hold `_`)."""
     return re.sub(r"([\\`*_\[\]<|~])", r"\\\1", text).replace("\n", " ")
 
 
-def _md_code(text: str) -> str:
+def md_code(text: str) -> str:
+    """`text` as a markdown code span, whatever backticks it holds."""
     fence = "``" if "`" in text else "`"
     pad = " " if "`" in text else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def changes_table(changes: Sequence[FileChange]) -> list[str]:
+    """Markdown table lines: each changed file, what happens to it and why."""
+    lines = ["| File | Action | Why |", "| --- | --- | --- |"]
+    for c in changes:
+        why = "hand edit reverted" if c.hand_edited else c.reason
+        lines.append(f"| {_md_cell(md_code(c.path))} | {pr_action(c)} | {md_text(why)} |")
+    return lines
 
 
 def pr_body(plan: SyncPlan, command: str) -> str:
@@ -597,23 +607,19 @@ def pr_body(plan: SyncPlan, command: str) -> str:
     changes = plan.changes
     lines = ["## Regenerate scheduled scan pipelines", ""]
     if not changes:
-        lines += [f"Every generated file is in sync with {_md_code(plan.source)}; nothing to change.", ""]
+        lines += [f"Every generated file is in sync with {md_code(plan.source)}; nothing to change.", ""]
     else:
         n = len(changes)
         lines += [
-            f"{_md_code(plan.source)} and the pipeline files generated from it had drifted apart. "
+            f"{md_code(plan.source)} and the pipeline files generated from it had drifted apart. "
             f"This change updates {'one file' if n == 1 else f'{n} files'}:",
             "",
-            "| File | Action | Why |",
-            "| --- | --- | --- |",
+            *changes_table(changes),
+            "",
         ]
-        for c in changes:
-            why = "hand edit reverted" if c.hand_edited else c.reason
-            lines.append(f"| {_md_cell(_md_code(c.path))} | {pr_action(c)} | {_md_text(why)} |")
-        lines.append("")
         if any(c.hand_edited for c in changes):
             lines += ["Generated files are overwritten on every sync: make lasting changes in "
-                      f"{_md_code(plan.source)}.", ""]
+                      f"{md_code(plan.source)}.", ""]
     lines += ["Regenerate locally with:", "", "```sh", command, "```", "",
               "_Opened by `jmo-schedule sync`._", ""]
     return "\n".join(lines)

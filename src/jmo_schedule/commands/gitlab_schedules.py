@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         args.api_url or os.environ.get("CI_API_V4_URL", ""),
         args.project or os.environ.get("CI_PROJECT_ID", ""),
         os.environ.get(args.token_variable, ""),
+        token_variable=args.token_variable,
     )
     actions = gs.plan(gs.read_existing(client), wanted)
 

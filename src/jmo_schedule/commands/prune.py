@@ -107,7 +107,7 @@ def _prune(args: argparse.Namespace, env: Mapping[str, str]) -> int:
                            "project access token with the api scope and the Owner role (or name another "
                            "variable with --token-env)")
         gitlab = prune.GitLabPipelines(args.api_url or env.get("CI_API_V4_URL", ""),
-                                       args.project or env.get("CI_PROJECT_ID", ""), token)
+                                       args.project or env.get("CI_PROJECT_ID", ""), token, token_variable=variable)
         summary = prune.prune_gitlab(schedules, gitlab, dry_run=args.dry_run, log=log)
         noun = "pipeline"
     log(summary.line(noun, args.dry_run))

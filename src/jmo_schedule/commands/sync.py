@@ -1,18 +1,18 @@
 """`jmo-schedule sync`: regenerate every pipeline file from the schedules file.
 
-Exit codes: 0 written or in sync, 1 drift under --check or an error, 2 usage.
+Exit codes: 0 written or in sync, 1 drift under --check / --on-drift fail or an error, 2 usage.
 """
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
     from ..loader import LoadResult
     from ..model import ScanSchedule
-    from ..sync import Generation, SyncPlan
+    from ..sync import DiskFile, Generation, SyncPlan
     from ..workflow_generators.github_actions import OwnAction
 
 DEFAULT_FILE = "schedules.yaml"
@@ -30,6 +30,9 @@ examples:
   jmo-schedule sync                              write what changed, print each file
   jmo-schedule sync --check                      pull-request check: exit 1 and show a diff
                                                  when any generated file is out of date
+  jmo-schedule sync --on-drift commit            pull/merge request check: push the regenerated
+                                                 files to the request's own branch (warn, and
+                                                 say why, where that cannot be done)
   jmo-schedule sync --dry-run                    show what would change, write nothing
   jmo-schedule sync -f ci/schedules.yaml --pr-body body.md
                                                  sync, and write a pull-request body that
@@ -38,8 +41,18 @@ examples:
 With $GITHUB_OUTPUT set (inside GitHub Actions) sync also writes the step outputs
 changed=true|false and files (one changed path per line).
 
-exit codes: 0 written or in sync, 1 drift under --check or an error, 2 usage.
+exit codes: 0 written or in sync (or drift under --on-drift warn/commit), 1 drift under
+--check / --on-drift fail or an error, 2 usage.
 """
+
+
+class Planned(NamedTuple):
+    """One schedules file planned: where its root is, its path there, the disk and the plan."""
+
+    root: str
+    source: str
+    disk: Mapping[str, DiskFile]
+    plan: SyncPlan
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,9 +63,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: git top level of FILE's folder, else FILE's folder)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true",
-                      help="write nothing; exit 1 and show a unified diff when anything would change")
+                      help="write nothing; exit 1 and show a unified diff when anything would change "
+                      "(the same as --on-drift fail)")
+    mode.add_argument("--on-drift", metavar="POLICY", type=_policy,
+                      help="pull/merge request check: what to do when generated files are out of date: "
+                      "fail (exit 1), warn (exit 0 with warnings and the diff), commit (push the regenerated "
+                      "files to the request's own branch; warn when that cannot be done) or ignore (do not "
+                      "look); empty: commit")
     mode.add_argument("--dry-run", action="store_true",
                       help="print what would change (with diffs) and exit 0; write nothing")
+    parser.add_argument("--bot-branch", metavar="BRANCH", default="jmo-schedule/sync",
+                        help="--on-drift commit: the sync bot's own branch, never committed to from a check "
+                        "(default jmo-schedule/sync)")
+    parser.add_argument("--token-env", metavar="NAME",
+                        help="--on-drift commit: environment variable holding the token to push with "
+                        "(default JMO_TOKEN in GitHub Actions, JMO_GITLAB_TOKEN in GitLab CI)")
+    parser.add_argument("--remote", metavar="URL",
+                        help="--on-drift commit: where to push (default: the checkout's origin on GitHub, "
+                        "https://oauth2@<server>/<project>.git on GitLab)")
     parser.add_argument("--pr-body", metavar="FILE",
                         help="also write a markdown pull/merge request body: each file, its action and why")
 
@@ -61,21 +89,83 @@ def run(args: argparse.Namespace) -> int:
     import os
     import sys
 
-    from .. import sync
-    from ..errors import JmoError, ValidationError
-    from ..loader import check_file, read_text
-    from ..workflow_generators import generate_all, regenerate_command
+    from .. import drift, sync
+    from ..workflow_generators import regenerate_command
 
-    result = check_file(args.file, committed=True)
+    policy = args.on_drift or (drift.FAIL if args.check else None)
+    if policy == drift.IGNORE:
+        check_schedules(args.file)
+        sys.stdout.write("generated files not checked (check-sync: ignore)\n")
+        return 0
+    planned = plan_file(args.file, args.root)
+    plan = planned.plan
+    command = regenerate_command(planned.source)
+    out = sys.stdout
+
+    def replan(tree: str) -> tuple[SyncPlan, Mapping[str, DiskFile]]:
+        """The same plan in a work tree of the pull / merge request's branch."""
+        again = plan_file(os.path.join(tree, *planned.source.split("/")), tree)
+        return again.plan, again.disk
+
+    if policy is not None:
+        code = drift.check(plan, drift.Settings(
+            policy=policy, root=planned.root, source=planned.source, command=command,
+            bot_branch=args.bot_branch, token_env=args.token_env, remote=args.remote), replan)
+    elif args.dry_run:
+        for change in plan.changes:
+            out.write(sync.change_line(change, dry=True) + "\n")
+            out.write(sync.unified_diff(change))
+        out.write(_summary(plan, dry=True) + "\n")
+        code = 0
+    else:
+        sync.apply_plan(plan, planned.root, planned.disk)
+        for change in plan.changes:
+            out.write(sync.change_line(change) + "\n")
+        out.write(_summary(plan) + "\n")
+        code = 0
+
+    _github_output(plan)
+    if args.pr_body:
+        from ..errors import JmoError
+        from ..store import atomic_write
+
+        try:
+            atomic_write(args.pr_body, sync.pr_body(plan, command), sync.NEW_FILE_MODE)
+        except OSError as exc:
+            raise JmoError(f"{args.pr_body}: cannot write: {exc.strerror}") from None
+    return code
+
+
+def check_schedules(file: str) -> LoadResult:
+    """`file` loaded and validated; its warnings go to stderr, its errors raise ValidationError."""
+    import sys
+
+    from ..errors import ValidationError
+    from ..loader import check_file
+
+    result = check_file(file, committed=True)
     for problem in result.warnings:
         sys.stderr.write(f"{problem}\n")
     if result.errors:
         raise ValidationError(result.problems)
-    schedules = result.schedules
+    return result
 
-    root, in_git = _root(args.file, args.root)
-    source = _source(args.file, root)
-    _check_gitlab_stages(result, args.file, root)
+
+def plan_file(file: str, given_root: str | None) -> Planned:
+    """What sync would do for `file`: its root, its path there, what is on disk and the plan."""
+    import os
+    import sys
+
+    from .. import sync
+    from ..errors import JmoError
+    from ..loader import read_text
+    from ..workflow_generators import generate_all
+
+    result = check_schedules(file)
+    schedules = result.schedules
+    root, in_git = _root(file, given_root)
+    source = _source(file, root)
+    _check_gitlab_stages(result, file, root)
     action, current, note = _own_action(schedules, root)
     if note:
         sys.stderr.write(f"jmo-schedule: note: {note}\n")
@@ -93,40 +183,23 @@ def run(args: argparse.Namespace) -> int:
     def history(names: set[str]) -> Iterable[Generation] | None:
         if not in_git:
             return None
-        versions = sync.git_versions(root, source, skip=read_text(args.file))
+        versions = sync.git_versions(root, source, skip=read_text(file))
         return sync.history_generations(versions, source, generate, names)
 
     plan = sync.plan_sync(desired, disk, source, history,
                           source_exists=lambda rel: os.path.exists(os.path.join(root, *rel.split("/"))))
     if current is not None and current != action:
         plan = _explain_action_change(plan, current, action)
-    command = regenerate_command(source)
-    out = sys.stdout
+    return Planned(root, source, disk, plan)
 
-    if args.check:
-        code = _report_check(plan, command)
-    elif args.dry_run:
-        for change in plan.changes:
-            out.write(sync.change_line(change, dry=True) + "\n")
-            out.write(sync.unified_diff(change))
-        out.write(_summary(plan, dry=True) + "\n")
-        code = 0
-    else:
-        sync.apply_plan(plan, root, disk)
-        for change in plan.changes:
-            out.write(sync.change_line(change) + "\n")
-        out.write(_summary(plan) + "\n")
-        code = 0
 
-    _github_output(plan)
-    if args.pr_body:
-        from ..store import atomic_write
+def _policy(text: str) -> str:
+    from ..drift import parse_policy
 
-        try:
-            atomic_write(args.pr_body, sync.pr_body(plan, command), sync.NEW_FILE_MODE)
-        except OSError as exc:
-            raise JmoError(f"{args.pr_body}: cannot write: {exc.strerror}") from None
-    return code
+    try:
+        return parse_policy(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _own_action(schedules: Sequence[ScanSchedule], root: str) -> tuple[OwnAction, OwnAction | None, str | None]:
@@ -230,34 +303,6 @@ def _summary(plan: SyncPlan, dry: bool = False) -> str:
         return (f"dry run: {c['create']} to create, {c['update']} to update, {c['delete']} to delete, "
                 f"{c['unchanged']} unchanged; nothing written")
     return f"{c['create']} created, {c['update']} updated, {c['delete']} deleted, {c['unchanged']} unchanged"
-
-
-def _report_check(plan: SyncPlan, command: str) -> int:
-    import os
-    import sys
-
-    from .. import sync
-    from ..workflow_commands import command as workflow_command
-
-    write = sys.stdout.write
-    if plan.in_sync:
-        n = len(plan.files)
-        write(f"in sync: {n} generated file{'s' if n != 1 else ''} match {plan.source}\n")
-        return 0
-    annotate = os.environ.get("GITHUB_ACTIONS") == "true"
-    for change in plan.changes:
-        if change.hand_edited:
-            line = f"{change.path}: hand-edited; sync would restore the generated text (edit {plan.source} instead)"
-        else:
-            verb = {sync.CREATE: "missing", sync.UPDATE: "out of date", sync.DELETE: "orphaned"}[change.action]
-            line = f"{change.path}: {verb} ({change.reason})"
-        write(f"drift: {line}\n")
-        if annotate:
-            write(workflow_command("error", line, file=change.path, title="jmo-schedule sync") + "\n")
-        write(sync.unified_diff(change))
-    n = len(plan.changes)
-    write(f"{n} file{'s' if n != 1 else ''} out of sync with {plan.source}; run: {command}\n")
-    return 1
 
 
 def _github_output(plan: SyncPlan) -> None:
