@@ -33,6 +33,7 @@ PY_TOOLS=(
   "kubernetes-validate>=1.37.0"
   "build>=1.2.2"
   "twine>=6.1.0"
+  "uv>=0.5"
 )
 
 export DEBIAN_FRONTEND=noninteractive
@@ -99,7 +100,7 @@ PY
 }
 
 install_pypi_tools() {
-  local bins=(act actionlint check-jsonschema shellcheck twine zizmor) b ok=1
+  local bins=(act actionlint check-jsonschema shellcheck twine uv zizmor) b ok=1
   for b in "${bins[@]}"; do [ -x "$VENV/bin/$b" ] || ok=0; done
   if [ "$ok" -eq 1 ] && requirements_met "$VENV/bin/python" "${PY_TOOLS[@]}"; then return; fi
   log "pip install into $VENV: ${PY_TOOLS[*]}"

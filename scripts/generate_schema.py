@@ -144,6 +144,8 @@ def _config_kind(kind: str) -> dict[str, Any]:
         return {"oneOf": [STRING, STR_LIST]}
     if kind == "action_ref":
         return {"type": "string", "pattern": v.ACTION_REF_RE.pattern}
+    if kind == "bool":
+        return {"type": "boolean"}
     if kind == "duration":
         return {"type": "string", "pattern": _ignore_case(v.GITLAB_DURATION_RE.pattern)}
     if kind == "gitlab_stage":

@@ -28,7 +28,9 @@ EXAMPLE = ROOT / "examples" / "schedules.yaml"
 WHEELHOUSE = TOOLS / "wheelhouse"
 # pip that reads only the wheelhouse .ci/install-test-tools.sh prepared: no index.
 OFFLINE_PIP = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(WHEELHOUSE), "PIP_CONFIG_FILE": os.devnull,
-               "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+               "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+               # uv reads its own variables (the action installs with uv where it can).
+               "UV_NO_INDEX": "1", "UV_FIND_LINKS": str(WHEELHOUSE), "UV_NO_CONFIG": "1"}
 
 
 def tool(name: str) -> str:

@@ -31,6 +31,14 @@ def slow(seconds: float, answer: Any = SLACK_OK) -> tuple[str, float, Any]:
     return ("slow", seconds, answer)
 
 
+def serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """A server on 127.0.0.1 (a free port) answering with `handler` on a daemon thread."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    return server
+
+
 @dataclass
 class Request:
     method: str
@@ -95,10 +103,7 @@ class FakeServer:
 
             do_GET = do_POST = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        self.thread.start()
+        self.server = serve(Handler)
         return self
 
     @property
@@ -119,10 +124,16 @@ class FakeGitHubActions:
     """A stateful GitHub REST API for one repository `repo`, Bearer `token`:
 
     - `GET /repos/{owner}/{repo}`: the repository, with `default_branch`.
-    - `GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs` (status filter,
-      per_page/page, Link header with first/prev/next/last, newest first, 404 for an unknown
-      workflow) and `DELETE /repos/{owner}/{repo}/actions/runs/{run_id}` (204; 404 when gone;
-      403 "Resource not accessible by integration" without actions: write).
+    - `GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs`, the workflow by file
+      name or numeric id (404 when unknown): one `status` filter, a status or a conclusion
+      (requested, queued, pending, waiting, in_progress, completed, success, ...), newest
+      first, per_page (default 30, max 100, here at most `page_cap`) and page, with a `Link`
+      header (first/prev/next/last); 403 without actions: read (`can_read`).
+    - `GET /repos/{owner}/{repo}/actions/runs/{run_id}`: the run, with its workflow_id.
+    - `POST /repos/{owner}/{repo}/actions/runs/{run_id}/cancel`: 202 Accepted; 409 Conflict
+      "Cannot cancel a workflow run that is completed."; 403 without actions: write.
+    - `DELETE /repos/{owner}/{repo}/actions/runs/{run_id}` (204; 404 when gone; 403
+      "Resource not accessible by integration" without actions: write).
     - `POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches` with a JSON body
       {ref, inputs, return_run_details}: 404 for an unknown workflow, 403 without actions:
       write, 422 "No ref found for: REF" for a ref that is neither a branch nor a tag, 422
@@ -131,32 +142,39 @@ class FakeGitHubActions:
       return_run_details is true (GitHub since 2026-02) and 204 otherwise.
     """
 
-    def __init__(self, repo: str, token: str, page_cap: int = 2, can_write: bool = True):
+    def __init__(self, repo: str, token: str, page_cap: int = 2, can_write: bool = True, can_read: bool = True):
         self.repo = repo
         self.token = token
         self.page_cap = page_cap
         self.can_write = can_write  # the token has actions: write
+        self.can_read = can_read  # the token has actions: read
         self.run_details = True  # answers return_run_details (GitHub since 2026-02; older servers: 204)
         self.honor_status_filter = True
         self.default_branch = "main"
         self.refs: set[str] = {"main"}  # branches and tags
         self.runs: dict[int, dict[str, Any]] = {}
         self.workflows: dict[str, bool] = {}  # file name -> has a workflow_dispatch trigger
+        self.workflow_ids: dict[str, int] = {}  # file name -> workflow id
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
 
     def add_workflow(self, workflow: str, dispatchable: bool = True) -> None:
         self.workflows[workflow] = dispatchable
+        self.workflow_ids.setdefault(workflow, 161335 + len(self.workflow_ids))
 
     def add(self, workflow: str, run_id: int, conclusion: str | None, status: str = "completed",
-            event: str = "schedule") -> None:
-        self.workflows.setdefault(workflow, True)
+            event: str = "schedule", run_number: int | None = None, created_at: str | None = None) -> None:
+        if workflow not in self.workflows:
+            self.add_workflow(workflow)
         self.runs[run_id] = {
             "id": run_id, "name": f"jmo-schedule: {workflow}", "workflow": workflow, "status": status,
-            "conclusion": conclusion, "event": event, "run_number": run_id - 100,
-            "created_at": f"2026-11-{(run_id - 100) % 100:02d}T02:00:05Z",
+            "conclusion": conclusion, "event": event, "run_number": run_id - 100 if run_number is None else run_number,
+            "created_at": created_at or f"2026-11-{(run_id - 100) % 100:02d}T02:00:05Z",
             "html_url": f"https://github.com/{self.repo}/actions/runs/{run_id}",
         }
+
+    def cancels(self) -> list[str]:
+        return [r["path"].split("/")[-2] for r in self.requests if r["method"] == "POST" and r["path"].endswith("/cancel")]
 
     def deletes(self) -> list[str]:
         return [r["path"].rsplit("/", 1)[1] for r in self.requests if r["method"] == "DELETE"]
@@ -208,14 +226,15 @@ class FakeGitHubActions:
 
             do_GET = do_DELETE = do_POST = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        self.server = serve(Handler)
         return self
 
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
 
+    DENIED = {"message": "Resource not accessible by integration",
+              "documentation_url": "https://docs.github.com/rest/actions/workflow-runs", "status": "403"}
     NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
 
     def route(self, method: str, path: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
@@ -227,10 +246,16 @@ class FakeGitHubActions:
                          "html_url": f"https://github.com/{self.repo}"}, {}
         m = re.fullmatch(rf"/repos/{repo}/actions/workflows/([^/]+)/runs", path)
         if method == "GET" and m:
-            if m.group(1) not in self.workflows:
+            names = [w for w, wid in self.workflow_ids.items() if m.group(1) in (w, str(wid))]
+            if not names:
                 return 404, self.NOT_FOUND, {}
-            return self._list(m.group(1), query)
+            return (403, self.DENIED, {}) if not self.can_read else self._list(names[0], query, m.group(1))
         m = re.fullmatch(rf"/repos/{repo}/actions/runs/(\d+)", path)
+        if method == "GET" and m:
+            run = self.runs.get(int(m.group(1)))
+            if run is None:
+                return 404, self.NOT_FOUND, {}
+            return (403, self.DENIED, {}) if not self.can_read else (200, self._public(run), {})
         if method == "DELETE" and m:
             if not self.can_write:
                 return 403, {"message": "Resource not accessible by integration",
@@ -245,6 +270,17 @@ class FakeGitHubActions:
         return 404, self.NOT_FOUND, {}
 
     def post(self, path: str, body: Any) -> tuple[int, Any, dict[str, str]]:
+        c = re.fullmatch(rf"/repos/{re.escape(self.repo)}/actions/runs/(\d+)/cancel", path)
+        if c:
+            run = self.runs.get(int(c.group(1)))
+            if run is None:
+                return 404, self.NOT_FOUND, {}
+            if not self.can_write:
+                return 403, self.DENIED, {}
+            if run["status"] == "completed":
+                return 409, {"message": "Cannot cancel a workflow run that is completed.", "status": "409"}, {}
+            run["status"], run["conclusion"] = "completed", "cancelled"
+            return 202, {}, {}
         m = re.fullmatch(rf"/repos/{re.escape(self.repo)}/actions/workflows/([^/]+)/dispatches", path)
         if not m or m.group(1) not in self.workflows:
             return 404, self.NOT_FOUND, {}
@@ -270,7 +306,13 @@ class FakeGitHubActions:
                          "html_url": f"https://github.com/{self.repo}/actions/runs/{run_id}"}, {}
         return 204, None, {}
 
-    def _list(self, workflow: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+    def _public(self, run: dict[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in run.items() if k != "workflow"}
+        out.update(workflow_id=self.workflow_ids[run["workflow"]], run_started_at=run["created_at"],
+                   path=f".github/workflows/{run['workflow']}@refs/heads/{self.default_branch}")
+        return out
+
+    def _list(self, workflow: str, query: dict[str, str], asked: str) -> tuple[int, Any, dict[str, str]]:
         per_page = min(int(query.get("per_page", 30)), 100, self.page_cap)
         page = int(query.get("page", 1))
         wanted = query.get("status")
@@ -279,9 +321,8 @@ class FakeGitHubActions:
             runs = [r for r in runs if wanted in (r["status"], r["conclusion"])]
         chunk = runs[(page - 1) * per_page: page * per_page]
         last = max(1, -(-len(runs) // per_page))
-        link = f"{self.url}/repos/{self.repo}/actions/workflows/{workflow}/runs?status={wanted}&per_page={per_page}"
+        link = f"{self.url}/repos/{self.repo}/actions/workflows/{asked}/runs?status={wanted}&per_page={per_page}"
         rels = [(1, "first"), (page - 1, "prev")] if page > 1 else []
         rels += [(page + 1, "next"), (last, "last")] if page < last else []
         headers = {"Link": ", ".join(f'<{link}&page={n}>; rel="{rel}"' for n, rel in rels)} if rels else {}
-        public = [{k: v for k, v in r.items() if k != "workflow"} for r in chunk]
-        return 200, {"total_count": len(runs), "workflow_runs": public}, headers
+        return 200, {"total_count": len(runs), "workflow_runs": [self._public(r) for r in chunk]}, headers

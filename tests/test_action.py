@@ -17,11 +17,13 @@ from typing import Any, Iterator
 
 import pytest
 import yaml
+from act_helpers import action_stubs, checkout_stub, copy_action
 from conftest import OFFLINE_PIP, ROOT, tool
 from fake_apis import FakeServer
 
 from jmo_schedule import github_pr
 from jmo_schedule._version import __version__
+from jmo_schedule.workflow_generators.action_pins import PINS
 
 ACTION = ROOT / "action.yml"
 SHA_USES = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
@@ -83,9 +85,20 @@ def test_outputs_come_from_steps_that_exist() -> None:
     assert data["branding"] == {"icon": "clock", "color": "blue"}
 
 
-def test_cache_key_names_the_package_version() -> None:
+def test_the_cache_holds_the_dependencies_under_the_prepared_key() -> None:
     cache = next(s for s in action()["runs"]["steps"] if s.get("uses", "").startswith("actions/cache@"))
-    assert cache["with"]["key"].endswith(f"-{__version__}")
+    assert cache["with"] == {"path": "${{ runner.temp }}/jmo-schedule-deps", "key": "${{ steps.prepare.outputs.key }}"}
+    assert cache["if"] == "inputs.cache == 'true'"
+
+
+def deps_key(python: str) -> str:
+    """The cache key the prepare step computes for `python` and this repository's pyproject.toml."""
+    import hashlib
+
+    tag = subprocess.run([python, "-c", "import platform, sys; print(sys.implementation.cache_tag + '-' + "
+                          "platform.machine())"], capture_output=True, text=True, check=True).stdout.strip()
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    return f"jmo-schedule-deps-Linux-{tag}-{digest}"
 
 
 # ------------------------------------------------------------------------------------
@@ -228,7 +241,7 @@ spec:
   schedule: "0 2 * * 8"
 """
 
-CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1"
+CHECKOUT = PINS["actions/checkout"].uses
 
 WORKFLOW = f"""\
 name: action test
@@ -238,7 +251,7 @@ jobs:
   action:
     runs-on: ubuntu-latest
     steps:
-      - uses: {CHECKOUT} # v7.0.1
+      - uses: {CHECKOUT} # {PINS["actions/checkout"].version}
         with:
           persist-credentials: false
 
@@ -313,111 +326,6 @@ jobs:
         run: printf '%s' "$OUTCOMES" > "$JMO_TEST_EXPORT/steps.json"
 """
 
-STUB_SETUP_PYTHON = """\
-name: setup-python stub
-description: records the version asked for and answers with the host's python3
-inputs:
-  python-version: {description: v}
-  update-environment: {description: u}
-outputs:
-  python-path: {description: p, value: "${{ steps.py.outputs.path }}"}
-  python-version: {description: v, value: "${{ inputs.python-version }}"}
-runs:
-  using: composite
-  steps:
-    - id: py
-      shell: bash
-      env: {WANTED: "${{ inputs.python-version }}", UPDATE: "${{ inputs.update-environment }}"}
-      run: |
-        echo "$WANTED update-environment=$UPDATE" >> "$JMO_TEST_EXPORT/setup-python.txt"
-        echo "path=$(command -v python3)" >> "$GITHUB_OUTPUT"
-"""
-
-STUB_CACHE = """\
-name: cache stub
-description: records its key
-inputs:
-  path: {description: p}
-  key: {description: k}
-runs:
-  using: composite
-  steps:
-    - shell: bash
-      env: {KEY: "${{ inputs.key }}", CACHE_PATH: "${{ inputs.path }}"}
-      run: printf '%s %s\\n' "$KEY" "$CACHE_PATH" >> "$JMO_TEST_EXPORT/cache.txt"
-"""
-
-STUB_CPR = """\
-name: create-pull-request stub
-description: records its inputs and the body, answers like the real action
-inputs:
-  token: {description: t}
-  branch: {description: b}
-  base: {description: b}
-  title: {description: t}
-  body-path: {description: b}
-  labels: {description: l}
-  commit-message: {description: c}
-  add-paths: {description: a}
-  delete-branch: {description: d}
-outputs:
-  pull-request-url: {description: u, value: "${{ steps.pr.outputs.url }}"}
-  pull-request-number: {description: n, value: "${{ steps.pr.outputs.number }}"}
-  pull-request-operation: {description: o, value: "${{ steps.pr.outputs.operation }}"}
-runs:
-  using: composite
-  steps:
-    - id: pr
-      shell: bash
-      env:
-        IN_TOKEN: "${{ inputs.token }}"
-        IN_BRANCH: "${{ inputs.branch }}"
-        IN_TITLE: "${{ inputs.title }}"
-        IN_BODY_PATH: "${{ inputs.body-path }}"
-        IN_LABELS: "${{ inputs.labels }}"
-        IN_MESSAGE: "${{ inputs.commit-message }}"
-        IN_ADD_PATHS: "${{ inputs.add-paths }}"
-        IN_DELETE: "${{ inputs.delete-branch }}"
-      run: |
-        python3 - <<'PY'
-        import json, os
-        keys = ["IN_TOKEN", "IN_BRANCH", "IN_TITLE", "IN_LABELS", "IN_MESSAGE", "IN_ADD_PATHS", "IN_DELETE"]
-        data = {k: os.environ[k] for k in keys}
-        data["body"] = open(os.environ["IN_BODY_PATH"]).read()
-        data["status"] = os.popen("git status --porcelain").read()
-        with open(os.path.join(os.environ["JMO_TEST_EXPORT"], "cpr.jsonl"), "a") as fh:
-            fh.write(json.dumps(data) + "\\n")
-        PY
-        {
-          echo "url=https://github.com/acme/app/pull/7"
-          echo "number=7"
-          echo "operation=created"
-        } >> "$GITHUB_OUTPUT"
-"""
-
-STUB_CHECKOUT = """\
-name: checkout stub
-description: the workspace already holds the repository (act copies it)
-inputs:
-  persist-credentials: {description: p}
-runs:
-  using: composite
-  steps:
-    - shell: bash
-      run: test -f "$GITHUB_WORKSPACE/action.yml"
-"""
-
-
-def _stub(root: Path, name: str, text: str) -> Path:
-    d = root / name
-    d.mkdir(parents=True)
-    (d / "action.yml").write_text(text)
-    return d
-
-
-def _uses_refs() -> dict[str, str]:
-    refs = {s["uses"].split("@")[0]: s["uses"] for s in action()["runs"]["steps"] if "uses" in s}
-    return refs
 
 
 @pytest.fixture(scope="module")
@@ -428,9 +336,7 @@ def act_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     for d in (repo, export, home):
         d.mkdir()
     # The repository: this action (its installable source) plus a user's schedules.
-    for name in ("action.yml", "pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, repo / name)
-    shutil.copytree(ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    copy_action(repo)
     (repo / "schedules.yaml").write_text(SCHEDULES)
     (repo / "bad.yaml").write_text(BAD)
     (repo / ".github" / "workflows").mkdir(parents=True)
@@ -441,12 +347,9 @@ def act_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
     subprocess.run([*git, "-C", str(repo), "commit", "-qm", "init"], check=True)
 
-    refs = _uses_refs()
     local = {
-        CHECKOUT: _stub(stubs, "checkout", STUB_CHECKOUT),
-        refs["actions/setup-python"]: _stub(stubs, "setup-python", STUB_SETUP_PYTHON),
-        refs["actions/cache"]: _stub(stubs, "cache", STUB_CACHE),
-        refs["peter-evans/create-pull-request"]: _stub(stubs, "cpr", STUB_CPR),
+        CHECKOUT: checkout_stub(stubs, "action.yml"),
+        **action_stubs(stubs),
     }
     slack = FakeServer().start()
     github = FakeGitHub({"ghp_full": "repo, workflow"}).start()
@@ -468,12 +371,11 @@ def act_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         log = proc.stdout + proc.stderr
         (base / "act.log").write_text(log)  # kept for debugging a failure
         steps = json.loads((export / "steps.json").read_text()) if (export / "steps.json").exists() else {}
-        yield {"rc": proc.returncode, "log": log, "steps": steps, "export": export, "slack": slack, "github": github}
+        yield {"rc": proc.returncode, "log": log, "steps": steps, "export": export, "slack": slack, "github": github,
+               "path": path}
     finally:
         slack.stop()
         github.stop()
-
-
 
 
 def _show(run: dict[str, Any]) -> str:
@@ -560,62 +462,74 @@ def test_act_notify_posts_to_the_webhook(act_run: dict[str, Any]) -> None:
 
 
 @pytest.mark.slow
-def test_act_install_made_one_venv_and_reused_it(act_run: dict[str, Any]) -> None:
+def test_act_install_ran_once_then_every_step_reused_it(act_run: dict[str, Any]) -> None:
     log = act_run["log"]
-    assert log.count("jmo-schedule-venv/bin/python") >= 1
     keys = (act_run["export"] / "cache.txt").read_text().splitlines()
-    assert len(keys) == 8
-    names = sorted(k.split(" ")[0] for k in keys)
-    arch = names[0].split("-")[4]
-    # The key names the python: the runner's own ("system"), or the version set up.
-    assert names == [f"jmo-schedule-pip-Linux-{arch}-3.12-{__version__}"] + [f"jmo-schedule-pip-Linux-{arch}-system-{__version__}"] * 7
-    installs = re.findall(r"Success - Main Install jmo-schedule \[([\d.]+)(m?s)\]", log)
-    assert len(installs) == 8
-    assert sum(1 for value, unit in installs if unit == "s" and float(value) > 1) == 1  # one real install, then reuse
+    python = shutil.which("python3", path=act_run["path"])
+    assert len(keys) == 8 and {k.split(" ")[0] for k in keys} == {deps_key(python)}
+    # setup-uv was asked once (its stand-in had no uv to give, so pip fetched one), then
+    # skipped: the later steps found the dependencies installed.
+    assert (act_run["export"] / "setup-uv.txt").read_text() == "0.13.9\n"
+    assert log.count("jmo-schedule: installed its dependencies with uv") == 1
+    assert log.count("jmo-schedule: reusing its installed dependencies") == 7
+    # Nothing was built: no wheel, no build/ or egg-info (jmo-schedule runs from src/).
+    assert "Building wheel" not in log and "egg-info" not in log
 
 
 # ------------------------------------------------------------------------------------
-# The install step where python has no venv module (the scanner image): pip --target
+# The install step on its own: a python without venv (the scanner image), with uv or pip
 
 
 @pytest.mark.slow
-def test_install_step_falls_back_to_pip_target(tmp_path: Path) -> None:
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_install_step_installs_dependencies_only_and_reuses_them(tmp_path: Path, installer: str) -> None:
     step = next(s for s in action()["runs"]["steps"] if s.get("id") == "install")
+    host_python = shutil.which("python3", path=os.pathsep.join(
+        p for p in os.environ["PATH"].split(os.pathsep) if Path(p) != Path(sys.executable).parent))
     fake_python = tmp_path / "python3-no-venv"
-    # Like the scanner image's python: `import venv` fails, everything else works.
+    # Like the scanner image's python: no venv module; in the pip case no index has uv either.
+    refuse_uv = 'if [[ "$*" == *"uv>="* ]]; then echo "No matching distribution found for uv" >&2; exit 1; fi\n'
     fake_python.write_text(
         "#!/usr/bin/env bash\n"
-        'if [ "$1" = "-c" ] && [[ "$2" == *"import venv"* ]]; then exit 1; fi\n'
         'if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then echo "No module named venv" >&2; exit 1; fi\n'
-        f'exec {shutil.which("python3")} "$@"\n'
+        + (refuse_uv if installer == "pip" else "")
+        + f'exec {host_python} "$@"\n'
     )
     fake_python.chmod(0o755)
-    action_path = tmp_path / "action"
-    action_path.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, action_path / name)
-    shutil.copytree(ROOT / "src", action_path / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    tools = tmp_path / "tools"  # a uv (the runner's or setup-uv's) only in the uv case
+    tools.mkdir()
+    if installer == "uv":
+        (tools / "uv").symlink_to(tool("uv"))
+    action_path = copy_action(tmp_path / "action")
     runner_temp = tmp_path / "runner-temp"
     runner_temp.mkdir()
     output = tmp_path / "output"
     output.touch()
     env = {
-        "PATH": os.environ["PATH"], "HOME": str(tmp_path),
+        **{k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},  # the machine's index and CA settings
+        "PATH": os.pathsep.join([str(tools), "/usr/bin", "/bin"]), "HOME": str(tmp_path),
         "RUNNER_TEMP": str(runner_temp), "GITHUB_ACTION_PATH": str(action_path), "GITHUB_OUTPUT": str(output),
-        "JMO_PYTHON": str(fake_python), "PIP_CACHE_DIR": str(tmp_path / "pip-cache"), **OFFLINE_PIP,
+        "JMO_PYTHON": str(fake_python), "JMO_KEY": "k1", "PIP_CACHE_DIR": str(tmp_path / "pip-cache"),
+        "JMO_UV": str(tools / "uv") if installer == "uv" else "",
+        **OFFLINE_PIP,
     }
-    for _ in range(2):  # the second run reuses the folder
-        run = subprocess.run(["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, timeout=600)
-        assert run.returncode == 0, run.stderr
-    lines = output.read_text().splitlines()
-    target = runner_temp / "jmo-schedule-lib"
-    assert lines == [f"python={fake_python}", f"pythonpath={target}"] * 2
-    assert not (runner_temp / "jmo-schedule-venv").exists()
-    # The CLI runs from there, as the later steps run it, and no `jmo` command was installed.
-    cli = subprocess.run([str(fake_python), "-m", "jmo_schedule", "--version"], env={**env, "PYTHONPATH": str(target)},
+    runs = [subprocess.run(["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, timeout=600)
+            for _ in range(2)]  # the second run reuses the folder
+    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr + runs[1].stderr
+    assert [r.stdout for r in runs] == [f"jmo-schedule: installed its dependencies with {installer}\n",
+                                        "jmo-schedule: reusing its installed dependencies (k1)\n"]
+    deps = runner_temp / "jmo-schedule-deps"
+    pythonpath = f"{action_path / 'src'}:{deps}"
+    assert output.read_text().splitlines() == [f"python={fake_python}", f"pythonpath={pythonpath}"] * 2
+    assert (deps / "yaml").is_dir() and (deps / "requests").is_dir() and (deps / ".jmo-key").read_text() == "k1"
+    # uv builds nothing; pip builds a wheel from a copy, never in the action's folder.
+    assert (deps / "jmo_schedule").exists() is (installer == "pip")
+    assert not list(action_path.glob("*.egg-info")) and not (action_path / "build").exists()
+    # The CLI runs as the later steps run it, and no `jmo` command was installed.
+    cli = subprocess.run([str(fake_python), "-m", "jmo_schedule", "--version"], env={**env, "PYTHONPATH": pythonpath},
                          capture_output=True, text=True)
     assert cli.stdout.strip() == f"jmo-schedule {__version__}"
-    assert not (target / "bin" / "jmo").exists()
+    assert not (deps / "bin" / "jmo").exists()
 
 
 # ------------------------------------------------------------------------------------
@@ -656,3 +570,27 @@ def test_find_python_step(tmp_path: Path, command: str, version: str, code: int,
         assert output.read_text() == ""
     else:
         assert output.read_text().splitlines()[-1] == expected
+
+
+def test_prepare_step_resolves_the_interpreter_and_keys_the_cache(tmp_path: Path) -> None:
+    step = next(s for s in action()["runs"]["steps"] if s.get("id") == "prepare")
+    launcher = tmp_path / "python3"  # a shim in front of the interpreter, as pyenv puts one
+    launcher.write_text(f'#!/usr/bin/env bash\nexec {sys.executable} "$@"\n')
+    launcher.chmod(0o755)
+    runner_temp, output = tmp_path / "temp", tmp_path / "output"
+    runner_temp.mkdir()
+    env = {"PATH": os.environ["PATH"], "RUNNER_OS": "Linux", "RUNNER_TEMP": str(runner_temp),
+           "GITHUB_ACTION_PATH": str(ROOT), "GITHUB_OUTPUT": str(output), "JMO_PYTHON": str(launcher)}
+    installed = []
+    for _ in range(2):
+        output.write_text("")
+        run = subprocess.run(["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        found = dict(line.split("=", 1) for line in output.read_text().splitlines())
+        assert found["python"] == sys.executable and found["key"] == deps_key(sys.executable)
+        assert found["uv"] == (shutil.which("uv", path=os.environ["PATH"]) or "")
+        installed.append(found["installed"])
+        # As the install step does: the folder remembers the key it was installed for.
+        (runner_temp / "jmo-schedule-deps").mkdir(exist_ok=True)
+        (runner_temp / "jmo-schedule-deps" / ".jmo-key").write_text(found["key"])
+    assert installed == ["false", "true"]

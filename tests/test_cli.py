@@ -211,11 +211,11 @@ def test_list_table_shows_next_run_in_each_zone(capsys: pytest.CaptureFixture[st
     code, out, err = run(capsys, "list", "--now", NOW)
     assert code == 0 and err == ""
     assert out.splitlines() == [
-        "NAME                 SCHEDULE    TIMEZONE           BACKEND          SUSPENDED   NEXT RUN",
-        "comprehensive-scan   0 3 * * 1   Europe/London      kubernetes       no          2026-03-09 03:00 GMT",
-        "nightly-scan         0 2 * * *   America/New_York   github-actions   no          2026-03-08 03:00 EDT",
-        "prod-backend-scan    0 1 * * *   UTC                local-cron       no          2026-03-08 01:00 UTC",
-        "weekly-scan          0 2 * * 1   UTC                gitlab-ci        no          2026-03-09 02:00 UTC",
+        "NAME                 SCHEDULE     TIMEZONE           BACKEND          SUSPENDED   NEXT RUN",
+        "comprehensive-scan   0 3 * * 1    Europe/London      kubernetes       no          2026-03-09 03:00 GMT",
+        "nightly-scan         17 2 * * *   America/New_York   github-actions   no          2026-03-08 03:00 EDT",
+        "prod-backend-scan    0 1 * * *    UTC                local-cron       no          2026-03-08 01:00 UTC",
+        "weekly-scan          0 2 * * 1    UTC                gitlab-ci        no          2026-03-09 02:00 UTC",
     ]
 
 
@@ -251,14 +251,14 @@ def test_describe(capsys: pytest.CaptureFixture[str], stored: None) -> None:
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "Name:                 nightly-scan"
-    assert "Schedule:             0 2 * * *" in lines
-    assert "Description:          At 02:00 (America/New_York)" in lines
-    assert "Starting Deadline:    300s" in lines
+    assert "Schedule:             17 2 * * *" in lines
+    assert "Description:          At 02:17 (America/New_York)" in lines
+    assert "Starting Deadline:    3600s" in lines
     assert lines[-4:] == [
         "Next Runs:",
         "  2026-03-08 03:00 EDT  (2026-03-08T07:00:00Z)",  # 02:00 does not exist that day
-        "  2026-03-09 02:00 EDT  (2026-03-09T06:00:00Z)",
-        "  2026-03-10 02:00 EDT  (2026-03-10T06:00:00Z)",
+        "  2026-03-09 02:17 EDT  (2026-03-09T06:17:00Z)",
+        "  2026-03-10 02:17 EDT  (2026-03-10T06:17:00Z)",
     ]
     assert any(line.startswith("  Ready=True  Created: Schedule created successfully") for line in lines)
 
@@ -296,10 +296,10 @@ def test_suspend_in_a_committed_file(capsys: pytest.CaptureFixture[str], tmp_pat
 def test_next_of_a_stored_schedule(capsys: pytest.CaptureFixture[str], stored: None) -> None:
     code, out, _ = run(capsys, "next", "nightly-scan", "--count", "3", "--now", NOW)
     assert (code, out) == (0, textwrap.dedent("""\
-        nightly-scan: 0 2 * * *  At 02:00 (America/New_York)
+        nightly-scan: 17 2 * * *  At 02:17 (America/New_York)
           2026-03-08 03:00 EDT     2026-03-08T07:00:00Z
-          2026-03-09 02:00 EDT     2026-03-09T06:00:00Z
-          2026-03-10 02:00 EDT     2026-03-10T06:00:00Z
+          2026-03-09 02:17 EDT     2026-03-09T06:17:00Z
+          2026-03-10 02:17 EDT     2026-03-10T06:17:00Z
         """))
 
 

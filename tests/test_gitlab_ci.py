@@ -187,7 +187,13 @@ def test_hostile_values_only_in_unexpanded_variables() -> None:
 
 def test_install_block_installs_once_and_then_reads_the_cache(tmp_path: Path, wheel: Path) -> None:
     lib = tmp_path / "lib"
-    env = {**os.environ, "PATH": os.pathsep.join([str(VENV_BIN), os.environ["PATH"]]), "L": str(lib),
+    # The test tools' folder, without its uv: this is the pip branch (an image without uv).
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for entry in VENV_BIN.iterdir():
+        if entry.name != "uv":
+            (tools / entry.name).symlink_to(entry)
+    env = {**os.environ, "PATH": os.pathsep.join([str(tools), os.environ["PATH"]]), "L": str(lib),
            "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheel.parent), "PIP_NO_DEPS": "1"}
     env.pop("PYTHONPATH", None)
 

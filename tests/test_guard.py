@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from fake_apis import FakeServer
+from fake_apis import FakeGitHubActions, FakeServer
 from fake_gitlab import FakeGitLab
 from jmo_schedule import cli
 from jmo_schedule.concurrency import workflow_file_from_ref
@@ -146,9 +146,6 @@ def test_event_cron_matching_runs_and_stale_cron_skips():
                                 "the workflow file is stale; regenerate it with jmo-schedule sync")
 
 
-# --- Forbid on GitHub, against a local server playing the REST API ----------------------------
-
-
 @pytest.fixture
 def api():
     fake = FakeServer(default=(404, {"message": "Not Found"}, {})).start()
@@ -156,86 +153,207 @@ def api():
     fake.stop()
 
 
-def gh_env(api: FakeServer, **extra: str) -> dict[str, str]:
+# --- concurrencyPolicy on GitHub, against a local server playing the workflow-runs API -------
+
+
+@pytest.fixture
+def gh():
+    fake = FakeGitHubActions("octo/app", "ghs_write", page_cap=100).start()
+    yield fake
+    fake.stop()
+
+
+WF = "jmo-nightly-scan.yml"
+
+
+def add(fake, run_id: int, number: int, status: str = "in_progress", created_at: str = "2026-11-25T02:00:07Z",
+        conclusion: str | None = None) -> None:
+    fake.add(WF, run_id, conclusion, status=status, run_number=number, created_at=created_at)
+
+
+def gh_env(fake, run_id: int = 1001, number: int = 42, token: str = "ghs_write", **extra: str) -> dict[str, str]:
     return {
-        **GH_SCHEDULED, "GITHUB_API_URL": api.base + "/api/v3", "GITHUB_REPOSITORY": "octo/app",
-        "GITHUB_RUN_ID": "1001", "GITHUB_TOKEN": "ghs_testtoken",
-        "GITHUB_WORKFLOW_REF": "octo/app/.github/workflows/jmo-nightly-scan.yml@refs/heads/main", **extra,
+        **GH_SCHEDULED, "GITHUB_API_URL": fake.url, "GITHUB_REPOSITORY": "octo/app",
+        "GITHUB_RUN_ID": str(run_id), "GITHUB_RUN_NUMBER": str(number), "GITHUB_TOKEN": token,
+        "GITHUB_WORKFLOW_REF": f"octo/app/.github/workflows/{WF}@refs/heads/main", **extra,
     }
 
 
-RUNS_PATH = "/api/v3/repos/octo/app/actions/workflows/jmo-nightly-scan.yml/runs"
+def states(fake) -> list[tuple[int, str, str | None]]:
+    return [(r["id"], r["status"], r["conclusion"]) for r in sorted(fake.runs.values(), key=lambda r: r["id"])]
 
 
-def runs_answer(*ids: int) -> tuple[int, dict, dict]:
-    return (200, {"total_count": len(ids), "workflow_runs": [
-        {"id": i, "name": "jmo nightly-scan", "status": "in_progress", "event": "schedule",
-         "html_url": f"https://github.com/octo/app/actions/runs/{i}", "run_started_at": "2026-11-25T01:00:00Z"}
-        for i in ids]}, {})
+RUNS = f"/repos/octo/app/actions/workflows/{WF}/runs"
+ON_TIME = "scheduled run: nominal time 2026-11-25T02:00:00Z (02:00 UTC), started 1m 00s later; "
 
 
-def test_forbid_skips_when_another_run_is_in_progress(api):
-    api.routes[("GET", RUNS_PATH)] = runs_answer(1001, 998)
-    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gh_env(api))
-    assert d == Decision(False, "concurrencyPolicy Forbid: run 998 of this workflow is in progress")
-    (req,) = api.requests
-    assert req.query == {"status": ["in_progress"], "per_page": ["100"]}
-    assert req.headers["Authorization"] == "Bearer ghs_testtoken"
-    assert req.headers["Accept"] == "application/vnd.github+json"
-    assert req.headers["X-GitHub-Api-Version"] == "2022-11-28"
+def test_forbid_skips_when_an_older_run_is_in_progress(gh):
+    add(gh, 998, 41)
+    add(gh, 1001, 42)
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gh_env(gh))
+    assert d == Decision(False, "concurrencyPolicy Forbid: run #41 (998) of this workflow started before this one "
+                                "and is in_progress")
+    # One listing per unfinished status, as the API filters by one status at a time.
+    assert [(r["method"], r["path"], r["query"]) for r in gh.requests] == [
+        ("GET", RUNS, {"status": status, "per_page": "100"})
+        for status in ("requested", "queued", "pending", "waiting", "in_progress")]
+    headers = gh.requests[0]["headers"]
+    assert headers["Authorization"] == "Bearer ghs_write"
+    assert headers["Accept"] == "application/vnd.github+json"
+    assert headers["X-GitHub-Api-Version"] == "2022-11-28"
 
 
-def test_forbid_runs_when_only_our_own_run_is_in_progress(api):
-    api.routes[("GET", RUNS_PATH)] = runs_answer(1001)
-    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gh_env(api))
-    assert d == Decision(True, "scheduled run: nominal time 2026-11-25T02:00:00Z (02:00 UTC), started 1m 00s later; "
-                               "no other run of this workflow in progress")
+@pytest.mark.parametrize("status", ["requested", "queued", "pending", "waiting"])
+def test_forbid_counts_an_older_run_that_has_not_started_yet(gh, status):
+    # A run waiting for a runner (or behind a protection rule) is the older run all the same:
+    # Forbid means the later one skips, not that whichever gets a runner first wins.
+    add(gh, 998, 41, status)
+    add(gh, 1001, 42)
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gh_env(gh))
+    assert d == Decision(False, f"concurrencyPolicy Forbid: run #41 (998) of this workflow started before this one "
+                                f"and is {status}")
 
 
-def test_forbid_finds_the_workflow_id_from_the_run_without_workflow_ref(api):
-    api.routes[("GET", "/api/v3/repos/octo/app/actions/runs/1001")] = (200, {"id": 1001, "workflow_id": 161335}, {})
-    api.routes[("GET", "/api/v3/repos/octo/app/actions/workflows/161335/runs")] = runs_answer(1001, 1000, 999)
-    env = gh_env(api)
+def test_forbid_two_runs_that_start_together_exactly_one_runs(gh):
+    # Both are in progress, created the same second, and each sees the other: run_number decides.
+    add(gh, 1000, 41)
+    add(gh, 1001, 42)
+    now = at("2026-11-25T02:01:00Z")
+    first = decide(sched(), now=now, env=gh_env(gh, 1000, 41))
+    second = decide(sched(), now=now, env=gh_env(gh, 1001, 42))
+    assert first == Decision(True, ON_TIME + "no older run of this workflow is unfinished (1 newer run will yield to it)")
+    assert second == Decision(False, "concurrencyPolicy Forbid: run #41 (1000) of this workflow started before this one "
+                                     "and is in_progress")
+
+
+def test_forbid_runs_when_only_finished_or_newer_runs_exist(gh):
+    add(gh, 990, 40, "completed", conclusion="success")
+    add(gh, 1001, 42)
+    add(gh, 1005, 43, "queued")
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gh_env(gh))
+    assert d == Decision(True, ON_TIME + "no older run of this workflow is unfinished (1 newer run will yield to it)")
+    del gh.runs[1005]
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gh_env(gh))
+    assert d == Decision(True, ON_TIME + "no older run of this workflow is unfinished")
+
+
+def test_forbid_reads_every_page(gh):
+    # 120 older runs queued behind a stuck one: two pages of 100, the second from the Link header.
+    for n in range(1, 121):
+        add(gh, 500 + n, n, "queued", created_at=f"2026-11-25T01:{n // 60:02d}:{n % 60:02d}Z")
+    add(gh, 1001, 121)
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gh_env(gh, 1001, 121))
+    assert d == Decision(False, "concurrencyPolicy Forbid: run #120 (620) and 119 more of this workflow started before "
+                                "this one and is queued")
+    queued = [r["query"] for r in gh.requests if r["query"].get("status") == "queued"]
+    assert queued == [{"status": "queued", "per_page": "100"}, {"status": "queued", "per_page": "100", "page": "2"}]
+
+
+def test_forbid_finds_the_workflow_id_from_the_run_without_workflow_ref(gh):
+    add(gh, 999, 41)
+    add(gh, 1001, 42)
+    env = gh_env(gh)
     del env["GITHUB_WORKFLOW_REF"]
     d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=env)
-    assert d.reason == "concurrencyPolicy Forbid: run 1000 and 1 more of this workflow is in progress"
-    assert [r.path for r in api.requests] == [
-        "/api/v3/repos/octo/app/actions/runs/1001", "/api/v3/repos/octo/app/actions/workflows/161335/runs"]
+    assert not d.run
+    paths = [r["path"] for r in gh.requests]
+    assert paths[0] == "/repos/octo/app/actions/runs/1001"
+    assert set(paths[1:]) == {"/repos/octo/app/actions/workflows/161335/runs"}
 
 
-def test_forbid_without_actions_read_runs_and_says_why(api):
-    api.routes[("GET", RUNS_PATH)] = (403, {"message": "Resource not accessible by integration",
-                                            "documentation_url": "https://docs.github.com/rest", "status": "403"}, {})
-    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gh_env(api))
-    assert d.run
-    assert d.reason.endswith(
-        "cannot check for other runs: GitHub API list workflow runs: HTTP 403: Resource not accessible by integration: "
-        "the token needs `permissions: actions: read`; the workflow's concurrency group still queues runs")
+@pytest.mark.parametrize("token, can_read, answer", [
+    ("ghs_write", False, "HTTP 403: Resource not accessible by integration"),
+    ("ghs_revoked", True, "HTTP 401: Bad credentials"),
+])
+def test_forbid_without_actions_read_runs_and_names_the_permission(gh, token, can_read, answer):
+    add(gh, 998, 41)
+    add(gh, 1001, 42)
+    gh.can_read = can_read
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gh_env(gh, token=token))
+    assert d == Decision(True, ON_TIME + f"cannot check for other runs: GitHub API list workflow runs: {answer}: the "
+                               "token needs `permissions: actions: read`; running without the concurrencyPolicy check")
+    assert len(gh.requests) == 1
 
 
-def test_forbid_without_token_runs_and_says_why(api):
-    env = gh_env(api)
+def test_forbid_without_token_runs_and_says_why(gh):
+    env = gh_env(gh)
     del env["GITHUB_TOKEN"]
     d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=env)
-    assert d.run and d.reason.endswith("cannot check for other runs: GITHUB_TOKEN is not set (pass the job's token); "
-                                       "the workflow's concurrency group still queues runs")
-    assert api.requests == []
+    assert d == Decision(True, ON_TIME + "cannot check for other runs: GITHUB_TOKEN is not set (pass the job's token); "
+                               "running without the concurrencyPolicy check")
+    assert gh.requests == []
 
 
 def test_forbid_api_down_runs(api):
-    api.routes[("GET", RUNS_PATH)] = (502, "bad gateway", {})
-    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gh_env(api))
-    assert d.run and d.reason.endswith("cannot check for other runs: GitHub API list workflow runs: HTTP 502")
+    api.routes[("GET", "/api/v3" + RUNS)] = (502, "bad gateway", {})
+    env = {**GH_SCHEDULED, "GITHUB_API_URL": api.base + "/api/v3", "GITHUB_REPOSITORY": "octo/app",
+           "GITHUB_RUN_ID": "1001", "GITHUB_RUN_NUMBER": "42", "GITHUB_TOKEN": "t",
+           "GITHUB_WORKFLOW_REF": f"octo/app/.github/workflows/{WF}@refs/heads/main"}
+    d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=env)
+    assert d == Decision(True, ON_TIME + "cannot check for other runs: GitHub API list workflow runs: HTTP 502; "
+                               "running without the concurrencyPolicy check")
 
 
-def test_replace_and_allow_on_github_make_no_calls():
-    d = decide(sched(policy="Replace"), now=at("2026-11-25T02:01:00Z"), env=GH_SCHEDULED, apis=no_api())
-    assert d.run and d.reason.endswith("Replace: the workflow's concurrency group cancels the older run")
+def test_replace_cancels_the_older_runs(gh):
+    add(gh, 997, 40, "queued", created_at="2026-11-24T02:00:07Z")
+    add(gh, 998, 41, created_at="2026-11-24T02:00:09Z")
+    add(gh, 1001, 42)
+    add(gh, 1005, 43, "queued", created_at="2026-11-25T02:00:30Z")
+    d = decide(sched(policy="Replace"), now=at("2026-11-25T02:01:00Z"), env=gh_env(gh))
+    assert d == Decision(True, ON_TIME + "Replace: cancelled run #40 (997), run #41 (998)")
+    assert gh.cancels() == ["997", "998"]
+    assert states(gh) == [(997, "completed", "cancelled"), (998, "completed", "cancelled"),
+                          (1001, "in_progress", None), (1005, "queued", None)]
 
 
-def test_deadline_is_checked_before_the_api(api):
-    d = decide(sched(), now=at("2026-11-25T03:00:00Z"), env=gh_env(api))
-    assert not d.run and api.requests == []
+def test_replace_two_runs_that_start_together_leave_the_newer_one(gh):
+    add(gh, 1000, 41)
+    add(gh, 1001, 42)
+    now = at("2026-11-25T02:01:00Z")
+    older = decide(sched(policy="Replace"), now=now, env=gh_env(gh, 1000, 41))
+    newer = decide(sched(policy="Replace"), now=now, env=gh_env(gh, 1001, 42))
+    assert older.reason.endswith("no older run of this workflow is unfinished (1 newer run will yield to it)")
+    assert newer.reason.endswith("Replace: cancelled run #41 (1000)")
+    assert states(gh) == [(1000, "completed", "cancelled"), (1001, "in_progress", None)]
+
+
+def test_replace_older_run_that_finished_meanwhile_is_not_an_error(gh):
+    from jmo_schedule.concurrency import github_active_runs, github_cancel
+
+    add(gh, 998, 41)
+    add(gh, 1001, 42)
+
+    def listed_then_finished(env, token):
+        found = github_active_runs(env, token)
+        gh.runs[998].update(status="completed", conclusion="success")  # between listing and cancel
+        return found
+
+    apis = Apis(github_runs=listed_then_finished, github_cancel=github_cancel)
+    d = decide(sched(policy="Replace"), now=at("2026-11-25T02:01:00Z"), env=gh_env(gh), apis=apis)
+    assert d == Decision(True, ON_TIME + "Replace: run #41 (998) had already finished")
+    assert gh.cancels() == ["998"]  # GitHub answered 409 Conflict
+    assert states(gh)[0] == (998, "completed", "success")
+
+
+def test_replace_without_actions_write_runs_and_names_the_permission(gh):
+    add(gh, 998, 41)
+    add(gh, 1001, 42)
+    gh.can_write = False
+    d = decide(sched(policy="Replace"), now=at("2026-11-25T02:01:00Z"), env=gh_env(gh))
+    assert d == Decision(True, ON_TIME + "Replace: cannot cancel run #41 (998): GitHub API cancel run 998: HTTP 403: "
+                               "Resource not accessible by integration: the token needs `permissions: actions: write`; "
+                               "both runs go on")
+    assert states(gh)[0] == (998, "in_progress", None)
+
+
+def test_allow_on_github_makes_no_calls():
+    d = decide(sched(policy="Allow"), now=at("2026-11-25T02:01:00Z"), env=GH_SCHEDULED, apis=no_api())
+    assert d.run and d.reason.endswith("concurrencyPolicy Allow")
+
+
+def test_deadline_is_checked_before_the_api(gh):
+    d = decide(sched(), now=at("2026-11-25T03:00:00Z"), env=gh_env(gh))
+    assert not d.run and gh.requests == []
 
 
 def test_workflow_file_from_ref():

@@ -398,6 +398,17 @@ def test_channel_repr_hides_the_url():
     assert "SECRET" not in repr(outcome)
 
 
+@pytest.mark.parametrize("outcome, noted", [("failure", True), ("success", False), ("skipped", False), ("", False)])
+def test_cli_notes_a_failed_sarif_upload(workdir, hooks, server, capfd, outcome, noted):
+    make_results(workdir / "results", MIXED)
+    code, out, err = run_cli(capfd, "--status", "success", "--schedule", "nightly-scan", "--sarif-upload", outcome)
+    assert code == 0
+    texts = [json.dumps(r.json(), ensure_ascii=False) for r in server.requests]
+    note = (":warning: SARIF was not uploaded to code scanning: the upload failed (private and internal "
+            "repositories need GitHub Code Security); the findings are in the run's results artifact")
+    assert len(texts) == 2 and all((note in t) is noted for t in texts)
+
+
 # --- inside a GitLab job: after_script, the guard's record, once per run ----------------
 
 

@@ -341,3 +341,12 @@ def test_any_text_stays_within_slack_limits_and_escaped(name, message, author, r
                 assert len(obj["text"]) <= limit
                 # Only our own links may open a `<`: nothing from outside can ping or link.
                 assert obj["text"].count("<") == obj["text"].count("<https://github.com/")
+
+
+def test_notes_follow_the_findings_as_warnings():
+    low = FindingsSummary.from_findings([Finding("r", "LOW", "m", None, None, "t")])
+    p = build_payload(MessageFacts("x", "success", RunContext(provider="local"), low, None,
+                                   notes=("SARIF was not uploaded <here>", "second")))
+    assert p["blocks"][4] == {"type": "section", "text": {
+        "type": "mrkdwn", "text": ":warning: SARIF was not uploaded &lt;here&gt;\n:warning: second"}}
+    assert p["text"] == "✅ Security scan succeeded: x — 1 finding (CRITICAL 0, HIGH 0, MEDIUM 0, LOW 1, INFO 0)"

@@ -32,7 +32,7 @@ needs_git = pytest.mark.skipif(GIT is None, reason="git is not installed")
 # A fake registry: one file per GitHub/Kubernetes schedule, one shared GitLab file.
 
 
-def fake_generate_all(schedules: Sequence[ScanSchedule], source: str) -> dict[str, str]:
+def fake_generate_all(schedules: Sequence[ScanSchedule], source: str, github_action: object = None) -> dict[str, str]:
     out: dict[str, str] = {}
     gitlab = [s for s in schedules if s.spec.backend.type == "gitlab-ci"]
     for s in schedules:
@@ -53,7 +53,7 @@ def fake_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(workflow_generators, "generate_all", fake_generate_all)
 
 
-def doc(name: str, cron: str = "0 2 * * *", backend: str = "github-actions", repo: str = ".", tz: str = "UTC") -> str:
+def doc(name: str, cron: str = "17 2 * * *", backend: str = "github-actions", repo: str = ".", tz: str = "UTC") -> str:
     return (
         "apiVersion: jmo.security/v1alpha1\nkind: ScanSchedule\n"
         f"metadata:\n  name: {name}\n"
@@ -89,7 +89,7 @@ def test_plan_creates_updates_deletes_and_keeps() -> None:
     plan = sync.plan_sync(new, on_disk(dict(old.files)), "schedules.yaml")
     got = {c.path: (c.action, c.reason) for c in plan.files}
     assert got == {
-        ".github/workflows/jmo-change.yml": ("update", "schedule change: cron changed ('0 2 * * *' -> '0 3 * * *')"),
+        ".github/workflows/jmo-change.yml": ("update", "schedule change: cron changed ('17 2 * * *' -> '0 3 * * *')"),
         ".github/workflows/jmo-fresh.yml": ("create", "schedule fresh added"),
         ".github/workflows/jmo-gone.yml": ("delete", "schedule gone removed"),
         ".github/workflows/jmo-keep.yml": ("unchanged", ""),
@@ -187,7 +187,7 @@ def test_spec_changes_names_each_changed_part() -> None:
     new.spec.concurrencyPolicy = "Replace"
     new.spec.backend.config["image"] = "scanner:2"
     assert sync.spec_changes(old, new) == [
-        "cron changed ('0 2 * * *' -> '1 2 * * *')",
+        "cron changed ('17 2 * * *' -> '1 2 * * *')",
         "timezone changed (UTC -> Asia/Tokyo)",
         "concurrencyPolicy changed",
         "backend.config changed",
@@ -311,14 +311,14 @@ def test_github_output_block() -> None:
 def test_pr_body_lists_each_file_and_escapes_markdown() -> None:
     plan = sync.SyncPlan("schedules.yaml", [
         sync.FileChange("a.yml", "create", None, "x", "schedule a added"),
-        sync.FileChange("b.yml", "update", "x", "y", "schedule b: cron changed ('0 2 * * *' -> '0 3 * * *')"),
+        sync.FileChange("b.yml", "update", "x", "y", "schedule b: cron changed ('17 2 * * *' -> '0 3 * * *')"),
         sync.FileChange("c.yml", "update", "x", "y", "hand-edited", True),
         sync.FileChange("d.yml", "delete", "x", None, "schedule d removed"),
         sync.FileChange("e.yml", "unchanged", "x", "x"),
     ])
     body = sync.pr_body(plan, "jmo-schedule sync -f schedules.yaml")
     assert "| `a.yml` | added | schedule a added |" in body
-    assert r"| `b.yml` | updated | schedule b: cron changed ('0 2 \* \* \*' -> '0 3 \* \* \*') |" in body
+    assert r"| `b.yml` | updated | schedule b: cron changed ('17 2 \* \* \*' -> '0 3 \* \* \*') |" in body
     assert "| `c.yml` | updated | hand edit reverted |" in body
     assert "| `d.yml` | removed | schedule d removed |" in body
     assert "e.yml" not in body
@@ -408,12 +408,12 @@ def test_first_sync_creates_then_is_idempotent(repo: Path, fake_registry: None, 
 def test_cron_change_updates_only_that_file(repo: Path, fake_registry: None, capsys: pytest.CaptureFixture[str]) -> None:
     run_cli(capsys)
     commit_all(repo, "generated")
-    text = (repo / "schedules.yaml").read_text().replace('"0 2 * * *"', '"15 6 * * *"', 1)
+    text = (repo / "schedules.yaml").read_text().replace('"17 2 * * *"', '"15 6 * * *"', 1)
     (repo / "schedules.yaml").write_text(text)
     code, out, _ = run_cli(capsys)
     assert code == 0
     assert out == (
-        f"updated {GH} (schedule nightly: cron changed ('0 2 * * *' -> '15 6 * * *'))\n"
+        f"updated {GH} (schedule nightly: cron changed ('17 2 * * *' -> '15 6 * * *'))\n"
         "0 created, 1 updated, 0 deleted, 2 unchanged\n"
     )
     assert git(repo, "status", "--porcelain") == f" M {GH}\n M schedules.yaml\n"
@@ -464,7 +464,7 @@ def test_hand_edit_is_drift_then_restored(repo: Path, fake_registry: None, capsy
     assert out == (
         f"drift: {GH}: hand-edited; sync would restore the generated text (edit schedules.yaml instead)\n"
         f"--- a/{GH}\n+++ b/{GH}\n"
-        "@@ -5,5 +5,4 @@\n \n cron: 0 2 * * *\n zone: UTC\n-sneaky: true\n targets: [('repo', '.')]\n"
+        "@@ -5,5 +5,4 @@\n \n cron: 17 2 * * *\n zone: UTC\n-sneaky: true\n targets: [('repo', '.')]\n"
         "1 file out of sync with schedules.yaml; run: jmo-schedule sync -f schedules.yaml\n"
     )
     assert snapshot(repo) == before  # --check writes nothing
@@ -576,7 +576,7 @@ def test_check_reports_every_kind_of_drift_and_writes_nothing(repo: Path, fake_r
     drift = [line for line in out.splitlines() if line.startswith("drift: ")]
     assert drift == [
         "drift: .github/workflows/jmo-fresh.yml: missing (schedule fresh added)",
-        f"drift: {GH}: out of date (schedule nightly: cron changed ('0 2 * * *' -> '0 5 * * *'))",
+        f"drift: {GH}: out of date (schedule nightly: cron changed ('17 2 * * *' -> '0 5 * * *'))",
         f"drift: {K8S}: orphaned (schedule cluster removed)",
     ]
     assert "--- /dev/null\n+++ b/.github/workflows/jmo-fresh.yml\n" in out
@@ -660,7 +660,7 @@ def test_pr_body_file(repo: Path, fake_registry: None, capsys: pytest.CaptureFix
     text = body.read_text()
     assert text.startswith("## Regenerate scheduled scan pipelines\n\n`schedules.yaml` and the pipeline files")
     assert f"| `{GH}` | updated | schedule nightly: cron changed ('0 5 \\* \\* \\*'" not in text  # direction matters
-    assert f"| `{GH}` | updated | schedule nightly: cron changed ('0 2 \\* \\* \\*' -> '0 5 \\* \\* \\*') |" in text
+    assert f"| `{GH}` | updated | schedule nightly: cron changed ('17 2 \\* \\* \\*' -> '0 5 \\* \\* \\*') |" in text
     assert f"| `{GL}` | updated | hand edit reverted |" in text
     assert f"| `{K8S}` | removed | schedule cluster removed |" in text
     assert "jmo-schedule sync -f schedules.yaml" in text
@@ -739,7 +739,7 @@ def test_root_option(tmp_path: Path, fake_registry: None, capsys: pytest.Capture
 
 def test_two_schedules_writing_one_path_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    def clash(schedules: Sequence[ScanSchedule], source: str) -> dict[str, str]:
+    def clash(schedules: Sequence[ScanSchedule], source: str, github_action: object = None) -> dict[str, str]:
         raise ValueError("two schedules generate the same file x.yml")
 
     monkeypatch.setattr(workflow_generators, "generate_all", clash)
@@ -781,14 +781,15 @@ def test_real_generators_example_schedules_round_trip(tmp_path: Path, capsys: py
     victim = "deploy/kubernetes/jmo-comprehensive-scan.yaml"
     (root / victim).write_text((root / victim).read_text() + "# local tweak\n")
     text = (root / "schedules.yaml").read_text()
-    text = text.replace('schedule: "0 2 * * *"', 'schedule: "0 4 * * *"')
-    text = text[:text.rindex("---\n")]  # prod-backend-scan, the last document
+    text = text.replace('schedule: "17 2 * * *"', 'schedule: "0 4 * * *"')
+    text = text[:text.rindex("---
+")]  # prod-backend-scan, the last document
     (root / "schedules.yaml").write_text(text)
     code, out, _ = run_cli(capsys, "--check")
     assert code == 1
     assert [line for line in out.splitlines() if not line.startswith(("--- ", "+++ ", "@@ ", " ", "-", "+"))] == [
         "drift: .github/workflows/jmo-nightly-scan.yml: out of date (schedule nightly-scan: cron changed "
-        "('0 2 * * *' -> '0 4 * * *'))",
+        "('17 2 * * *' -> '0 4 * * *'))",
         "drift: deploy/cron/jmo-schedules.crontab: orphaned (schedule prod-backend-scan removed)",
         f"drift: {victim}: hand-edited; sync would restore the generated text (edit schedules.yaml instead)",
         "drift: deploy/systemd/jmo-prod-backend-scan.service: orphaned (schedule prod-backend-scan removed)",

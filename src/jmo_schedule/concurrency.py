@@ -2,9 +2,10 @@
 
 Small REST clients for the guard's concurrencyPolicy checks:
 - GitHub: `GET {GITHUB_API_URL}/repos/{owner}/{repo}/actions/runs/{run_id}` (our run's
-  workflow_id, when GITHUB_WORKFLOW_REF does not name the file) and
-  `GET .../actions/workflows/{workflow_id}/runs?status=in_progress` with the job's token
-  (needs `actions: read`).
+  workflow_id, when GITHUB_WORKFLOW_REF does not name the file),
+  `GET .../actions/workflows/{workflow_id}/runs?status=S` for each unfinished status S,
+  every page (`Link: rel="next"`), with the job's token (needs `actions: read`), and
+  `POST .../actions/runs/{run_id}/cancel` (Replace; needs `actions: write`).
 - GitLab: this schedule's pipeline schedule by description (`GET {CI_API_V4_URL}/projects/:id/
   pipeline_schedules`), its pipelines (`GET .../pipeline_schedules/:id/pipelines`) and
   `POST .../pipelines/:pipeline_id/cancel` (Replace), with a `PRIVATE-TOKEN`
@@ -22,6 +23,7 @@ from urllib.parse import quote
 from .errors import JmoError
 from .github_api import api_url as github_api_url
 from .github_api import headers as github_headers
+from .github_api import next_link
 
 TIMEOUT = 10.0
 
@@ -40,18 +42,23 @@ class OtherRun:
     url: str | None = None
     started: str | None = None
     active: bool = True  # False: finished, but it was running when this run was started
+    number: int | None = None  # GitHub's run_number
+    status: str | None = None
 
 
-def _get(session: Any, url: str, headers: Mapping[str, str], params: Mapping[str, Any] | None, what: str) -> Any:
+def _request(session: Any, url: str, headers: Mapping[str, str], params: Mapping[str, Any] | None, what: str) -> Any:
     import requests
 
     try:
-        resp = session.get(url, headers=dict(headers), params=params, timeout=TIMEOUT, allow_redirects=True)
+        return session.get(url, headers=dict(headers), params=params, timeout=TIMEOUT, allow_redirects=True)
     except requests.exceptions.Timeout:
         raise CheckError(f"{what}: no answer within {TIMEOUT:g}s") from None
     except requests.exceptions.RequestException as exc:
         raise CheckError(f"{what}: connection failed ({type(exc).__name__})") from None
-    return _json(resp, what)
+
+
+def _get(session: Any, url: str, headers: Mapping[str, str], params: Mapping[str, Any] | None, what: str) -> Any:
+    return _json(_request(session, url, headers, params, what), what)
 
 
 def _json(resp: Any, what: str) -> Any:
@@ -93,10 +100,19 @@ def workflow_file_from_ref(workflow_ref: str | None) -> str | None:
     return name if name and "/" not in name else None
 
 
-def github_other_runs(
+# Every status of a run that has not finished (docs.github.com/rest/actions/workflow-runs:
+# the `status` filter takes one value; `waiting`, `pending` and `requested` only GitHub sets).
+ACTIVE_STATUSES = ("requested", "queued", "pending", "waiting", "in_progress")
+
+
+def github_active_runs(
     env: Mapping[str, str], token: str, *, session: Any = None
 ) -> list[OtherRun]:
-    """In-progress runs of this run's workflow other than this run itself (by run id)."""
+    """Every run of this run's workflow that has not finished (any of ACTIVE_STATUSES),
+    other than this run itself, with its run_number. One listing per status, every page.
+
+    Needs a token with `actions: read`.
+    """
     import requests
 
     session = session or requests
@@ -113,21 +129,51 @@ def github_other_runs(
         workflow = str(run.get("workflow_id", "")) if isinstance(run, dict) else ""
         if not workflow:
             raise CheckError("GitHub API get this run: no workflow_id in the answer")
-    data = _get(
-        session, f"{base}/workflows/{quote(workflow)}/runs", headers,
-        {"status": "in_progress", "per_page": 100}, "GitHub API list workflow runs",
-    )
-    runs = data.get("workflow_runs") if isinstance(data, dict) else None
-    if not isinstance(runs, list):
-        raise CheckError("GitHub API list workflow runs: no workflow_runs in the answer")
-    out = []
-    for r in runs:
-        if not isinstance(r, dict) or str(r.get("id")) == run_id:
-            continue
-        if r.get("status") not in (None, "in_progress"):
-            continue
-        out.append(OtherRun(str(r.get("id")), r.get("html_url"), r.get("run_started_at") or r.get("created_at")))
-    return out
+    found: dict[str, OtherRun] = {}
+    for status in ACTIVE_STATUSES:
+        url: str | None = f"{base}/workflows/{quote(workflow)}/runs"
+        params: dict[str, Any] | None = {"status": status, "per_page": 100}
+        while url:
+            resp = _request(session, url, headers, params, "GitHub API list workflow runs")
+            data = _json(resp, "GitHub API list workflow runs")
+            runs = data.get("workflow_runs") if isinstance(data, dict) else None
+            if not isinstance(runs, list):
+                raise CheckError("GitHub API list workflow runs: no workflow_runs in the answer")
+            for r in runs:
+                if isinstance(r, dict) and str(r.get("id")) != run_id and r.get("status") in ACTIVE_STATUSES:
+                    number = r.get("run_number")
+                    found[str(r.get("id"))] = OtherRun(
+                        str(r.get("id")), r.get("html_url"), r.get("run_started_at") or r.get("created_at"),
+                        number=number if isinstance(number, int) else None, status=r.get("status"),
+                    )
+            url, params = next_link(resp.headers.get("Link")), None
+    return sorted(found.values(), key=run_order)
+
+
+def run_order(run: OtherRun) -> tuple[int, int]:
+    """The total order of a workflow's runs: run_number (GitHub numbers each new run of a
+    workflow one higher, a re-run keeps it), then the run id."""
+    return (run.number if run.number is not None else -1, int(run.id) if run.id.isdigit() else -1)
+
+
+def github_cancel(env: Mapping[str, str], token: str, run_id: str, *, session: Any = None) -> bool:
+    """Cancel one run (`POST .../actions/runs/{run_id}/cancel`, needs `actions: write`).
+
+    True when GitHub accepted (202); False when the run had already finished (409).
+    """
+    import requests
+
+    session = session or requests
+    what = f"GitHub API cancel run {run_id}"
+    url = f"{github_api_url(env)}/repos/{env.get('GITHUB_REPOSITORY') or ''}/actions/runs/{quote(run_id)}/cancel"
+    try:
+        resp = session.post(url, headers=github_headers(token), timeout=TIMEOUT)
+    except requests.exceptions.RequestException as exc:
+        raise CheckError(f"{what}: connection failed ({type(exc).__name__})") from None
+    if resp.status_code == 409:
+        return False
+    _json(resp, what)
+    return True
 
 
 # --- GitLab --------------------------------------------------------------------------

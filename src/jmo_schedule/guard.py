@@ -8,13 +8,20 @@ CI schedulers cannot express everything a ScanSchedule says, so the job asks fir
    a cron that is not this schedule's (a stale workflow file) -> skip;
 4. `startingDeadlineSeconds`: the nominal time is `cron.previous_run(schedule, tz, now)`
    (the shared, DST-aware time semantics); started more than the deadline after it -> skip;
-5. `concurrencyPolicy: Forbid`: another run of the same workflow (GitHub) in progress, or
-   another pipeline of the same pipeline schedule (GitLab, found by its description) that
-   was running when this one was created -> skip. When the API cannot tell (no token, no
-   permission, network), the scan runs and the reason says why: the generated
-   `concurrency:` group / `resource_group` still serialises runs.
-   `Replace` on GitLab cancels the older pipelines where JMO_GITLAB_TOKEN may; on GitHub
-   the generated group's `cancel-in-progress` does it.
+5. `concurrencyPolicy` (Kubernetes' meaning): Forbid skips this run while another one is
+   active; Replace cancels the other one; Allow runs both.
+   GitHub: runs of the same workflow are ordered by run_number (then id), a total order,
+   so of runs that overlap exactly one goes on: Forbid skips this run when an OLDER run
+   of the workflow is unfinished (requested, queued, pending, waiting or in progress; two
+   runs that start together do not both skip), Replace cancels every older unfinished
+   run (a newer one replaces this one in turn). No `concurrency:` group is generated: it
+   would queue the later run instead of skipping it. The token needs actions: read
+   (actions: write for Replace).
+   GitLab: another pipeline of the same pipeline schedule (found by its description) that
+   was running when this one was created -> Forbid skips; Replace cancels the older
+   pipelines where JMO_GITLAB_TOKEN may; the generated `resource_group` serialises runs.
+   When the API cannot tell (no token, no permission, network), the scan runs and the
+   reason says why.
 
 `decide` is pure apart from the injected API calls: the clock comes in as `now`.
 """
@@ -33,6 +40,7 @@ if TYPE_CHECKING:
 EVENT_SCHEDULE_VAR = "JMO_EVENT_SCHEDULE"
 
 GitHubLookup = Callable[[Mapping[str, str], str], "list[OtherRun]"]
+GitHubCancel = Callable[[Mapping[str, str], str, str], bool]  # (env, token, run id) -> cancelled
 GitLabLookup = Callable[[Mapping[str, str], str, str], "list[OtherRun]"]  # (env, token, schedule name)
 GitLabCancel = Callable[[Mapping[str, str], str, str], None]  # (env, token, pipeline id)
 
@@ -51,6 +59,7 @@ class Apis:
     """The REST calls the guard makes; tests pass fakes or point these at a local server."""
 
     github_runs: GitHubLookup | None = None
+    github_cancel: GitHubCancel | None = None
     gitlab_pipelines: GitLabLookup | None = None
     gitlab_cancel: GitLabCancel | None = None
 
@@ -125,12 +134,10 @@ def decide(
         notes.append("no earlier fire time in reach")
 
     policy = spec.concurrencyPolicy
-    if policy == "Forbid" and provider == "github":
-        verdict = _github_forbid(env, apis)
+    if policy in ("Forbid", "Replace") and provider == "github":
+        verdict = _github_policy(policy, env, apis)
     elif policy in ("Forbid", "Replace") and provider == "gitlab":
         verdict = _gitlab_policy(policy, name, env, apis)
-    elif policy == "Replace" and provider == "github":
-        verdict = Decision(True, "Replace: the workflow's concurrency group cancels the older run")
     elif policy == "Allow":
         verdict = Decision(True, "concurrencyPolicy Allow")
     else:
@@ -156,31 +163,46 @@ def _same_cron(a: str, b: str) -> bool:
         return False
 
 
-def _github_forbid(env: Mapping[str, str], apis: Apis) -> Decision:
-    from .concurrency import CheckError
+def _github_policy(policy: str, env: Mapping[str, str], apis: Apis) -> Decision:
+    from .concurrency import CheckError, OtherRun, run_order
 
     token = (env.get("GITHUB_TOKEN") or "").strip()
+    unchecked = "running without the concurrencyPolicy check"
     if not token:
-        return Decision(
-            True,
-            "cannot check for other runs: GITHUB_TOKEN is not set (pass the job's token); "
-            "the workflow's concurrency group still queues runs",
-        )
+        return Decision(True, f"cannot check for other runs: GITHUB_TOKEN is not set (pass the job's token); {unchecked}")
     try:
         others = apis.github_runs(env, token) if apis.github_runs else []
     except CheckError as exc:
         if exc.denied:
-            return Decision(
-                True,
-                f"cannot check for other runs: {exc}: the token needs `permissions: actions: read`; "
-                "the workflow's concurrency group still queues runs",
-            )
-        return Decision(True, f"cannot check for other runs: {exc}")
-    if others:
-        o = others[0]
-        more = f" and {len(others) - 1} more" if len(others) > 1 else ""
-        return Decision(False, f"concurrencyPolicy Forbid: run {o.id}{more} of this workflow is in progress")
-    return Decision(True, "no other run of this workflow in progress")
+            return Decision(True, f"cannot check for other runs: {exc}: the token needs `permissions: actions: read`; "
+                                  f"{unchecked}")
+        return Decision(True, f"cannot check for other runs: {exc}; {unchecked}")
+    number = (env.get("GITHUB_RUN_NUMBER") or "").strip()
+    own = run_order(OtherRun((env.get("GITHUB_RUN_ID") or "").strip(), number=int(number) if number.isdigit() else None))
+    older = [o for o in others if run_order(o) < own]
+    if not older:
+        newer = f" ({len(others)} newer run{'s' if len(others) != 1 else ''} will yield to it)" if others else ""
+        return Decision(True, f"no older run of this workflow is unfinished{newer}")
+    if policy == "Forbid":
+        o = older[-1]
+        more = f" and {len(older) - 1} more" if len(older) > 1 else ""
+        return Decision(False, f"concurrencyPolicy Forbid: {_run_label(o)}{more} of this workflow started before this one "
+                               f"and is {o.status or 'unfinished'}")
+    cancelled: list[OtherRun] = []
+    finished: list[OtherRun] = []
+    for o in older:
+        try:
+            (cancelled if apis.github_cancel and apis.github_cancel(env, token, o.id) else finished).append(o)
+        except CheckError as exc:
+            need = ": the token needs `permissions: actions: write`" if exc.denied else ""
+            return Decision(True, f"Replace: cannot cancel {_run_label(o)}: {exc}{need}; both runs go on")
+    parts = [f"cancelled {', '.join(_run_label(o) for o in cancelled)}"] if cancelled else []
+    parts += [f"{', '.join(_run_label(o) for o in finished)} had already finished"] if finished else []
+    return Decision(True, "Replace: " + "; ".join(parts))
+
+
+def _run_label(run: OtherRun) -> str:
+    return f"run #{run.number} ({run.id})" if run.number is not None else f"run {run.id}"
 
 
 def _gitlab_policy(policy: str, name: str, env: Mapping[str, str], apis: Apis) -> Decision:
@@ -225,7 +247,8 @@ def default_apis() -> Apis:
     from . import concurrency
 
     return Apis(
-        github_runs=lambda env, token: concurrency.github_other_runs(env, token),
+        github_runs=lambda env, token: concurrency.github_active_runs(env, token),
+        github_cancel=lambda env, token, run_id: concurrency.github_cancel(env, token, run_id),
         gitlab_pipelines=lambda env, token, name: concurrency.gitlab_other_pipelines(env, token, name),
         gitlab_cancel=lambda env, token, pid: concurrency.gitlab_cancel(env, token, pid),
     )

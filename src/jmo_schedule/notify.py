@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from .slack import SendResult
 
 ENV_VAR = "SLACK_WEBHOOK_URL"
+SARIF_NOT_UPLOADED = (
+    "SARIF was not uploaded to code scanning: the upload failed (private and internal repositories "
+    "need GitHub Code Security); the findings are in the run's results artifact"
+)
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 Sender = Callable[[str, Mapping[str, Any]], "SendResult"]
@@ -176,8 +180,11 @@ def build_notification(
     env: Mapping[str, str] | None = None,
     now: datetime | None = None,
     name: str | None = None,
+    notes: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The Slack payload for one run of `schedule` (or of `name` when there is no schedule)."""
+    """The Slack payload for one run of `schedule` (or of `name` when there is no schedule).
+
+    `notes` are one-line remarks on what went wrong without failing the scan."""
     from ._version import __version__
     from .ci_env import RunContext
     from .slack import MessageFacts, build_payload
@@ -197,6 +204,7 @@ def build_notification(
         message=message,
         findings_note=note,
         tool_version=__version__,
+        notes=tuple(notes),
     )
     return build_payload(facts)
 
@@ -214,6 +222,7 @@ def notify_schedule(
     now: datetime | None = None,
     name: str | None = None,
     send: Sender | None = None,
+    notes: Sequence[str] = (),
 ) -> NotifyOutcome:
     """Build the message for one run and post it to every channel.
 
@@ -221,7 +230,7 @@ def notify_schedule(
     folder. Returns a NotifyOutcome with one result per channel; never raises for a
     delivery problem unless `strict`, then NotifyError lists every failed channel.
     `dry_run` resolves channels but sends nothing. `send(url, payload)` replaces the HTTP
-    post (tests); by default slack.post_webhook.
+    post (tests); by default slack.post_webhook. `notes` go into the message as warnings.
     """
     from .slack import STATUSES
 
@@ -229,7 +238,7 @@ def notify_schedule(
         raise JmoError(f"unknown status {status!r}: expected success or failure")
     env = os.environ if env is None else env
     payload = build_notification(
-        schedule, status, results_dir=results_dir, message=message, env=env, now=now, name=name
+        schedule, status, results_dir=results_dir, message=message, env=env, now=now, name=name, notes=notes
     )
     channels, note = resolve_channels(schedule, webhook=webhook, env=env)
     if dry_run:
@@ -252,6 +261,12 @@ def notify_schedule(
     if strict and not outcome.ok:
         raise NotifyError("; ".join(str(r) for r in outcome.failures))
     return outcome
+
+
+def run_notes(sarif_upload: str | None) -> list[str]:
+    """The notes a run's other steps call for: `sarif_upload` is the upload step's outcome
+    (success, failure, skipped, cancelled, or empty when there was none)."""
+    return [SARIF_NOT_UPLOADED] if (sarif_upload or "").strip() == "failure" else []
 
 
 def _default_sender() -> Sender:

@@ -118,6 +118,7 @@ class MessageFacts:
     message: str | None = None  # the error (failure) or a note (success)
     findings_note: str | None = None  # why there is no summary
     tool_version: str | None = None
+    notes: tuple[str, ...] = ()  # what else went wrong without failing the scan (one line each)
 
 
 def build_payload(facts: MessageFacts) -> dict[str, Any]:
@@ -162,6 +163,8 @@ def build_payload(facts: MessageFacts) -> dict[str, Any]:
         blocks.append(_section(escape(facts.message.strip())))
 
     blocks.extend(_findings_blocks(facts))
+    if facts.notes:
+        blocks.append(_section("\n".join(f":warning: {escape(n)}" for n in facts.notes)))
 
     if not ok and run.logs_url:
         blocks.append(_section(f"*Logs:* {link(run.logs_url, 'open the job log' if run.job_url else 'open the run')}"))

@@ -77,9 +77,11 @@ OPTION_KINDS: dict[str, Any] = {
     "log_level": LOG_LEVELS,
 }
 # backend.config keys each backend understands: name -> kind. Kinds: "str", "str_list",
-# "str_or_list", "int:<lo>:<hi>", "gitlab_retry", "mapping", "duration", "gitlab_stage".
+# "str_or_list", "bool", "int:<lo>:<hi>", "gitlab_retry", "mapping", "duration", "gitlab_stage".
 BACKEND_CONFIG: dict[str, dict[str, str]] = {
-    "github-actions": {"image": "str", "runs-on": "str_or_list", "environment": "str", "action": "action_ref"},
+    "github-actions": {
+        "image": "str", "runs-on": "str_or_list", "environment": "str", "action": "action_ref", "codeScanning": "bool",
+    },
     "gitlab-ci": {"image": "str", "tags": "str_list", "timeout": "duration", "retry": "gitlab_retry", "ref": "str",
                   "stage": "gitlab_stage"},
     "kubernetes": {
@@ -97,6 +99,8 @@ GITLAB_RESERVED_STAGES = (".pre", ".post")
 # Schedulers that start runs late on their own cadence, and why: a startingDeadlineSeconds
 # under LATE_START_SECONDS makes the guard skip runs the platform merely started late.
 LATE_START_BACKENDS: dict[str, str] = {
+    "github-actions": "GitHub Actions starts scheduled runs late at busy times (the start of every hour most) "
+                      "and may drop them",
     "gitlab-ci": "GitLab's pipeline schedule worker starts scheduled pipelines on its own cadence "
                  "(every 5 minutes on GitLab.com, every 10 by default on GitLab Self-Managed), later under load",
 }
@@ -293,13 +297,6 @@ def check_schedule(c: Checker, obj: Any, base: tuple = (), list_item: bool = Fal
         c.error(base, "spec is required")
     else:
         backend = check_spec(c, top["spec"], base + ("spec",))
-        if backend == "github-actions" and isinstance(top["spec"].get("schedule"), str):
-            parsed = _parse_cron(top["spec"]["schedule"])
-            if not isinstance(parsed, Exception) and _min_interval(top["spec"]["schedule"]) < 5:
-                c.warn(
-                    base + ("spec", "schedule"),
-                    "fires more often than every 5 minutes; GitHub Actions runs schedules at most every 5 minutes",
-                )
         platform_warnings(c, top["spec"], base + ("spec",), backend)
     if "status" in top:
         if c.committed:
@@ -418,14 +415,31 @@ def check_spec(c: Checker, value: Any, path: tuple) -> str | None:
 
 def platform_warnings(c: Checker, spec: Any, path: tuple, backend: str | None,
                       late_start: Mapping[str, str] = LATE_START_BACKENDS) -> None:
-    """Warnings about what a backend's platform does to a valid spec (the line is the field's)."""
-    if not isinstance(spec, dict) or backend is None or backend not in late_start:
+    """Warnings about what a backend's platform does to a valid spec (the line is the field's).
+
+    On the backends in `late_start` (backend -> why its scheduler starts runs late), a
+    startingDeadlineSeconds under LATE_START_SECONDS. On github-actions also a cron firing
+    more often than every 5 minutes (GitHub's shortest interval) or at minute 0 (its
+    busiest time, when scheduled runs are delayed or dropped most).
+    """
+    if not isinstance(spec, dict):
         return
     deadline = spec.get("startingDeadlineSeconds")
-    if isinstance(deadline, int) and not isinstance(deadline, bool) and 0 <= deadline < LATE_START_SECONDS:
+    if backend is not None and backend in late_start and isinstance(deadline, int) and not isinstance(deadline, bool) \
+            and 0 <= deadline < LATE_START_SECONDS:
         c.warn(path + ("startingDeadlineSeconds",),
                f"{deadline} is under {LATE_START_SECONDS // 60} minutes: {late_start[backend]}, so the guard would skip "
                f"runs that only started late; use {LATE_START_SECONDS} or more")
+    cron = spec.get("schedule")
+    if backend != "github-actions" or not isinstance(cron, str) or isinstance(_parse_cron(cron), Exception):
+        return
+    if _min_interval(cron) < 5:
+        c.warn(path + ("schedule",),
+               "fires more often than every 5 minutes; GitHub Actions runs schedules at most every 5 minutes")
+    elif 0 in _parse_cron(cron).minutes:
+        c.warn(path + ("schedule",),
+               "fires at minute 0, when GitHub Actions is busiest: scheduled runs start late or are dropped most "
+               "then; pick another minute, such as 17")
 
 
 def check_cron(c: Checker, value: Any, path: tuple) -> None:
@@ -463,6 +477,8 @@ def check_backend(c: Checker, value: Any, path: tuple) -> str | None:
                 c.str_list(val, kpath)
             else:
                 c.string(val, kpath)
+        elif kind == "bool":
+            c.boolean(val, kpath)
         elif kind == "duration":
             if c.string(val, kpath) and not GITLAB_DURATION_RE.match(val):
                 c.error(kpath, f"{val!r} is not a duration such as 1h, 30m or \"1h 30m\"")

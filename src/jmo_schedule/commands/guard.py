@@ -11,15 +11,16 @@ steps can be conditioned on it. Exit 1 only for bad input (unknown schedule, bad
 
 Skips when the schedule is suspended; when a scheduled run starts more than
 startingDeadlineSeconds after its nominal time (the latest fire time not after now, in
-the schedule's time zone, DST-aware); and for concurrencyPolicy Forbid when another run
-of the same workflow (GitHub, needs GITHUB_TOKEN with actions: read) or another pipeline of
-the same GitLab pipeline schedule was running when this one was created (GitLab: found by
-the schedule's description through the pipeline schedules API; needs JMO_GITLAB_TOKEN with
-read_api, since CI_JOB_TOKEN may not read schedules). Replace on GitLab cancels the older
-pipeline (JMO_GITLAB_TOKEN with api). A manual run (workflow_dispatch, a GitLab pipeline
-not started by a schedule) always runs unless suspended. --dotenv writes
-JMO_GUARD_RUN=true|false and JMO_GUARD_REASON=... (namespaced: dotenv report variables
-reach every later job of the pipeline).
+the schedule's time zone, DST-aware); and for concurrencyPolicy Forbid when an older run
+of the same workflow is unfinished (GitHub: runs ordered by run number; needs GITHUB_TOKEN
+with actions: read) or another pipeline of the same GitLab pipeline schedule was running
+when this one was created (GitLab: found by the schedule's description through the
+pipeline schedules API; needs JMO_GITLAB_TOKEN with read_api, since CI_JOB_TOKEN may not
+read schedules). Replace cancels the older runs instead (GitHub: actions: write; GitLab:
+JMO_GITLAB_TOKEN with api). A manual run (workflow_dispatch, a GitLab pipeline not started
+by a schedule) always runs unless suspended. --dotenv writes JMO_GUARD_RUN=true|false and
+JMO_GUARD_REASON=... (namespaced: dotenv report variables reach every later job of the
+pipeline).
 
 examples:
   jmo-schedule guard nightly-scan -f schedules.yaml

@@ -61,6 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="post to this webhook instead of the schedule's channels; prefer '${VAR}' over a literal URL",
     )
     parser.add_argument("--message", metavar="TEXT", help="the error (failure) or a note (success) to include")
+    parser.add_argument(
+        "--sarif-upload", metavar="OUTCOME", default="",
+        help="outcome of the run's SARIF upload step (GitHub: steps.<id>.outcome); failure adds a note to the message",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when any channel did not get the message")
     parser.add_argument("--guard", metavar="FILE", help="the guard's dotenv file: send nothing when it skipped the run")
     parser.add_argument("--once", metavar="FILE", help="send nothing when FILE exists; write it after deciding")
@@ -79,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     import os
     import sys
 
-    from ..notify import notify_schedule, resolve_channels, secrets_of
+    from ..notify import notify_schedule, resolve_channels, run_notes, secrets_of
     from ..slack import add_mask_commands, payload_json
 
     env = os.environ
@@ -117,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
 
     outcome = notify_schedule(
         schedule, args.status, results_dir=results, message=args.message, env=env,
-        webhook=args.webhook, dry_run=args.dry_run,
+        webhook=args.webhook, dry_run=args.dry_run, notes=run_notes(args.sarif_upload),
     )
     if args.dry_run:
         sys.stdout.write(payload_json(outcome.payload) + "\n")

@@ -8,10 +8,12 @@ import argparse
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
     from ..loader import LoadResult
+    from ..model import ScanSchedule
     from ..sync import DiskFile, Generation, SyncPlan
+    from ..workflow_generators.github_actions import OwnAction
 
 DEFAULT_FILE = "schedules.yaml"
 
@@ -152,6 +154,7 @@ def check_schedules(file: str) -> LoadResult:
 def plan_file(file: str, given_root: str | None) -> Planned:
     """What sync would do for `file`: its root, its path there, what is on disk and the plan."""
     import os
+    import sys
 
     from .. import sync
     from ..errors import JmoError
@@ -163,8 +166,15 @@ def plan_file(file: str, given_root: str | None) -> Planned:
     root, in_git = _root(file, given_root)
     source = _source(file, root)
     _check_gitlab_stages(result, file, root)
+    action, current, note = _own_action(schedules, root)
+    if note:
+        sys.stderr.write(f"jmo-schedule: note: {note}\n")
+
+    def generate(schedules: Iterable[ScanSchedule], source: str) -> dict[str, str]:
+        return generate_all(list(schedules), source, github_action=action)
+
     try:
-        files = generate_all(schedules, source)
+        files = generate(schedules, source)
     except ValueError as exc:
         raise JmoError(str(exc)) from None
     desired = sync.Generation("working tree", {s.name: s for s in schedules}, files)
@@ -174,10 +184,12 @@ def plan_file(file: str, given_root: str | None) -> Planned:
         if not in_git:
             return None
         versions = sync.git_versions(root, source, skip=read_text(file))
-        return sync.history_generations(versions, source, generate_all, names)
+        return sync.history_generations(versions, source, generate, names)
 
     plan = sync.plan_sync(desired, disk, source, history,
                           source_exists=lambda rel: os.path.exists(os.path.join(root, *rel.split("/"))))
+    if current is not None and current != action:
+        plan = _explain_action_change(plan, current, action)
     return Planned(root, source, disk, plan)
 
 
@@ -188,6 +200,45 @@ def _policy(text: str) -> str:
         return parse_policy(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _own_action(schedules: Sequence[ScanSchedule], root: str) -> tuple[OwnAction, OwnAction | None, str | None]:
+    """This action's ref for the generated workflows (action_ref.choose), from the job's
+    environment and the workflows on disk of the schedules that take the default."""
+    import os
+
+    from .. import action_ref
+    from ..workflow_generators import github_actions, is_generated
+
+    texts = []
+    used = False
+    for s in schedules:
+        if s.spec.backend.type != github_actions.BACKEND or (s.spec.backend.config or {}).get("action"):
+            continue
+        used = True
+        path = os.path.join(root, *github_actions.path_for(s).split("/"))
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if is_generated(text):
+            texts.append(text)
+    return action_ref.choose(os.environ, texts, used)
+
+
+def _explain_action_change(plan: SyncPlan, old: OwnAction, new: OwnAction) -> SyncPlan:
+    """Name the reason of updates that only move this action to the job's ref."""
+    from ..action_ref import retarget
+    from ..sync import UPDATE, FileChange, SyncPlan
+
+    files = []
+    for change in plan.files:
+        if change.action == UPDATE and change.old is not None and retarget(change.old, old, new) == change.new:
+            change = FileChange(change.path, change.action, change.old, change.new,
+                                f"this action's ref changed ({old.uses} -> {new.uses}, the ref this sync runs)")
+        files.append(change)
+    return SyncPlan(plan.source, files)
 
 
 def _check_gitlab_stages(result: LoadResult, file: str, root: str) -> None:

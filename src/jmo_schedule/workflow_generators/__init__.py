@@ -72,13 +72,15 @@ def generate_one(schedule: ScanSchedule, backend_type: str | None = None) -> str
     return generator_for(backend_type or schedule.spec.backend.type).generate(schedule)
 
 
-def generate_all(schedules: Sequence[ScanSchedule], source: str) -> dict[str, str]:
+def generate_all(schedules: Sequence[ScanSchedule], source: str, *, github_action: Any = None) -> dict[str, str]:
     """Every generated file for every schedule, keyed by POSIX path relative to the repo root.
 
     `source` is the schedules file path relative to the repo root; it goes in each header
-    and regenerate command. Schedules are grouped by backend type (input order kept within
-    a group); the result is sorted by path. A backend whose generator is not installed is
-    skipped. Raises ValueError if two schedules would write the same path.
+    and regenerate command. `github_action` (a github_actions.OwnAction) is how GitHub
+    workflows name this project's action (default: this release's tag). Schedules are
+    grouped by backend type (input order kept within a group); the result is sorted by
+    path. A backend whose generator is not installed is skipped. Raises ValueError if two
+    schedules would write the same path.
     """
     groups: dict[str, list[ScanSchedule]] = {}
     for schedule in schedules:
@@ -90,7 +92,8 @@ def generate_all(schedules: Sequence[ScanSchedule], source: str) -> dict[str, st
         module = backend_module(backend_type)
         if module is None:
             continue
-        for path, text in module.generate_files(groups[backend_type], source).items():
+        extra = {"action": github_action} if backend_type == "github-actions" and github_action else {}
+        for path, text in module.generate_files(groups[backend_type], source, **extra).items():
             if path in out:
                 raise ValueError(f"two schedules generate the same file {path}")
             out[path] = text

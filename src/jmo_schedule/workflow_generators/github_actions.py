@@ -6,21 +6,28 @@ Security design (see README.md, "Security design"):
   a value holding `${{` travels base64-encoded (see `env_and_decoders`), and one in a
   `with:` input or backend.config is escaped (`escape_expression`);
 - least privilege: `permissions: {}` at the top, the job gets contents: read,
-  security-events: write (SARIF upload) and actions: read (upload-sarif in private
-  repositories, and the guard's check for a run in progress);
+  security-events: write (SARIF upload, unless backend.config.codeScanning is false) and
+  actions: read (upload-sarif in private repositories, and the guard's check for other
+  runs; write under concurrencyPolicy Replace, which cancels the older run);
+- the SARIF upload never decides the scan's outcome: private and internal repositories
+  without GitHub Code Security refuse it, so it continues on error, a warning annotation
+  says why and the Slack message notes it;
 - third-party actions are pinned to full commit SHAs, checkout keeps no credentials;
 - the scanner image is a pinned release tag by default.
 """
 from __future__ import annotations
 
 import base64
+import shlex
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .._version import __version__
 from ..model import ScanSchedule
 from ..scan_command import build_plan, shell_line
 from . import yaml_emit
+from .action_pins import CHECKOUT, UPLOAD_ARTIFACT, UPLOAD_SARIF, Pin
 from .common import (
     DEFAULT_SOURCE,
     ScheduleGenerator,
@@ -36,18 +43,31 @@ from .yaml_emit import Commented, Literal
 BACKEND = "github-actions"
 DEFAULT_RUNS_ON = "ubuntu-latest"
 
-# Pinned third-party actions: (owner/repo[/path], full commit SHA, release tag).
-CHECKOUT = ("actions/checkout", "8e8c483db84b4bee98b60c0593521ed34d9990e8", "v6.0.1")
-UPLOAD_SARIF = ("github/codeql-action/upload-sarif", "5d4e8d1aca955e8d8589aabd499c5cae939e33c7", "v4.31.9")
-UPLOAD_ARTIFACT = ("actions/upload-artifact", "b7c566a772e6b6bfb58ed0dc250532a479d7789f", "v6.0.0")
-# This project's own composite action (guard / notify), at the release matching this
-# package. zizmor asks for a SHA pin; the release tag is the tool's own, moved in step by
-# `sync` on upgrade, so the line carries an inline ignore. `backend.config.action`
-# (e.g. `jmo/schedule-action@<40-hex sha>`) pins it by hash instead.
+
+
+@dataclass(frozen=True)
+class OwnAction:
+    """This project's own action (guard / notify) as generated workflows name it: the
+    `uses:` value and its trailing comment (`# v1.2.3` after a SHA)."""
+
+    uses: str
+    comment: str | None = None
+
+
+# Without a better ref (see action_ref.py: the ref the sync job itself runs, or the one the
+# generated files already use), the release matching this package. zizmor asks for a SHA
+# pin; a tag carries an inline ignore. `backend.config.action` overrides it per schedule.
 OWN_ACTION = f"jmo/schedule-action@v{__version__}"
 _OWN_ACTION_NOTE = "zizmor: ignore[unpinned-uses] this tool's own release tag, updated by sync"
+RELEASE_ACTION = OwnAction(OWN_ACTION, _OWN_ACTION_NOTE)
 
 GUARD_RAN = "steps.guard.outputs.run == 'true'"
+SARIF_FAILED = "steps.sarif.outcome == 'failure'"
+SARIF_WARNING = (
+    "::warning title=jmo-schedule::SARIF was not uploaded to code scanning (private and internal "
+    "repositories need GitHub Code Security); the scan's own result stands and its findings are in the "
+    "results artifact. Set backend.config.codeScanning: false to skip the upload."
+)
 
 
 def path_for(schedule: ScanSchedule) -> str:
@@ -83,21 +103,24 @@ def env_and_decoders(values: dict[str, str]) -> tuple[dict[str, str], list[str]]
     return env, decode
 
 
-def _uses(action: tuple[str, str, str]) -> Commented:
-    return Commented(f"{action[0]}@{action[1]}", action[2])
+def _uses(pin: Pin) -> Commented:
+    return Commented(pin.uses, pin.version)
 
 
-def own_action(config: dict[str, Any]) -> Any:
-    """`uses:` for this project's action: backend.config.action, else this release's tag."""
+def own_action(config: dict[str, Any], action: OwnAction | None = None) -> Any:
+    """`uses:` for this project's action: backend.config.action, else `action`, else this
+    release's tag."""
     ref = config.get("action")
     if ref:
         # The user's choice: zizmor judges it as written (a SHA pin passes).
         return str(ref)
-    return Commented(OWN_ACTION, _OWN_ACTION_NOTE)
+    action = action or RELEASE_ACTION
+    return Commented(action.uses, action.comment) if action.comment else action.uses
 
 
-def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, Any]:
-    """The workflow document (plain data) for one schedule."""
+def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE, action: OwnAction | None = None) -> dict[str, Any]:
+    """The workflow document (plain data) for one schedule; `action` is this project's
+    action as the workflow names it (default: this release's tag)."""
     name = check_name(schedule)
     spec = schedule.spec
     config = backend_config(schedule, BACKEND)
@@ -113,10 +136,12 @@ def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, 
     job["runs-on"] = [esc(str(r)) for r in runs_on] if isinstance(runs_on, list) else esc(str(runs_on))
     if config.get("environment"):
         job["environment"] = esc(str(config["environment"]))
+    code_scanning = config.get("codeScanning") is not False
     job["permissions"] = {
         "contents": "read",
-        "security-events": "write",
-        "actions": "read",
+        **({"security-events": "write"} if code_scanning else {}),
+        # The guard lists this workflow's runs; under Replace it cancels the older ones.
+        "actions": "write" if spec.concurrencyPolicy == "Replace" else "read",
     }
     minutes = timeout_minutes(schedule)
     if minutes is not None:
@@ -143,7 +168,7 @@ def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, 
         {
             "name": "Guard (suspend, deadline, concurrency)",
             "id": "guard",
-            "uses": own_action(config),
+            "uses": own_action(config, action),
             "with": {
                 "command": "guard",
                 "schedules-file": esc(source),
@@ -162,12 +187,24 @@ def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, 
         "run": Literal("\n".join([*decode, shell_line(plan.report, "jmo report")]) + "\n"),
     })
     results = plan.results_dir.rstrip("/") or "/"
-    steps.append({
-        "name": "Upload SARIF to code scanning",
-        "if": f"always() && {GUARD_RAN} && (steps.report.outcome == 'success' || steps.report.outcome == 'failure')",
-        "uses": _uses(UPLOAD_SARIF),
-        "with": {"sarif_file": esc(f"{results}/summaries/findings.sarif"), "category": f"jmo-{name}"},
-    })
+    if code_scanning:
+        steps += [
+            {
+                "name": "Upload SARIF to code scanning",
+                "id": "sarif",
+                "if": f"always() && {GUARD_RAN} && (steps.report.outcome == 'success' || steps.report.outcome == 'failure')",
+                # Private and internal repositories without GitHub Code Security refuse the
+                # upload: it must never turn a passed scan red (the next step says so instead).
+                "continue-on-error": True,
+                "uses": _uses(UPLOAD_SARIF),
+                "with": {"sarif_file": esc(f"{results}/summaries/findings.sarif"), "category": f"jmo-{name}"},
+            },
+            {
+                "name": "Explain a failed SARIF upload",
+                "if": f"always() && {GUARD_RAN} && {SARIF_FAILED}",
+                "run": Literal(f"echo {shlex.quote(SARIF_WARNING)}\n"),
+            },
+        ]
     steps.append({
         "name": "Upload results",
         "if": f"always() && {GUARD_RAN}",
@@ -178,7 +215,7 @@ def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, 
         steps.append({
             "name": "Notify",
             "if": f"always() && {GUARD_RAN}",
-            "uses": own_action(config),
+            "uses": own_action(config, action),
             # The channels name these secrets (`url: ${NAME}`); notify reads them from env.
             "env": {secret: f"${{{{ secrets.{secret} }}}}" for secret in secrets},
             "with": {
@@ -187,6 +224,7 @@ def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, 
                 "schedule": name,
                 "status": "${{ job.status == 'success' && 'success' || 'failure' }}",
                 "results": esc(results),
+                **({"sarif-upload": "${{ steps.sarif.outcome }}"} if code_scanning else {}),
             },
         })
     job["steps"] = steps
@@ -196,25 +234,22 @@ def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, 
         "on": {"schedule": [trigger], "workflow_dispatch": {}},
         "permissions": {},
     }
-    if spec.concurrencyPolicy in ("Forbid", "Replace"):
-        # One running and one pending run per group; Replace cancels the running one.
-        doc["concurrency"] = {
-            "group": "${{ github.workflow }}",
-            "cancel-in-progress": spec.concurrencyPolicy == "Replace",
-        }
+    # No `concurrency:` group: GitHub's group queues a second run as pending (a newer pending
+    # run even cancels an older pending one) instead of skipping it, and handles a group's
+    # runs in no guaranteed order. The guard enforces the policy against the runs API.
     doc["defaults"] = {"run": {"shell": "bash"}}
     doc["jobs"] = {"scan": job}
     return doc
 
 
-def render(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> str:
+def render(schedule: ScanSchedule, source: str = DEFAULT_SOURCE, action: OwnAction | None = None) -> str:
     """The workflow file text for one schedule, header included."""
-    return schedule_header(source, [schedule]) + "\n" + yaml_emit.dump(workflow(schedule, source))
+    return schedule_header(source, [schedule]) + "\n" + yaml_emit.dump(workflow(schedule, source, action))
 
 
-def generate_files(schedules: Sequence[ScanSchedule], source: str) -> dict[str, str]:
+def generate_files(schedules: Sequence[ScanSchedule], source: str, action: OwnAction | None = None) -> dict[str, str]:
     """`{.github/workflows/jmo-<name>.yml: text}` for each schedule."""
-    return {path_for(s): render(s, source) for s in schedules}
+    return {path_for(s): render(s, source, action) for s in schedules}
 
 
 class GitHubActionsGenerator(ScheduleGenerator):
