@@ -120,7 +120,8 @@ except ModuleNotFoundError:  # Python 3.10: the TOML reader pip carries
     from pip._vendor import tomli as tomllib
 with open(sys.argv[1], "rb") as fh:
     data = tomllib.load(fh)
-print("\n".join([*data["build-system"]["requires"], *data["project"]["dependencies"]]))
+# uv too: the action's install step fetches it with pip where a runner has none.
+print("\n".join([*data["build-system"]["requires"], *data["project"]["dependencies"], "uv>=0.5"]))
 PY
 )"
   if [ -f "$WHEELHOUSE/requirements.txt" ] && [ "$(cat "$WHEELHOUSE/requirements.txt")" = "$reqs" ]; then return; fi
