@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from .timefmt import parse_timestamp
+
 GITHUB = "github"
 GITLAB = "gitlab"
 LOCAL = "local"
@@ -147,31 +149,3 @@ def _gitlab(env: Mapping[str, str]) -> dict:
         "job_url": _get(env, "CI_JOB_URL"),
         "started_at": started,
     }
-
-
-def parse_timestamp(value: str | None) -> datetime | None:
-    """An aware datetime from ISO 8601 (`Z` allowed) or Unix seconds; None when unparsable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        if value.replace(".", "", 1).isdigit():
-            return datetime.fromtimestamp(float(value), tz=timezone.utc)
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except (ValueError, OverflowError, OSError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-def format_duration(duration: timedelta | None) -> str | None:
-    """`1h 02m 03s`, `4m 05s`, `12s`; None for no duration."""
-    if duration is None:
-        return None
-    total = int(duration.total_seconds())
-    hours, rest = divmod(total, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m {seconds:02d}s"
-    if minutes:
-        return f"{minutes}m {seconds:02d}s"
-    return f"{seconds}s"

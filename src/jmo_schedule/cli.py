@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 import sys
 
-from ._version import __version__
+from ._version import PROG, __version__
+from .errors import UsageError
 
 # Only names for annotations here: `jmo-schedule --version` imports this module and
 # nothing else (argparse, datetime and typing are imported where they are used).
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from .manager import ScheduleManager
     from .model import ScanSchedule
 
-PROG = "jmo-schedule"
 DEFAULT_FILE = "schedules.yaml"
 
 EPILOG = """\
@@ -81,36 +81,6 @@ def _terminal_width() -> int:
         return 78
 
 
-class UsageError(Exception):
-    """Arguments that parse but do not make sense together: one line, exit 2."""
-
-
-def parse_time(text: str) -> datetime:
-    """ISO 8601 with an offset or Z; a bare time means UTC."""
-    import argparse
-    from datetime import datetime, timezone
-
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time such as 2026-03-08T07:00:00Z") from None
-    if not 1970 <= moment.year <= 9000:
-        raise argparse.ArgumentTypeError(f"{text!r} is outside the years 1970-9000")
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def _positive(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 1000:
-        raise argparse.ArgumentTypeError(f"{value} is outside 1-1000")
-    return value
-
-
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The whole parser. With `argv` naming a command, only that command's parser is built
     and only its module imported (start-up speed); otherwise every command is there, the
@@ -142,8 +112,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     def file_opt(p: argparse.ArgumentParser, help: str = "work on this YAML file instead of the local store") -> None:
         p.add_argument("-f", "--file", metavar="FILE", help=help)
 
-    def now_opt(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--now", type=parse_time, metavar="ISO8601", help="evaluate as of this time (default: now)")
+    from .commands.options import add_now as now_opt, count
 
     p = command(
         "validate", "check schedules files; exit 1 when any is invalid", cmd_validate,
@@ -250,7 +219,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     )
     p.add_argument("name", metavar="NAME", nargs="?", help="schedule name (all schedules of -f FILE when omitted)")
     file_opt(p, "read schedules from this file")
-    p.add_argument("-n", "--count", type=_positive, default=5, help="how many runs (default 5)")
+    p.add_argument("-n", "--count", type=count, default=5, help="how many runs (default 5)")
     now_opt(p)
 
     _register_extensions(sub, command, chosen)
@@ -362,13 +331,6 @@ def _load_for_store(path: str) -> list[ScanSchedule]:
     if result.errors:
         raise ValidationError(result.errors)
     return result.schedules
-
-
-def local_time(moment: datetime, zone: str) -> str:
-    from .cron import get_zone
-
-    local = moment.astimezone(get_zone(zone))
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 # ------------------------------------------------------------------------------------
@@ -510,6 +472,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _next_cell(schedule: ScanSchedule, now: datetime) -> str:
     from .cron import next_runs
+    from .timefmt import local_time, rfc3339
 
     if schedule.spec.suspend:
         return "-"
@@ -519,6 +482,7 @@ def _next_cell(schedule: ScanSchedule, now: datetime) -> str:
 
 def cmd_describe(args: argparse.Namespace) -> int:
     from .cron import describe, next_runs
+    from .timefmt import local_time, rfc3339
     from .masking import mask_url
 
     s = _manager(args).require(args.name)
@@ -574,7 +538,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
     else:
         lines.append("Next Runs:")
         for run in next_runs(spec.schedule, spec.timezone, now, 3):
-            lines.append(f"  {local_time(run, spec.timezone)}  ({run:%Y-%m-%dT%H:%M:%SZ})")
+            lines.append(f"  {local_time(run, spec.timezone)}  ({rfc3339(run)})")
     _out("\n".join(lines))
     return 0
 
@@ -604,6 +568,7 @@ def cmd_suspend(args: argparse.Namespace) -> int:
 
 def cmd_next(args: argparse.Namespace) -> int:
     from .cron import describe, next_runs
+    from .timefmt import local_time, rfc3339
     from .errors import NotFoundError
 
     if args.file:
@@ -629,7 +594,7 @@ def cmd_next(args: argparse.Namespace) -> int:
             lines.append("  suspended: no runs")
         else:
             for run in next_runs(spec.schedule, spec.timezone, now, args.count):
-                lines.append(f"  {local_time(run, spec.timezone):<24} {run:%Y-%m-%dT%H:%M:%SZ}")
+                lines.append(f"  {local_time(run, spec.timezone):<24} {rfc3339(run)}")
         blocks.append("\n".join(lines))
     _out("\n".join(blocks))
     return 0

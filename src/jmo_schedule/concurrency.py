@@ -20,20 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from .errors import JmoError
+from .errors import CheckError
+from .timefmt import parse_timestamp
 from .github_api import api_url as github_api_url
 from .github_api import headers as github_headers
 from .github_api import next_link
 
 TIMEOUT = 10.0
-
-
-class CheckError(JmoError):
-    """The API could not answer; `denied` when the token lacks the permission."""
-
-    def __init__(self, message: str, *, denied: bool = False):
-        super().__init__(message)
-        self.denied = denied
 
 
 @dataclass(frozen=True)
@@ -199,7 +192,6 @@ def gitlab_other_pipelines(env: Mapping[str, str], token: str, name: str, *, ses
     still active, or finished after this one was created. `token` is a PRIVATE-TOKEN with
     read_api: GitLab's job token may not call these endpoints.
     """
-    from .ci_env import parse_timestamp
     from .gitlab_schedules import GitLabClient, GitLabError, managed_name
 
     api = (env.get("CI_API_V4_URL") or "").strip()
@@ -233,7 +225,6 @@ def _older_pipelines(client: Any, schedule_id: int, own: str, created: Any) -> I
     """The schedule's pipelines created before this one. Where GitLab sorts newest first,
     the first page is enough (an older run still going would need 100 fires of the schedule
     during it); where it ignores `sort` (older versions: oldest first), every page."""
-    from .ci_env import parse_timestamp
     from .gitlab_schedules import PER_PAGE
 
     ids: list[int] = []

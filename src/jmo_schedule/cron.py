@@ -19,6 +19,8 @@ import re
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .errors import CronError
+
 TYPE_CHECKING = False  # typing is not imported at run time: CLI start-up time
 if TYPE_CHECKING:
     from typing import Iterator
@@ -49,15 +51,6 @@ _WEEKDAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Frida
 _ATOM_RE = re.compile(r"^[A-Za-z0-9]+$")
 # Searching further than this for a run means the schedule can never fire again.
 _MAX_DAYS = 366 * 30
-
-
-class CronError(ValueError):
-    """A cron expression that cannot be used; `offset` is where in the text the problem is."""
-
-    def __init__(self, message: str, offset: int = 0):
-        super().__init__(message)
-        self.message = message
-        self.offset = offset
 
 
 class CronSpec:

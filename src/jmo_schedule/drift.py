@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
-from .errors import JmoError
+from .errors import JmoError, NotPushed
 
 if TYPE_CHECKING:
     from .sync import DiskFile, FileChange, SyncPlan
@@ -204,10 +204,6 @@ def _pipeline(review: Review, gitlab_word: str = "pipeline") -> str:
 
 # ------------------------------------------------------------------------------------
 # Committing to the request's branch
-
-
-class NotPushed(JmoError):
-    """The regenerated files could not be pushed (one line, never the token)."""
 
 
 class Pushed(NamedTuple):

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TypeGuard
 from urllib.parse import unquote, urlsplit
 
-from .errors import JmoError
+from .errors import FindingsError, JmoError
 
 # The same five names as model.SEVERITIES (a test holds them equal); not imported from
 # there because notify, which runs in every pipeline, should not pay for loading the model.
@@ -40,10 +40,6 @@ _LEVEL_TO_SEVERITY = {"error": "HIGH", "warning": "MEDIUM", "note": "LOW", "none
 _SEVERITY_ALIASES = {"ERROR": "HIGH", "WARN": "MEDIUM", "WARNING": "MEDIUM", "CRIT": "CRITICAL", "MED": "MEDIUM"}
 # SARIF result kinds that record a check that passed or did not apply: not findings.
 _NOT_FINDING_KINDS = {"pass", "notApplicable"}
-
-
-class FindingsError(JmoError):
-    """A results file is missing, too large or not the expected format."""
 
 
 @dataclass(frozen=True)

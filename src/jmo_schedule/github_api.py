@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import JmoError
+from .errors import GitHubError
 
 GITHUB_API = "https://api.github.com"
 # The variables a token is read from, in this order (GH_TOKEN is the gh CLI's).
@@ -55,10 +55,6 @@ def api_message(response: Any) -> str:
         return ""
     msg = data.get("message") if isinstance(data, dict) else None
     return " ".join(str(msg).split())[:200] if msg else ""
-
-
-class GitHubError(JmoError):
-    """The GitHub API refused or failed a request (the message never holds the token)."""
 
 
 def token_from(env: Mapping[str, str], variables: tuple[str, ...] = TOKEN_VARIABLES) -> tuple[str, str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ._version import __version__
 from .findings import Finding
+from .timefmt import naive_utc
 
 SAST_SCHEMA_VERSION = "15.2.1"
 SAST_SCHEMA_URL = (
@@ -33,13 +34,6 @@ _CWE_RE = re.compile(r"^CWE-(\d+)$")
 _GHSA_RE = re.compile(r"^GHSA(-[23456789cfghjmpqrvwx]{4}){3}$")
 _NAME_MAX = 255
 _DESCRIPTION_MAX = 1_048_576
-
-
-def _timestamp(moment: datetime) -> str:
-    """GitLab's scan time format: UTC, `yyyy-mm-ddThh:mm:ss`, no zone suffix."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _key(f: Finding) -> str:
@@ -105,8 +99,8 @@ def to_sast(
             "analyzer": {"id": "jmo-schedule", "name": "jmo-schedule", "version": __version__, **component},
             "scanner": {"id": "jmo-security", "name": "JMo Security", "version": scanner_version or "unknown", **component},
             "type": "sast",
-            "start_time": _timestamp(start_time),
-            "end_time": _timestamp(end_time),
+            "start_time": naive_utc(start_time),
+            "end_time": naive_utc(end_time),
             "status": "success",
         },
         "vulnerabilities": vulns,

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
-from .errors import JmoError
+from .errors import GitLabError, JmoError
 
 if TYPE_CHECKING:
     import requests
@@ -194,15 +194,6 @@ def plan(existing: Sequence[Mapping[str, Any]], wanted: Sequence[WantedSchedule]
 
 # ------------------------------------------------------------------------------------
 # HTTP
-
-
-class GitLabError(JmoError):
-    """The GitLab API refused or failed a request (message never holds the token).
-    `status` is the HTTP status when GitLab answered."""
-
-    def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
-        self.status = status
 
 
 class GitLabClient:

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+from .timefmt import format_duration, utc_and_wall
+
 if TYPE_CHECKING:
     from .concurrency import OtherRun
     from .model import ScanSchedule
@@ -77,16 +79,7 @@ def trigger(env: Mapping[str, str]) -> tuple[str, str, bool]:
 
 
 def _ago(seconds: float) -> str:
-    from .ci_env import format_duration
-
     return format_duration(timedelta(seconds=int(seconds))) or "0s"
-
-
-def _stamp(moment: datetime, tz: str) -> str:
-    from .cron import get_zone
-
-    local = moment.astimezone(get_zone(tz))
-    return f"{moment.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ} ({local:%H:%M} {local.tzname()})"
 
 
 def decide(
@@ -126,10 +119,10 @@ def decide(
         if spec.startingDeadlineSeconds is not None and late > spec.startingDeadlineSeconds:
             return Decision(
                 False,
-                f"started {_ago(late)} after its nominal time {_stamp(nominal, spec.timezone)}, "
+                f"started {_ago(late)} after its nominal time {utc_and_wall(nominal, spec.timezone)}, "
                 f"more than startingDeadlineSeconds {spec.startingDeadlineSeconds}",
             )
-        notes.append(f"nominal time {_stamp(nominal, spec.timezone)}, started {_ago(late)} later")
+        notes.append(f"nominal time {utc_and_wall(nominal, spec.timezone)}, started {_ago(late)} later")
     else:
         notes.append("no earlier fire time in reach")
 

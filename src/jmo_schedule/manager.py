@@ -22,14 +22,10 @@ from typing import Any, Callable, Mapping
 from .errors import AlreadyExistsError, ConflictError, JmoError, NotFoundError, Problem, ValidationError
 from .model import API_VERSION, LIST_KIND, ScanSchedule, ScheduleMetadata, ScheduleSpec
 from .store import FILE_MODE, atomic_write, ensure_private_dir, fix_mode, jmo_home, locked
+from .timefmt import rfc3339
 from .validate import schedule_problems
 
 Clock = Callable[[], datetime]
-
-
-def rfc3339(moment: datetime) -> str:
-    """UTC, second precision, `Z` suffix: 2025-10-29T02:00:00Z."""
-    return moment.astimezone(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _utcnow() -> datetime:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .errors import JmoError
+from .errors import JmoError, NotifyError
 
 if TYPE_CHECKING:
     from .model import ScanSchedule
@@ -35,10 +35,6 @@ SARIF_NOT_UPLOADED = (
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 Sender = Callable[[str, Mapping[str, Any]], "SendResult"]
-
-
-class NotifyError(JmoError):
-    """A notification that could not be delivered while `strict` was asked for."""
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from urllib.parse import quote
 from .errors import JmoError
 from .github_api import GitHubError, host as _host
 from .plural import counted
+from .timefmt import parse_timestamp, rfc3339
 from .gitlab_schedules import GitLabClient, GitLabError
 
 if TYPE_CHECKING:
@@ -362,14 +363,10 @@ def _carry_out(p: Plan, noun: str, delete: Callable[[str, str], bool], dry_run: 
 
 def _when(text: str) -> str:
     """An API timestamp as `2026-11-20T02:03:11Z` (UTC, whole seconds); as given if unparsable."""
-    from datetime import timezone
-
-    from .ci_env import parse_timestamp
-
     moment = parse_timestamp(text)
     if moment is None:
         return _clean(text) or "no date"
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(moment)
 
 
 def _clean(value: Any) -> str:

@@ -40,9 +40,8 @@ from typing import Any, Callable, Mapping, TextIO
 
 from . import run_history as rh
 from . import runlock
-from .ci_env import parse_timestamp
 from .errors import JmoError
-from .manager import rfc3339
+from .timefmt import compact_duration, parse_timestamp, rfc3339, run_stamp
 from .model import ScanSchedule, ScheduleStatus
 
 UTC = timezone.utc
@@ -87,28 +86,6 @@ class _Stopped(Exception):
     def __init__(self, signum: int):
         super().__init__(signum)
         self.signum = signum
-
-
-def stamp(moment: datetime) -> str:
-    """UTC folder name of a run: 20261125T020000Z."""
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _parse_time(text: Any) -> datetime | None:
-    return parse_timestamp(text) if isinstance(text, str) else None
-
-
-def _human(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, sec = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{sec:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h{minutes:02d}m"
-    return f"{hours // 24}d{hours % 24}h"
 
 
 def make_clock(now: datetime | None) -> Clock:
@@ -320,7 +297,7 @@ def _decide(schedule: ScanSchedule, now: datetime, manual: bool = False) -> _Dec
             late = 0.0
             if not manual:
                 floor = max(
-                    (t for t in (_parse_time(schedule.metadata.creationTimestamp), _parse_time(data.get("installedAt"))) if t),
+                    (t for t in (parse_timestamp(schedule.metadata.creationTimestamp), parse_timestamp(data.get("installedAt"))) if t),
                     default=None,
                 )
                 assert nominal is not None
@@ -338,13 +315,13 @@ def _decide(schedule: ScanSchedule, now: datetime, manual: bool = False) -> _Dec
                 reason, message = "Suspended", f"schedule is suspended; {not_run}"
             elif not manual and spec.startingDeadlineSeconds is not None and late > spec.startingDeadlineSeconds:
                 reason = "MissedDeadline"
-                message = (f"started {_human(late)} after {nominal_text}, later than startingDeadlineSeconds "
+                message = (f"started {compact_duration(late)} after {nominal_text}, later than startingDeadlineSeconds "
                            f"({spec.startingDeadlineSeconds}s)")
             elif active and spec.concurrencyPolicy == "Forbid":
                 ids = ", ".join(f"{a.run_id} (pid {a.pid})" for a in active)
                 skipped = f"{nominal_text} skipped" if nominal_text else "the manual run was not started"
                 reason, message = "ConcurrencyForbidden", f"concurrencyPolicy Forbid: run {ids} still active; {skipped}"
-            run_id = f"{stamp(now)}-{secrets.token_hex(3)}"
+            run_id = f"{run_stamp(now)}-{secrets.token_hex(3)}"
             record: dict[str, Any] = {"id": run_id, "startTime": rfc3339(now)}
             if manual:
                 record["trigger"] = MANUAL
@@ -363,7 +340,7 @@ def _decide(schedule: ScanSchedule, now: datetime, manual: bool = False) -> _Dec
             record.update(result=rh.RUNNING, reason="Running", message=f"running for {what}",
                           resultsDir=run_dir, pid=os.getpid())
             if late >= 60:
-                record["message"] += f" (started {_human(late)} late)"
+                record["message"] += f" (started {compact_duration(late)} late)"
             data["runs"].append(record)
     return _Decision("run", run_id=run_id, slot=slot, replace=replace, crashed=crashed, run_dir=run_dir,
                      nominal=nominal_text)
@@ -387,7 +364,7 @@ def _make_run_dir(schedule: ScanSchedule, now: datetime) -> str:
         os.makedirs(base, exist_ok=True)
     except OSError as exc:
         raise JmoError(f"{base}: cannot create the results folder: {exc.strerror}") from None
-    name = stamp(now)
+    name = run_stamp(now)
     for n in range(1000):
         path = os.path.join(base, name if n == 0 else f"{name}-{n}")
         try:
@@ -499,7 +476,7 @@ def _execute(
         duration = (ended - started).total_seconds()
         succeeded = exit_code == 0
         if succeeded:
-            message = f"scan and report passed in {_human(duration)}"
+            message = f"scan and report passed in {compact_duration(duration)}"
         findings = _findings(run_dir)
         log.write(f"jmo-schedule: {reason}: {message} (exit {exit_code})\n")
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from .errors import JmoError
 from .plural import counted
+from .timefmt import format_duration
 from .workflow_commands import command
 
 if TYPE_CHECKING:
@@ -146,8 +147,6 @@ def build_payload(facts: MessageFacts) -> dict[str, Any]:
         commit = f"by {escape(run.author)}"
     if commit:
         fields.append(f"*Commit:*\n{commit}")
-    from .ci_env import format_duration
-
     duration = format_duration(run.duration)
     if duration:
         fields.append(f"*Duration:*\n{duration}")

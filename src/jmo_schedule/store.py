@@ -8,14 +8,10 @@ import tempfile
 import warnings
 from typing import Iterator
 
-from .errors import JmoError
+from .errors import JmoError, JmoWarning
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
-
-
-class JmoWarning(UserWarning):
-    """A problem jmo-schedule fixed or tolerated; the CLI prints it as one line."""
 
 
 def jmo_home() -> str:

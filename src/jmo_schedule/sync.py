@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import JmoError
+from .errors import JmoError, SyncConflictError
 
 if TYPE_CHECKING:
     from .model import ScanSchedule
@@ -45,10 +45,6 @@ _SNIFF_BYTES = 512
 HISTORY_LIMIT = 5
 
 _SOURCE_RE = re.compile(r"^Source: (?P<source>.*) \((?:schedule|schedules): (?P<names>.*)\)$")
-
-
-class SyncConflictError(JmoError):
-    """A path the generators want is held by a file jmo-schedule did not generate."""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from .errors import Problem
 from .workflow_commands import escape_data, escape_property
 from .loader import LoadResult
+from .timefmt import local_time
 
 # hashlib, json, datetime and typing are imported where used: `validate` start-up time.
 TYPE_CHECKING = False
@@ -121,7 +122,7 @@ def step_summary(reports: Sequence[FileReport], now: datetime, root: str | None 
                 text = describe(spec.schedule, spec.timezone)
             except ValueError:  # validated already; never let the summary break the step
                 runs, text = [], ""
-            shown = "<br>".join(_local(r, spec.timezone) for r in runs) or ("suspended" if spec.suspend else "never")
+            shown = "<br>".join(local_time(r, spec.timezone) for r in runs) or ("suspended" if spec.suspend else "never")
             rows.append(
                 f"| `{_cell(s.metadata.name)}` | `{_cell(spec.schedule)}` | {_cell(spec.timezone)} | {_cell(text)} "
                 f"| {shown} | {_cell(spec.backend.type)} | {'yes' if spec.suspend else 'no'} |"
@@ -146,13 +147,6 @@ def step_summary(reports: Sequence[FileReport], now: datetime, root: str | None 
         cut = text.encode()[:SUMMARY_BUDGET].decode(errors="ignore")
         text = cut[: cut.rfind("\n")] + "\n\n(summary truncated; the step log has every problem)\n"
     return text
-
-
-def _local(moment: datetime, zone: str) -> str:
-    from .cron import get_zone
-
-    local = moment.astimezone(get_zone(zone))
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 # ----------------------------------------------------------------------------------

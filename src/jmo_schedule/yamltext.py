@@ -9,6 +9,8 @@ parser and PyYAML's safe loader do.
 from __future__ import annotations
 
 
+from .errors import YamlSyntaxError
+
 TYPE_CHECKING = False  # typing is not imported at run time: CLI start-up time
 if TYPE_CHECKING:
     from typing import Any
@@ -19,14 +21,6 @@ MAX_DEPTH = 64
 MAX_EXPANDED_NODES = 2_000_000
 
 Path = tuple  # tuple[str | int, ...]
-
-
-class YamlSyntaxError(Exception):
-    def __init__(self, message: str, line: int | None = None, column: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.line = line
-        self.column = column
 
 
 class Document:

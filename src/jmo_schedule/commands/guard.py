@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from .options import add_now
+
 DESCRIPTION = """\
 The first step of a generated scan job. Prints one line, `run: <reason>` or
 `skip: <reason>`, writes run=true|false and reason=... to $GITHUB_OUTPUT (when set) and
@@ -30,14 +32,12 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..cli import parse_time
-
     parser.add_argument("name", metavar="NAME", help="the schedule this job runs")
     parser.add_argument(
         "-f", "--file", metavar="FILE",
         help="schedules file (default: schedules.yaml when it exists, else the local store)",
     )
-    parser.add_argument("--now", type=parse_time, metavar="ISO8601", help="decide as of this time (default: now)")
+    add_now(parser, "decide as of this time (default: now)")
     parser.add_argument("--dotenv", metavar="PATH", help="also write JMO_GUARD_RUN=/JMO_GUARD_REASON= to this dotenv file (GitLab)")
 
 

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..timefmt import compact_duration, parse_timestamp
+from .options import count
+
 DESCRIPTION = """\
 List the runs `jmo-schedule run` recorded for a schedule, oldest first: when each started,
 what started it (schedule: a fire time; manual: `jmo-schedule trigger`), how long it took,
@@ -17,22 +20,18 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..cli import _positive
-
     parser.add_argument("name", metavar="NAME", help="schedule")
-    parser.add_argument("-n", "--last", type=_positive, metavar="N", help="show only the last N runs")
+    parser.add_argument("-n", "--last", type=count, metavar="N", help="show only the last N runs")
     parser.add_argument("-o", "--output", choices=("table", "json"), default="table", help="output format (default table)")
 
 
 def _duration(record: dict) -> str:
-    from ..runner import _human, _parse_time
-
-    start, end = _parse_time(record.get("startTime")), _parse_time(record.get("endTime"))
+    start, end = parse_timestamp(record.get("startTime")), parse_timestamp(record.get("endTime"))
     if record.get("result") == "Skipped":
         return "-"
     if start is None or end is None:
         return "running" if record.get("result") == "Running" else "-"
-    return _human((end - start).total_seconds())
+    return compact_duration((end - start).total_seconds())
 
 
 def _findings(record: dict) -> str:

@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
 
     from .. import crontab as ct
     from .. import run_history
-    from ..manager import rfc3339
+    from ..timefmt import rfc3339
     from ..runner import SCANNER_ENV
     from ..store import ensure_private_dir, jmo_home
 

@@ -117,7 +117,7 @@ def _prune(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 def _warn(message: str, env: Mapping[str, str]) -> None:
     import sys
 
-    from ..cli import PROG
+    from .options import PROG
     from ..workflow_commands import command
 
     if env.get("GITHUB_ACTIONS") == "true":

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from .options import add_now
+
 DESCRIPTION = """\
 What the installed crontab lines / systemd timers call at every minute they fire: the scan
 due now, decided the way a Kubernetes CronJob controller decides. To start one run by hand,
@@ -34,11 +36,8 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..cli import parse_time
-
     parser.add_argument("name", metavar="NAME", help="schedule to run")
-    parser.add_argument("--now", type=parse_time, metavar="ISO8601",
-                        help="the minute the scheduler fired (default: the clock); decides the fire time it is for")
+    add_now(parser, "the minute the scheduler fired (default: the clock); decides the fire time it is for")
     parser.add_argument("--scanner", metavar="CMD",
                         help="command that replaces `jmo` (default: $JMO_SCANNER, backend.config.scanner, jmo)")
     parser.add_argument("-f", "--file", metavar="FILE",

@@ -1,0 +1,36 @@
+"""What several commands share on their command line: the program name, the default
+schedules file, and argument types that turn bad values into one-line usage errors."""
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+
+from .._version import PROG
+from ..timefmt import parse_cli_time
+
+__all__ = ["PROG", "DEFAULT_FILE", "MAX_COUNT", "iso_time", "count", "add_now"]
+DEFAULT_FILE = "schedules.yaml"
+MAX_COUNT = 1000
+
+
+def iso_time(text: str) -> datetime:
+    """argparse type for --now: ISO 8601 with an offset or Z; a bare time means UTC."""
+    try:
+        return parse_cli_time(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def count(text: str) -> int:
+    """argparse type for -n/--count: a whole number from 1 to MAX_COUNT."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"{value} is outside 1-{MAX_COUNT}")
+    return value
+
+
+def add_now(parser: argparse.ArgumentParser, help: str = "evaluate as of this time (default: now)") -> None:
+    parser.add_argument("--now", type=iso_time, metavar="ISO8601", help=help)
