@@ -114,8 +114,8 @@ def _python_env(repo: Path) -> dict[str, str]:
 
 def generate(repo: Path, schedules: Path) -> str:
     """The scan workflow of the schedule, written by `repo`'s own generator."""
-    code = ("import sys, jmo_schedule; from jmo_schedule.loader import load_file; "
-            "from jmo_schedule.workflow_generators.github_actions import render; "
+    code = ("import sys, jmo_schedule; from jmo_schedule.core.loader import load_file; "
+            "from jmo_schedule.generators.github_actions import render; "
             "assert jmo_schedule.__file__.startswith(sys.argv[2]), jmo_schedule.__file__; "
             "(s,) = load_file(sys.argv[1]); sys.stdout.write(render(s, 'schedules.yaml'))")
     return subprocess.run([sys.executable, "-c", code, str(schedules), str(repo / "src")], env=_python_env(repo),
@@ -225,7 +225,7 @@ def scheduled_run(target: Path, workdir: Path) -> dict[str, Any]:
 
 def pr_check(target: Path, workdir: Path) -> dict[str, Any]:
     """The pull-request check, cold then warm: counts and times."""
-    from jmo_schedule.workflow_generators.action_pins import CHECKOUT
+    from jmo_schedule.generators.action_pins import CHECKOUT
 
     store = workdir / "cache-store"
     store.mkdir(parents=True)

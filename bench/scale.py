@@ -56,7 +56,7 @@ def generate_text(count: int) -> str:
 def bench_validate(count: int) -> tuple[float, int]:
     """Seconds to read and validate a file of `count` schedules (best of 3), and how many
     schedules were valid."""
-    from jmo_schedule.loader import check_file
+    from jmo_schedule.core.loader import check_file
 
     text = generate_text(count)
     fd, path = tempfile.mkstemp(suffix=".yaml")

@@ -25,8 +25,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from jmo_schedule import cron, model  # noqa: E402
-from jmo_schedule import validate as v  # noqa: E402
+from jmo_schedule.core import cron, model  # noqa: E402
+from jmo_schedule.core import validate as v  # noqa: E402
 
 SCHEMA_PATH = ROOT / "schema" / "schedules.schema.json"
 SCHEMA_ID = "https://raw.githubusercontent.com/jmo/schedule-action/v1/schema/schedules.schema.json"

@@ -3,7 +3,7 @@
 GitLab reads `artifacts: reports: sast:` only in its own security-report format; the tests
 validate `jmo-schedule convert --to gitlab-sast` output against this schema. Run with the
 schema version GitLab documents as current, then update
-`jmo_schedule.gitlab_reports.SAST_SCHEMA_VERSION` and the tests to the same version:
+`jmo_schedule.pipeline.gitlab_reports.SAST_SCHEMA_VERSION` and the tests to the same version:
 
     python scripts/refresh_gitlab_sast_schema.py 15.2.1
 """

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jmo_schedule.workflow_generators.action_pins import PINS
+from jmo_schedule.generators.action_pins import PINS
 
 STUB_SETUP_PYTHON = """\
 name: setup-python stub

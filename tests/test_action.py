@@ -21,9 +21,10 @@ from act_helpers import action_stubs, checkout_stub, copy_action
 from conftest import OFFLINE_PIP, ROOT, tool
 from fake_apis import FakeServer
 
-from jmo_schedule import github_pr
+from jmo_schedule.cli import main
+from jmo_schedule.sync import github_pr
 from jmo_schedule._version import __version__
-from jmo_schedule.workflow_generators.action_pins import PINS
+from jmo_schedule.generators.action_pins import PINS
 
 ACTION = ROOT / "action.yml"
 SHA_USES = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
@@ -191,14 +192,22 @@ def test_token_check_goes_ahead_when_github_is_unreachable() -> None:
     assert github_pr.check_token(WF, is_default_token=False, token="x", api_url="http://127.0.0.1:9", repository="a/b").ok
 
 
-def test_github_pr_main(github: FakeGitHub, capsys: pytest.CaptureFixture[str]) -> None:
-    env = {"JMO_CHANGED_FILES": "\n".join(WF) + "\n", "JMO_TOKEN_IS_DEFAULT": "true", "JMO_TOKEN": "t"}
-    assert github_pr.main(["check-token"], env) == 1
+def test_github_pr_command(github: FakeGitHub, capsys: pytest.CaptureFixture[str],
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {"JMO_CHANGED_FILES": "\n".join(WF) + "\n", "JMO_TOKEN_IS_DEFAULT": "true",
+                       "JMO_TOKEN": "t"}.items():
+        monkeypatch.setenv(key, value)
+    assert main(["github-pr", "check-token"]) == 1
     out = capsys.readouterr().out
     assert out.startswith("::error title=jmo-schedule sync::generated workflow files changed")
-    assert github_pr.main(["explain-push-failure"], env) == 0
+    assert main(["github-pr", "explain-push-failure"]) == 0
     assert "without `workflows` permission" in capsys.readouterr().out
-    assert github_pr.main(["bogus"], env) == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["github-pr", "bogus"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err == ("jmo-schedule github-pr: error: argument STEP: invalid choice: 'bogus' "
+                                       "(choose from 'check-token', 'explain-push-failure') "
+                                       "(see 'jmo-schedule github-pr --help')\n")
 
 
 # ------------------------------------------------------------------------------------
@@ -537,8 +546,8 @@ def test_install_step_installs_dependencies_only_and_reuses_them(tmp_path: Path,
 
 
 def test_generated_workflows_use_only_inputs_and_outputs_the_action_has() -> None:
-    from jmo_schedule.loader import load_text
-    from jmo_schedule.workflow_generators import github_actions
+    from jmo_schedule.core.loader import load_text
+    from jmo_schedule.generators import github_actions
 
     data = action()
     inputs, outputs = set(data["inputs"]), set(data["outputs"])

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLE, ROOT
 
-from jmo_schedule.loader import load_file
-from jmo_schedule.workflow_generators import generate_all
-from jmo_schedule.workflow_generators.action_pins import PINS
-from jmo_schedule.workflow_generators.github_actions import GitHubActionsGenerator
+from jmo_schedule.core.loader import load_file
+from jmo_schedule.generators import generate_all
+from jmo_schedule.generators.action_pins import PINS
+from jmo_schedule.generators.github_actions import GitHubActionsGenerator
 
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?:\s+#\s*(?P<comment>.*))?$", re.M)
 OWN = "jmo/schedule-action@"

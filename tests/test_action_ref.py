@@ -15,10 +15,10 @@ from act_helpers import PASSING_SCHEDULE, action_stubs, checkout_stub, copy_acti
 from conftest import tool
 
 from jmo_schedule import cli
-from jmo_schedule.action_ref import choose, from_files, from_job, retarget
-from jmo_schedule.loader import load_text
-from jmo_schedule.workflow_generators.action_pins import PINS
-from jmo_schedule.workflow_generators.github_actions import RELEASE_ACTION, OwnAction, render
+from jmo_schedule.sync.action_ref import choose, from_files, from_job, retarget
+from jmo_schedule.core.loader import load_text
+from jmo_schedule.generators.action_pins import PINS
+from jmo_schedule.generators.github_actions import RELEASE_ACTION, OwnAction, render
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 NEW_SHA = "fedcba9876543210fedcba9876543210fedcba98"

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from jmo_schedule.ci_env import RunContext
-from jmo_schedule.timefmt import format_duration, parse_timestamp
+from jmo_schedule.pipeline.ci_env import RunContext
+from jmo_schedule.core.timefmt import format_duration, parse_timestamp
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 

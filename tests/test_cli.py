@@ -12,7 +12,7 @@ import pytest
 
 from jmo_schedule import __version__
 from jmo_schedule.cli import CORE_COMMANDS, build_parser, main
-from jmo_schedule.yamltext import parse_documents
+from jmo_schedule.core.yamltext import parse_documents
 
 NOW = "2026-03-07T12:00:00Z"  # the day before New York springs forward
 SECRET = "https://hooks.slack.com/services/T0000/B0000/SECRETSECRET"

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jmo_schedule import cron, describe, next_runs, previous_run
+from jmo_schedule.core import cron
+from jmo_schedule import describe, next_runs, previous_run
 
 UTC = timezone.utc
 ZONES = (

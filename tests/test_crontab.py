@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from fake_crontab import crontab_for_test, install_fake, scratch_user
-from jmo_schedule import crontab as ct
-from jmo_schedule import run_history
+from jmo_schedule.local import crontab as ct
+from jmo_schedule.local import history as run_history
 from jmo_schedule.cli import main
 from jmo_schedule.errors import JmoError
 from jmo_schedule.manager import ScheduleManager
-from jmo_schedule.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
-from jmo_schedule.runner import run_schedule
+from jmo_schedule.core.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
+from jmo_schedule.local.runner import run_schedule
 
 # The user's own lines, with a `%`, an environment line, a non-UTF-8 byte and no
 # trailing blank line: all must come back byte for byte.

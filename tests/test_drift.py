@@ -15,7 +15,7 @@ import pytest
 from conftest import tool
 from pull_request import BRANCH, GENERATED, SCHEDULES, git, make_repository, pushes
 
-from jmo_schedule import drift
+from jmo_schedule.sync import drift
 from jmo_schedule.cli import main
 from jmo_schedule.commands.sync import plan_file
 

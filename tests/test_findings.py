@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from jmo_fixtures import MIXED, finding, make_results
-from jmo_schedule import findings as fx
+from jmo_schedule.pipeline import findings as fx
 from jmo_schedule.errors import JmoError
-from jmo_schedule.findings import Finding, FindingsError, FindingsSummary
+from jmo_schedule.pipeline.findings import Finding, FindingsError, FindingsSummary
 
 SARIF = Path(__file__).parent / "fixtures" / "sarif"
 
@@ -237,6 +237,6 @@ def test_top_rules_order_is_stable():
 
 
 def test_severities_match_the_model():
-    from jmo_schedule.model import SEVERITIES
+    from jmo_schedule.core.model import SEVERITIES
 
     assert fx.SEVERITIES == SEVERITIES

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jmo_schedule import git_remote
+from jmo_schedule.sync import git_remote
 from jmo_schedule.errors import JmoError
 
 

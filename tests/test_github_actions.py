@@ -13,11 +13,11 @@ import yaml
 
 from act_helpers import checkout_stub
 from conftest import EXAMPLE, STUB_SCANNER_DIR, tool
-from jmo_schedule.loader import load_file
-from jmo_schedule.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
-from jmo_schedule.scan_command import build_plan
-from jmo_schedule.workflow_generators import generate_all
-from jmo_schedule.workflow_generators.github_actions import (
+from jmo_schedule.core.loader import load_file
+from jmo_schedule.core.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
+from jmo_schedule.core.scan_command import build_plan
+from jmo_schedule.generators import generate_all
+from jmo_schedule.generators.github_actions import (
     CHECKOUT,
     OWN_ACTION,
     UPLOAD_ARTIFACT,
@@ -425,7 +425,7 @@ def test_base64_decoders_restore_values_exactly() -> None:
 
 
 def test_validation_rejects_an_expression_in_results_dir() -> None:
-    from jmo_schedule.loader import check_text
+    from jmo_schedule.core.loader import check_text
 
     text = """\
 apiVersion: jmo.security/v1alpha1
@@ -478,7 +478,7 @@ def test_act_refused_sarif_upload_leaves_the_scan_green_and_says_so(tmp_path: Pa
     from act_helpers import PASSING_SCHEDULE, action_stubs, copy_action, stub
     from fake_apis import FakeServer
 
-    from jmo_schedule.loader import load_text
+    from jmo_schedule.core.loader import load_text
 
     repo, stubs, export = tmp_path / "repo", tmp_path / "stubs", tmp_path / "export"
     (repo / ".github" / "workflows").mkdir(parents=True)

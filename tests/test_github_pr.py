@@ -3,7 +3,7 @@ and the permission the token lacks. (The token check against GitHub's API is exe
 test_action.py, where the action runs it.)"""
 from __future__ import annotations
 
-from jmo_schedule import github_pr
+from jmo_schedule.sync import github_pr
 
 
 def test_default_token_message_names_the_secret_and_the_permission() -> None:

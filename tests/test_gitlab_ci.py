@@ -17,11 +17,11 @@ import yaml
 from conftest import EXAMPLE, ROOT, STUB_SCANNER_DIR, VENV_BIN, Dists, tool
 from fake_gitlab import FakeGitLab
 from jmo_schedule import __version__
-from jmo_schedule.loader import load_file
-from jmo_schedule.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
-from jmo_schedule.scan_command import build_plan
-from jmo_schedule.workflow_generators import generate_all
-from jmo_schedule.workflow_generators.gitlab_ci import (
+from jmo_schedule.core.loader import load_file
+from jmo_schedule.core.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
+from jmo_schedule.core.scan_command import build_plan
+from jmo_schedule.generators import generate_all
+from jmo_schedule.generators.gitlab_ci import (
     PATH,
     GitLabCIGenerator,
     duration_seconds,
@@ -205,7 +205,7 @@ def test_install_block_installs_once_and_then_reads_the_cache(tmp_path: Path, wh
 
     pinned = f"jmo-schedule=={__version__}"
     assert install(pinned) == ""  # pip ran
-    assert (lib / "jmo_schedule" / "guard.py").is_file()
+    assert (lib / "jmo_schedule" / "pipeline" / "guard.py").is_file()
     python = subprocess.run([str(VENV_BIN / "python3"), "-V"], capture_output=True, text=True).stdout.strip()
     assert (lib / ".jmo-pip-spec").read_text() == f"{pinned} {python}\n"
     (lib / "jmo_schedule" / "marker").write_text("from the first install")

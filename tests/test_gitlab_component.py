@@ -23,7 +23,7 @@ from conftest import ROOT, Dists, tool
 from fake_apis import FakeServer
 from fake_gitlab import FakeGitLab, connect
 
-from jmo_schedule.workflow_generators.gitlab_ci import install_line
+from jmo_schedule.generators.gitlab_ci import install_line
 
 TEMPLATE = ROOT / "templates" / "gitlab-component" / "template.yml"
 TYPES = {"string": str, "number": (int, float), "boolean": bool, "array": list}

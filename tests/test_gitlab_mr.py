@@ -14,7 +14,8 @@ import pytest
 from conftest import EXAMPLE, tool
 from fake_gitlab import FakeGitLab, connect
 
-from jmo_schedule import gitlab_mr
+from jmo_schedule.cli import build_parser, main
+from jmo_schedule.sync import gitlab_mr
 from jmo_schedule.errors import JmoError
 
 HOOK = """#!/bin/sh
@@ -48,7 +49,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
 
 
 def args(remote: Path, **over: Any) -> Any:
-    return gitlab_mr.build_parser().parse_args(["--remote", str(remote), "--target", "main", "--labels", "a, b", *[
+    return build_parser().parse_args(["gitlab-mr", "--remote", str(remote), "--target", "main", "--labels", "a, b", *[
         x for k, v in over.items() for x in (f"--{k.replace('_', '-')}", v)]])
 
 
@@ -104,7 +105,7 @@ def test_in_sync_pushes_nothing(repo: dict[str, Path]) -> None:
 
 def test_failed_push_is_one_line(repo: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JMO_GITLAB_TOKEN", "glpat-secret")
-    code = gitlab_mr.main(["--remote", str(repo["remote"]) + "-missing", "--target", "main"])
+    code = main(["gitlab-mr", "--remote", str(repo["remote"]) + "-missing", "--target", "main"])
     assert code == 1
     err = capsys.readouterr().err
     assert err.startswith("jmo-schedule: error: git ")
@@ -130,7 +131,7 @@ def test_refused_push_names_the_variable_and_what_the_token_needs(
         token: str, fix: str) -> None:
     (repo["remote"] / "hooks" / "pre-receive").write_text(REFUSE)
     monkeypatch.setenv("JMO_GITLAB_TOKEN", token)
-    assert gitlab_mr.main(["--remote", str(repo["remote"]), "--target", "main"]) == 1
+    assert main(["gitlab-mr", "--remote", str(repo["remote"]), "--target", "main"]) == 1
     assert capsys.readouterr().err == (
         "jmo-schedule: error: git push failed: ! [remote rejected] HEAD -> jmo-schedule/sync (pre-receive hook "
         f"declined) (remote: You are not allowed to push code to this project.); {fix}\n")
@@ -225,7 +226,7 @@ def test_token_without_api_scope_warns_in_one_line_and_goes_on(repo: dict[str, P
         connect(repo["remote"], fake)
         for k, v in ci_env(fake).items():
             monkeypatch.setenv(k, v)
-        assert gitlab_mr.main(["--remote", str(repo["remote"]), "--target", "main"]) == 0
+        assert main(["gitlab-mr", "--remote", str(repo["remote"]), "--target", "main"]) == 0
     finally:
         fake.stop()
     assert capsys.readouterr().err == (
@@ -259,7 +260,7 @@ def test_other_api_errors_fail_the_job_in_one_line(repo: dict[str, Path], gitlab
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     for k, v in ci_env(gitlab, CI_PROJECT_ID="43").items():
         monkeypatch.setenv(k, v)
-    assert gitlab_mr.main(["--remote", str(repo["remote"]), "--target", "main"]) == 1
+    assert main(["gitlab-mr", "--remote", str(repo["remote"]), "--target", "main"]) == 1
     assert capsys.readouterr().err == (
         "jmo-schedule: error: GitLab API: list merge requests: HTTP 404 (404 Project Not Found); "
         "no such project or schedule, or the token in $JMO_GITLAB_TOKEN cannot see it\n")

@@ -9,8 +9,8 @@ import pytest
 
 from conftest import ROOT
 from jmo_fixtures import MIXED, make_results
-from jmo_schedule.findings import Finding, load_findings, load_findings_file
-from jmo_schedule.gitlab_reports import SAST_SCHEMA_URL, SAST_SCHEMA_VERSION, identifier, to_codequality, to_sast
+from jmo_schedule.pipeline.findings import Finding, load_findings, load_findings_file
+from jmo_schedule.pipeline.gitlab_reports import SAST_SCHEMA_URL, SAST_SCHEMA_VERSION, identifier, to_codequality, to_sast
 
 SCHEMA = json.loads((ROOT / "tests" / "data" / "gitlab-sast-report-format-15.2.1.json").read_text())
 SARIF_FIXTURES = sorted((ROOT / "tests" / "fixtures" / "sarif").glob("*.sarif"))

@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from fake_gitlab import FakeGitLab
 
-from jmo_schedule import gitlab_schedules as gs
+from jmo_schedule.sync import gitlab_schedules as gs
 from jmo_schedule.cli import main
-from jmo_schedule.loader import load_text
-from jmo_schedule.model import ScanSchedule, ScheduleMetadata, ScheduleSpec
+from jmo_schedule.core.loader import load_text
+from jmo_schedule.core.model import ScanSchedule, ScheduleMetadata, ScheduleSpec
 
 TOKEN = "glpat-SECRET-do-not-print"
 

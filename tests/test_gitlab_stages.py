@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from jmo_schedule.cli import main
-from jmo_schedule.gitlab_stages import DEFAULT_STAGES, pipeline_stages
+from jmo_schedule.sync.gitlab_stages import DEFAULT_STAGES, pipeline_stages
 
 SCHEDULES = """\
 apiVersion: jmo.security/v1alpha1

@@ -10,9 +10,9 @@ import pytest
 from fake_apis import FakeGitHubActions, FakeServer
 from fake_gitlab import FakeGitLab
 from jmo_schedule import cli
-from jmo_schedule.concurrency import workflow_file_from_ref
-from jmo_schedule.guard import Apis, Decision, decide, guard, output_lines, read_dotenv
-from jmo_schedule.model import ScanSchedule, ScheduleMetadata, ScheduleSpec
+from jmo_schedule.platforms.concurrency import workflow_file_from_ref
+from jmo_schedule.pipeline.guard import Apis, Decision, decide, guard, output_lines, read_dotenv
+from jmo_schedule.core.model import ScanSchedule, ScheduleMetadata, ScheduleSpec
 
 UTC = timezone.utc
 
@@ -318,7 +318,7 @@ def test_replace_two_runs_that_start_together_leave_the_newer_one(gh):
 
 
 def test_replace_older_run_that_finished_meanwhile_is_not_an_error(gh):
-    from jmo_schedule.concurrency import github_active_runs, github_cancel
+    from jmo_schedule.platforms.concurrency import github_active_runs, github_cancel
 
     add(gh, 998, 41)
     add(gh, 1001, 42)

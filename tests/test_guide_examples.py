@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from jmo_schedule import describe, next_runs
-from jmo_schedule.loader import check_text, load_text
+from jmo_schedule.core.loader import check_text, load_text
 from jmo_schedule.manager import ScheduleManager
 
 

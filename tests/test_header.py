@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from jmo_schedule.model import BackendConfig, ScanSchedule, ScheduleMetadata, ScheduleSpec
-from jmo_schedule.workflow_generators.header import (
+from jmo_schedule.core.model import BackendConfig, ScanSchedule, ScheduleMetadata, ScheduleSpec
+from jmo_schedule.generators.header import (
     MARKER,
     header,
     is_generated,

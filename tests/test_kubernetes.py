@@ -14,10 +14,10 @@ import pytest
 import yaml
 
 from conftest import EXAMPLE, STUB_SCANNER_DIR, VENV_BIN, tool
-from jmo_schedule.loader import load_file
-from jmo_schedule.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
-from jmo_schedule.scan_command import build_plan
-from jmo_schedule.workflow_generators.kubernetes import (
+from jmo_schedule.core.loader import load_file
+from jmo_schedule.core.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
+from jmo_schedule.core.scan_command import build_plan
+from jmo_schedule.generators.kubernetes import (
     KubernetesCronJobGenerator,
     cronjob,
     escape_dollars,

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import peak_memory
 from jmo_schedule.errors import JmoError, ValidationError
-from jmo_schedule.loader import MAX_FILE_BYTES, check_file, check_text, load_file, load_text
+from jmo_schedule.core.loader import MAX_FILE_BYTES, check_file, check_text, load_file, load_text
 
 ONE = """\
 apiVersion: jmo.security/v1alpha1

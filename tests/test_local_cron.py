@@ -14,10 +14,10 @@ import pytest
 
 from conftest import tool
 from fake_crontab import crontab_for_test
-from jmo_schedule.cron import get_zone, iter_runs, parse, previous_run
-from jmo_schedule.model import BackendConfig, ScanSchedule, ScheduleMetadata, ScheduleSpec
-from jmo_schedule.workflow_generators import generate_all, is_generated
-from jmo_schedule.workflow_generators import local_cron as lc
+from jmo_schedule.core.cron import get_zone, iter_runs, parse, previous_run
+from jmo_schedule.core.model import BackendConfig, ScanSchedule, ScheduleMetadata, ScheduleSpec
+from jmo_schedule.generators import generate_all, is_generated
+from jmo_schedule.generators import local_cron as lc
 
 UTC = timezone.utc
 

@@ -21,8 +21,8 @@ import pytest
 
 from jmo_schedule.errors import AlreadyExistsError, ConflictError, JmoError, NotFoundError, ValidationError
 from jmo_schedule.manager import ScheduleManager, rfc3339
-from jmo_schedule.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
-from jmo_schedule.store import JmoWarning, locked
+from jmo_schedule.core.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
+from jmo_schedule.local.files import JmoWarning, locked
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday
@@ -313,9 +313,9 @@ def test_8_processes_creating_50_each_leave_exactly_400(fast_dir: Path) -> None:
 
 KILLER = textwrap.dedent("""\
     import os, sys, time
-    from jmo_schedule import store
+    from jmo_schedule.local import files as store
     from jmo_schedule.manager import ScheduleManager
-    from jmo_schedule.model import ScanSchedule, ScheduleMetadata, ScheduleSpec
+    from jmo_schedule.core.model import ScanSchedule, ScheduleMetadata, ScheduleSpec
 
     real_fsync = os.fsync
     def stall(fd):

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from jmo_schedule import slack
-from jmo_schedule.masking import mask_url, masked_schedule_dict
+from jmo_schedule.platforms import slack
+from jmo_schedule.core.masking import mask_url, masked_schedule_dict
 
 SCHEMES = st.sampled_from(["https", "http", "HTTPS", "git+ssh"])
 HOSTS = st.one_of(

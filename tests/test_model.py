@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jmo_schedule.model import (
+from jmo_schedule.core.model import (
     BackendConfig,
     Condition,
     JobTemplateSpec,
@@ -16,7 +16,7 @@ from jmo_schedule.model import (
     ScheduleSpec,
     ScheduleStatus,
 )
-from jmo_schedule.yamltext import parse_documents
+from jmo_schedule.core.yamltext import parse_documents
 
 
 def test_defaults_match_the_design() -> None:

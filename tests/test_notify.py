@@ -12,10 +12,11 @@ import pytest
 
 from fake_apis import NO_SERVICE, SERVER_ERROR, SLACK_OK, FakeServer, rate_limited
 from jmo_fixtures import MIXED, make_results
-from jmo_schedule import cli, slack
+from jmo_schedule import cli
+from jmo_schedule.platforms import slack
 from jmo_schedule.errors import JmoError
-from jmo_schedule.model import JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
-from jmo_schedule.notify import Channel, NotifyError, notify_schedule, resolve_channels
+from jmo_schedule.core.model import JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
+from jmo_schedule.pipeline.notify import Channel, NotifyError, notify_schedule, resolve_channels
 
 HOOK_PATH_A = "/services/T000A/B000A/aaaaaaaaaaaaaaaaaaaaaaaa"
 HOOK_PATH_B = "/services/T000B/B000B/bbbbbbbbbbbbbbbbbbbbbbbb"
@@ -217,7 +218,7 @@ def test_one_channel_failing_is_reported_not_raised(server, no_sleep):
 
 
 def test_custom_sender_errors_are_scrubbed():
-    from jmo_schedule.slack import SendResult
+    from jmo_schedule.platforms.slack import SendResult
 
     url = "https://hooks.slack.com/services/T/B/SECRET"
     outcome = notify_schedule(None, "success", env={}, webhook=url,

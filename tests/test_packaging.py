@@ -44,7 +44,8 @@ def test_wheel_contents_and_metadata(dists: Dists) -> None:
         metadata = zf.read(info + "METADATA").decode()
         entry_points = zf.read(info + "entry_points.txt").decode()
     assert {"jmo_schedule/py.typed", "jmo_schedule/cli.py", "jmo_schedule/commands/trigger.py",
-            "jmo_schedule/workflow_generators/github_actions.py"} <= set(names)
+            "jmo_schedule/generators/github_actions.py", "jmo_schedule/workflow_generators/__init__.py",
+            "jmo_schedule/core/validate.py"} <= set(names)
     assert not [n for n in names if n.startswith(("tests/", "examples/")) or "__pycache__" in n]
     assert entry_points == "[console_scripts]\njmo-schedule = jmo_schedule.cli:entry\n"  # and no `jmo`
     headers = metadata.split("\n\n", 1)[0].splitlines()

@@ -1,7 +1,7 @@
 """plural.counted: the counts in summary lines."""
 from __future__ import annotations
 
-from jmo_schedule.plural import counted
+from jmo_schedule.core.plural import counted
 
 
 def test_counted() -> None:

@@ -17,9 +17,9 @@ from conftest import ROOT
 from fake_apis import FakeGitHubActions
 from fake_gitlab import FakeGitLab
 
-from jmo_schedule import prune
+from jmo_schedule.sync import prune
 from jmo_schedule.cli import main
-from jmo_schedule.prune import FAILED, SUCCEEDED, Run
+from jmo_schedule.sync.prune import FAILED, SUCCEEDED, Run
 
 GH_TOKEN = "ghs_SECRET-github-token-do-not-print"
 GL_TOKEN = "glpat-SECRET-gitlab-token-do-not-print"
@@ -148,7 +148,7 @@ def test_dates_are_shown_in_utc_on_one_line(text: str, shown: str) -> None:
 
 
 def test_pick_backend() -> None:
-    from jmo_schedule.loader import load_text
+    from jmo_schedule.core.loader import load_text
 
     schedules = load_text(FILE, "s.yaml")
     github_only = [s for s in schedules if s.spec.backend.type != "gitlab-ci"]

@@ -9,13 +9,13 @@ import sys
 
 import pytest
 
-from jmo_schedule import runlock
+from jmo_schedule.local import runlock
 from jmo_schedule.errors import JmoError
 
 HOLDER = """
 import os, sys, time
 sys.path[:0] = {path!r}
-from jmo_schedule import runlock
+from jmo_schedule.local import runlock
 with runlock.schedule_mutex("s"):
     slot = runlock.open_slot("s", "r1")
     slot.write_info(runId="r1", pid=os.getpid(), pgid=os.getpgrp(), scheduledTime="2026-11-25T02:00:00Z")
@@ -75,7 +75,7 @@ def test_own_slot_lifecycle() -> None:
 def test_mutex_timeout_message() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-c",
-         f"import sys, time; sys.path[:0] = {sys.path!r}\nfrom jmo_schedule import runlock\n"
+         f"import sys, time; sys.path[:0] = {sys.path!r}\nfrom jmo_schedule.local import runlock\n"
          "with runlock.schedule_mutex('s'):\n    print('in', flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, text=True)
     try:

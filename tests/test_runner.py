@@ -21,12 +21,12 @@ from typing import Any, Callable
 import pytest
 
 from conftest import STUB_SCANNER_DIR
-from jmo_schedule import run_history, runlock
+from jmo_schedule.local import history as run_history, runlock
 from jmo_schedule.cli import main
 from jmo_schedule.errors import JmoError
 from jmo_schedule.manager import ScheduleManager
-from jmo_schedule.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
-from jmo_schedule.runner import prune, run_schedule
+from jmo_schedule.core.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
+from jmo_schedule.local.runner import prune, run_schedule
 
 STUB = str(STUB_SCANNER_DIR / "jmo")
 CREATED = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -646,8 +646,8 @@ def test_history_of_a_name_that_is_not_a_schedule_name(capsys: pytest.CaptureFix
 def test_cron_superset_end_to_end(tmp_path: Path, cron: str, tz: str, machine: str, start: str) -> None:
     """Call `run` at every minute the installed crontab lines name (Debian cron, machine
     zone, DST rule for the repeated hour): each fire time runs exactly once, nothing else."""
-    from jmo_schedule.cron import get_zone, iter_runs, parse
-    from jmo_schedule.workflow_generators.local_cron import cron_fields
+    from jmo_schedule.core.cron import get_zone, iter_runs, parse
+    from jmo_schedule.generators.local_cron import cron_fields
 
     make(tmp_path, schedule=cron, tz=tz)
     with run_history.editing("scan") as data:

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import STUB_SCANNER_DIR
-from jmo_schedule.model import JobTemplateSpec
-from jmo_schedule.scan_command import Arg, build_plan, shell_line
+from jmo_schedule.core.model import JobTemplateSpec
+from jmo_schedule.core.scan_command import Arg, build_plan, shell_line
 
 
 def test_full_command_lines() -> None:

@@ -14,7 +14,7 @@ import yaml
 from conftest import EXAMPLE, ROOT, tool
 from jsonschema import Draft202012Validator
 
-from jmo_schedule.loader import check_text
+from jmo_schedule.core.loader import check_text
 
 SCHEMA = ROOT / "schema" / "schedules.schema.json"
 

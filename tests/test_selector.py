@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from jmo_schedule.errors import JmoError
-from jmo_schedule.selector import Requirement, matches, parse_selector
+from jmo_schedule.core.selector import Requirement, matches, parse_selector
 
 LABELS = {"env": "prod", "tier": "web", "team": "a", "empty": ""}
 

@@ -11,11 +11,11 @@ from fake_apis import (
     ACTION_PROHIBITED, CHANNEL_IS_ARCHIVED, CHANNEL_NOT_FOUND, DROP, INVALID_PAYLOAD, NO_SERVICE,
     SERVER_ERROR, SLACK_OK, FakeServer, rate_limited, slow,
 )
-from jmo_schedule import slack
-from jmo_schedule.ci_env import RunContext
+from jmo_schedule.platforms import slack
+from jmo_schedule.pipeline.ci_env import RunContext
 from jmo_schedule.errors import JmoError
-from jmo_schedule.findings import Finding, FindingsSummary
-from jmo_schedule.slack import MessageFacts, build_payload, post_webhook
+from jmo_schedule.pipeline.findings import Finding, FindingsSummary
+from jmo_schedule.platforms.slack import MessageFacts, build_payload, post_webhook
 
 SECRET_PATH = "/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX"
 

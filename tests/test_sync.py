@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from jmo_schedule import sync, workflow_generators
+from jmo_schedule.sync import plan as sync
+from jmo_schedule import generators as workflow_generators
 from jmo_schedule.cli import main
-from jmo_schedule.loader import load_text
-from jmo_schedule.model import ScanSchedule
-from jmo_schedule.workflow_generators.header import MARKER, schedule_header
+from jmo_schedule.core.loader import load_text
+from jmo_schedule.core.model import ScanSchedule
+from jmo_schedule.generators.header import MARKER, schedule_header
 
 from conftest import EXAMPLE, tool
 

@@ -16,9 +16,10 @@ from conftest import STUB_SCANNER_DIR
 from fake_apis import FakeGitHubActions
 from fake_gitlab import FakeGitLab
 
-from jmo_schedule import run_history, trigger
+from jmo_schedule.local import history as run_history
+from jmo_schedule import trigger
 from jmo_schedule.cli import main
-from jmo_schedule.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
+from jmo_schedule.core.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
 
 GH_TOKEN = "ghs_SECRET-github-token-do-not-print"
 GL_TOKEN = "glpat-SECRET-gitlab-token-do-not-print"

@@ -10,9 +10,9 @@ import textwrap
 import pytest
 
 from jmo_schedule.errors import Problem
-from jmo_schedule.loader import check_text
-from jmo_schedule.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
-from jmo_schedule.validate import label_key_problem, schedule_problems, suggest
+from jmo_schedule.core.loader import check_text
+from jmo_schedule.core.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
+from jmo_schedule.core.validate import label_key_problem, schedule_problems, suggest
 
 HEAD = """\
 apiVersion: jmo.security/v1alpha1
@@ -506,7 +506,7 @@ def test_short_deadline_on_github_actions_warns_with_the_line() -> None:
 
 
 def test_platform_warnings_take_the_backends_they_apply_to() -> None:
-    from jmo_schedule.validate import Checker, platform_warnings
+    from jmo_schedule.core.validate import Checker, platform_warnings
 
     c = Checker("s.yaml", None, committed=True)
     spec = {"schedule": "17 2 * * *", "startingDeadlineSeconds": 60}

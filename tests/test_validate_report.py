@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from jmo_schedule import validate_report as vr
+from jmo_schedule.pipeline import validate_report as vr
 from jmo_schedule.cli import main
 from jmo_schedule.errors import Problem
-from jmo_schedule.loader import check_text
+from jmo_schedule.core.loader import check_text
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from jmo_schedule.workflow_commands import command, escape_data, escape_property
+from jmo_schedule.pipeline.workflow_commands import command, escape_data, escape_property
 
 
 def test_message_escaping_follows_the_runner() -> None:

@@ -3,18 +3,18 @@ from __future__ import annotations
 import pytest
 
 from conftest import EXAMPLE
-from jmo_schedule.loader import load_file
-from jmo_schedule.model import BackendConfig, ScanSchedule, ScheduleMetadata, ScheduleSpec
-from jmo_schedule.workflow_generators import (
+from jmo_schedule.core.loader import load_file
+from jmo_schedule.core.model import BackendConfig, ScanSchedule, ScheduleMetadata, ScheduleSpec
+from jmo_schedule.generators import (
     backend_module,
     generate_all,
     generate_one,
     generator_for,
     is_generated,
 )
-from jmo_schedule.workflow_generators.github_actions import GitHubActionsGenerator
-from jmo_schedule.workflow_generators.gitlab_ci import GitLabCIGenerator
-from jmo_schedule.workflow_generators.kubernetes import KubernetesCronJobGenerator
+from jmo_schedule.generators.github_actions import GitHubActionsGenerator
+from jmo_schedule.generators.gitlab_ci import GitLabCIGenerator
+from jmo_schedule.generators.kubernetes import KubernetesCronJobGenerator
 
 
 def _s(name: str, backend: str) -> ScanSchedule:
@@ -68,8 +68,8 @@ def test_empty_input_gives_no_files() -> None:
     ],
 )
 def test_notification_secrets(notifications: dict, expected: list[str]) -> None:
-    from jmo_schedule.model import JobTemplateSpec
-    from jmo_schedule.workflow_generators.common import notification_secrets
+    from jmo_schedule.core.model import JobTemplateSpec
+    from jmo_schedule.generators.common import notification_secrets
 
     s = _s("a", "github-actions")
     s.spec.jobTemplate = JobTemplateSpec(notifications=notifications)

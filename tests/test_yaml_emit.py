@@ -9,7 +9,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from jmo_schedule.workflow_generators.yaml_emit import Commented, Literal, dump, scalar
+from jmo_schedule.generators.yaml_emit import Commented, Literal, dump, scalar
 
 
 def test_plain_quoted_and_reserved() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import peak_memory
-from jmo_schedule.yamltext import MAX_DEPTH, YamlSyntaxError, dump_yaml, dump_yaml_stream, parse_documents
+from jmo_schedule.core.yamltext import MAX_DEPTH, YamlSyntaxError, dump_yaml, dump_yaml_stream, parse_documents
 
 
 def test_values_and_positions() -> None:

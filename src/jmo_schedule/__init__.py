@@ -13,26 +13,26 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "ScheduleManager": "manager",
-    "ScanSchedule": "model",
-    "ScheduleMetadata": "model",
-    "ScheduleSpec": "model",
-    "ScheduleStatus": "model",
-    "BackendConfig": "model",
-    "JobTemplateSpec": "model",
-    "Condition": "model",
+    "ScanSchedule": "core.model",
+    "ScheduleMetadata": "core.model",
+    "ScheduleSpec": "core.model",
+    "ScheduleStatus": "core.model",
+    "BackendConfig": "core.model",
+    "JobTemplateSpec": "core.model",
+    "Condition": "core.model",
     "JmoError": "errors",
     "ValidationError": "errors",
     "ConflictError": "errors",
     "NotFoundError": "errors",
     "AlreadyExistsError": "errors",
-    "next_runs": "cron",
-    "previous_run": "cron",
-    "describe": "cron",
-    "load_file": "loader",
-    "GitHubActionsGenerator": "workflow_generators.github_actions",
-    "GitLabCIGenerator": "workflow_generators.gitlab_ci",
-    "KubernetesCronJobGenerator": "workflow_generators.kubernetes",
-    "LocalCronGenerator": "workflow_generators.local_cron",
+    "next_runs": "core.cron",
+    "previous_run": "core.cron",
+    "describe": "core.cron",
+    "load_file": "core.loader",
+    "GitHubActionsGenerator": "generators.github_actions",
+    "GitLabCIGenerator": "generators.gitlab_ci",
+    "KubernetesCronJobGenerator": "generators.kubernetes",
+    "LocalCronGenerator": "generators.local_cron",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -50,11 +50,11 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .cron import describe, next_runs, previous_run
+    from .core.cron import describe, next_runs, previous_run
     from .errors import AlreadyExistsError, ConflictError, JmoError, NotFoundError, ValidationError
-    from .loader import load_file
+    from .core.loader import load_file
     from .manager import ScheduleManager
-    from .model import (
+    from .core.model import (
         BackendConfig,
         Condition,
         JobTemplateSpec,

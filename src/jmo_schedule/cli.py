@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from typing import Any, Callable, Sequence
 
     from .manager import ScheduleManager
-    from .model import ScanSchedule
+    from .core.model import ScanSchedule
 
 DEFAULT_FILE = "schedules.yaml"
 
@@ -286,6 +286,8 @@ EXTENSIONS: list[tuple[str, str, str]] = [
     ("history", "history", "list the recorded local runs of a schedule"),
     ("gitlab-schedules", "gitlab_schedules", "create/update/remove GitLab pipeline schedules via the API"),
     ("prune", "prune", "delete old GitHub / GitLab runs beyond the schedules' history limits"),
+    ("gitlab-mr", "gitlab_mr", "GitLab sync job: regenerate, push the bot branch, open or update its merge request"),
+    ("github-pr", "github_pr", "GitHub action: check the bot pull request's token, explain a failed push"),
 ]
 
 
@@ -324,7 +326,7 @@ def _show_warnings(problems: Sequence[Any]) -> None:
 
 def _load_for_store(path: str) -> list[ScanSchedule]:
     from .errors import ValidationError
-    from .loader import check_file
+    from .core.loader import check_file
 
     result = check_file(path, committed=False)
     _show_warnings(result.warnings)
@@ -339,8 +341,8 @@ def _load_for_store(path: str) -> list[ScanSchedule]:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from .errors import JmoError
-    from .loader import check_file
-    from . import validate_report as vr
+    from .core.loader import check_file
+    from .pipeline import validate_report as vr
 
     files = [*(args.file or []), *getattr(args, "files", [])] or [DEFAULT_FILE]
     fmt = getattr(args, "format", "text")
@@ -372,7 +374,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     elif fmt in ("codequality", "json"):
         text = vr.codequality(reports, os.environ.get("CI_PROJECT_DIR")) if fmt == "codequality" else vr.json_report(reports)
         if args.output:
-            from .store import atomic_write
+            from .local.files import atomic_write
 
             try:
                 atomic_write(args.output, text, 0o644)
@@ -418,7 +420,7 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 
 def cmd_get(args: argparse.Namespace) -> int:
-    from .masking import masked_schedule_dict
+    from .core.masking import masked_schedule_dict
 
     schedule = _manager(args).require(args.name)
     data = masked_schedule_dict(schedule.to_dict(include_status=not args.file))
@@ -431,18 +433,18 @@ def _render(data: Any, fmt: str) -> str:
         import json
 
         return json.dumps(data, indent=2, ensure_ascii=False)
-    from .yamltext import dump_yaml
+    from .core.yamltext import dump_yaml
 
     return dump_yaml(data)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from .masking import masked_schedule_dict
+    from .core.masking import masked_schedule_dict
 
     manager = _manager(args)
     schedules = manager.list(selector=args.selector)
     if args.output in ("json", "yaml"):
-        from .model import API_VERSION, LIST_KIND
+        from .core.model import API_VERSION, LIST_KIND
 
         items = [masked_schedule_dict(s.to_dict(include_status=not args.file)) for s in schedules]
         _out(_render({"apiVersion": API_VERSION, "kind": LIST_KIND, "items": items}, args.output))
@@ -459,7 +461,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         row = [s.metadata.name, s.spec.schedule, s.spec.timezone, s.spec.backend.type,
                "yes" if s.spec.suspend else "no", _next_cell(s, now)]
         if args.output == "wide":
-            from .cron import describe
+            from .core.cron import describe
 
             labels = ",".join(f"{k}={v}" for k, v in sorted(s.metadata.labels.items())) or "<none>"
             row += [s.spec.jobTemplate.profile, s.spec.concurrencyPolicy, labels, describe(s.spec.schedule, s.spec.timezone)]
@@ -471,8 +473,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _next_cell(schedule: ScanSchedule, now: datetime) -> str:
-    from .cron import next_runs
-    from .timefmt import local_time, rfc3339
+    from .core.cron import next_runs
+    from .core.timefmt import local_time, rfc3339
 
     if schedule.spec.suspend:
         return "-"
@@ -481,9 +483,9 @@ def _next_cell(schedule: ScanSchedule, now: datetime) -> str:
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
-    from .cron import describe, next_runs
-    from .timefmt import local_time, rfc3339
-    from .masking import mask_url
+    from .core.cron import describe, next_runs
+    from .core.timefmt import local_time, rfc3339
+    from .core.masking import mask_url
 
     s = _manager(args).require(args.name)
     spec, job, meta = s.spec, s.spec.jobTemplate, s.metadata
@@ -567,12 +569,12 @@ def cmd_suspend(args: argparse.Namespace) -> int:
 
 
 def cmd_next(args: argparse.Namespace) -> int:
-    from .cron import describe, next_runs
-    from .timefmt import local_time, rfc3339
+    from .core.cron import describe, next_runs
+    from .core.timefmt import local_time, rfc3339
     from .errors import NotFoundError
 
     if args.file:
-        from .loader import load_file
+        from .core.loader import load_file
 
         schedules = load_file(args.file)
         if args.name:

@@ -20,10 +20,10 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 from .errors import AlreadyExistsError, ConflictError, JmoError, NotFoundError, Problem, ValidationError
-from .model import API_VERSION, LIST_KIND, ScanSchedule, ScheduleMetadata, ScheduleSpec
-from .store import FILE_MODE, atomic_write, ensure_private_dir, fix_mode, jmo_home, locked
-from .timefmt import rfc3339
-from .validate import schedule_problems
+from .core.model import API_VERSION, LIST_KIND, ScanSchedule, ScheduleMetadata, ScheduleSpec
+from .local.files import FILE_MODE, atomic_write, ensure_private_dir, fix_mode, jmo_home, locked
+from .core.timefmt import rfc3339
+from .core.validate import schedule_problems
 
 Clock = Callable[[], datetime]
 
@@ -34,7 +34,7 @@ def _utcnow() -> datetime:
 
 def next_schedule_time(schedule: ScanSchedule, now: datetime) -> str | None:
     """RFC 3339 time of the next run after `now`, or None when suspended."""
-    from .cron import next_runs
+    from .core.cron import next_runs
 
     if schedule.spec.suspend:
         return None
@@ -65,7 +65,7 @@ class ScheduleManager:
     def list(self, labels: Mapping[str, str] | str | None = None, selector: str | None = None) -> list[ScanSchedule]:
         """All schedules, by name; `labels` is a dict to match exactly or a selector string
         (`env=prod,tier!=web,team in (a,b),!legacy`)."""
-        from .selector import matches, parse_selector
+        from .core.selector import matches, parse_selector
 
         if isinstance(labels, str):
             parse_selector(labels)  # report a bad selector even when nothing is stored
@@ -329,7 +329,7 @@ class _YamlFile(_Backend):
         return locked(os.path.join(tempfile.gettempdir(), f"jmo-schedule-{digest}"))
 
     def read(self) -> list[ScanSchedule]:
-        from .loader import check_text, read_text
+        from .core.loader import check_text, read_text
 
         if not os.path.exists(self.path):
             return []

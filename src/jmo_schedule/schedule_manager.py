@@ -1,7 +1,7 @@
 """The user guide's import path: `from jmo_schedule.schedule_manager import *`."""
 from .errors import AlreadyExistsError, ConflictError, JmoError, NotFoundError, ValidationError
 from .manager import ScheduleManager
-from .model import (
+from .core.model import (
     BackendConfig,
     Condition,
     JobTemplateSpec,

@@ -31,8 +31,8 @@ from .errors import JmoError
 if TYPE_CHECKING:
     import requests
 
-    from .gitlab_schedules import GitLabClient
-    from .model import ScanSchedule
+    from .sync.gitlab_schedules import GitLabClient
+    from .core.model import ScanSchedule
 
 TIMEOUT = 30.0
 
@@ -70,7 +70,7 @@ class GitHubDispatch:
                  session: requests.Session | None = None, timeout: float = TIMEOUT):
         import requests
 
-        from .github_api import headers
+        from .platforms.github import headers
 
         if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repository or ""):
             raise JmoError("no GitHub repository: set GITHUB_REPOSITORY=OWNER/NAME or pass --repository")
@@ -87,7 +87,7 @@ class GitHubDispatch:
 
     def default_branch(self) -> str:
         """The repository's default branch, where scheduled workflows run."""
-        from .github_api import GitHubError, error_message, send
+        from .platforms.github import GitHubError, error_message, send
 
         what = f"read repository {self.repository}"
         response = send(self.session, "GET", f"{self.api}/repos/{self.repository}", what, self.timeout)
@@ -106,7 +106,7 @@ class GitHubDispatch:
     def dispatch(self, workflow_file: str, ref: str) -> str | None:
         """Start a workflow_dispatch run of `workflow_file` on `ref`; the run's web URL when
         GitHub returns it (200), None for a plain 204."""
-        from .github_api import GitHubError, error_message, send
+        from .platforms.github import GitHubError, error_message, send
 
         what = f"dispatch {workflow_file} on {ref}"
         url = f"{self.api}/repos/{self.repository}/actions/workflows/{quote(workflow_file)}/dispatches"
@@ -123,7 +123,7 @@ class GitHubDispatch:
         hints[404] = (f"GitHub has no workflow .github/workflows/{workflow_file} on the default branch of "
                       f"{self.repository} (merge the sync pull request that adds it), or the token in "
                       f"${self.variable} cannot see the repository")
-        from .github_api import api_message
+        from .platforms.github import api_message
 
         detail = api_message(response)
         if "workflow_dispatch" in detail:
@@ -136,7 +136,7 @@ class GitHubDispatch:
 
 def trigger_github(schedule: ScanSchedule, client: GitHubDispatch, ref: str | None = None) -> Triggered:
     """Dispatch the schedule's generated workflow on `ref` (default: the default branch)."""
-    from .workflow_generators.github_actions import path_for
+    from .generators.github_actions import path_for
 
     skipped = skipped_when_suspended(schedule)
     if skipped:
@@ -154,7 +154,7 @@ def trigger_github(schedule: ScanSchedule, client: GitHubDispatch, ref: str | No
 
 def trigger_gitlab(schedule: ScanSchedule, client: GitLabClient, token_variable: str) -> Triggered:
     """Play the project's pipeline schedule `jmo-schedule: <name>` (the lowest id if several)."""
-    from .gitlab_schedules import DESCRIPTION_PREFIX, managed_name, short_ref
+    from .sync.gitlab_schedules import DESCRIPTION_PREFIX, managed_name, short_ref
 
     skipped = skipped_when_suspended(schedule)
     if skipped:
@@ -183,7 +183,7 @@ def trigger_gitlab(schedule: ScanSchedule, client: GitLabClient, token_variable:
 def kubernetes_command(schedule: ScanSchedule, now: datetime) -> list[str]:
     """`kubectl create job` making one Job from the schedule's generated CronJob, named
     `<cronjob>-manual-<unix time>` (at most 63 characters, as a Job's name label must be)."""
-    from .workflow_generators.kubernetes import cronjob
+    from .generators.kubernetes import cronjob
 
     metadata = cronjob(schedule)["metadata"]
     name = str(metadata["name"])

@@ -34,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from datetime import datetime, timezone
 
-    from ..findings import find_results_file, load_findings
-    from ..gitlab_reports import to_codequality, to_sast
+    from ..pipeline.findings import find_results_file, load_findings
+    from ..pipeline.gitlab_reports import to_codequality, to_sast
 
     findings = load_findings(args.results)
     if args.to == "gitlab-sast":
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if args.output:
         from ..errors import JmoError
-        from ..store import atomic_write
+        from ..local.files import atomic_write
 
         try:
             atomic_write(args.output, text, mode=0o644)

@@ -5,7 +5,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the CLI starts without importing the model
-    from ..model import ScanSchedule
+    from ..core.model import ScanSchedule
 
 DEFAULT_FILE = "schedules.yaml"
 BACKENDS = ("github-actions", "gitlab-ci", "kubernetes", "local-cron")
@@ -54,7 +54,7 @@ def locate(name: str, path: str | None) -> tuple[ScanSchedule, str | None]:
     import os
 
     from ..errors import NotFoundError
-    from ..loader import load_file
+    from ..core.loader import load_file
 
     if path is not None or os.path.isfile(DEFAULT_FILE):
         file = path or DEFAULT_FILE
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from ..errors import JmoError
-    from ..workflow_generators import BACKEND_MODULES, backend_module
+    from ..generators import BACKEND_MODULES, backend_module
 
     schedule, source = find_schedule(args.name, args.file)
     backend = args.backend or schedule.spec.backend.type

@@ -48,9 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from .. import gitlab_schedules as gs
+    from ..sync import gitlab_schedules as gs
     from ..errors import JmoError, ValidationError
-    from ..loader import check_file
+    from ..core.loader import check_file
 
     result = check_file(args.file, committed=True)
     if result.errors:

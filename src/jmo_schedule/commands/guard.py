@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from ..guard import guard
+    from ..pipeline.guard import guard
     from .notify import load_schedule
 
     schedule = load_schedule(args.name, args.file)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..timefmt import compact_duration, parse_timestamp
+from ..core.timefmt import compact_duration, parse_timestamp
 from .options import count
 
 DESCRIPTION = """\
@@ -38,7 +38,7 @@ def _findings(record: dict) -> str:
     findings = record.get("findings")
     if not isinstance(findings, dict):
         return "-"
-    from ..model import SEVERITIES
+    from ..core.model import SEVERITIES
 
     counts = findings.get("counts") or {}
     parts = [f"{counts[sev]} {sev.lower()}" for sev in SEVERITIES if counts.get(sev)]
@@ -49,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from ..run_history import history_path, read
-    from ..runlock import is_active
+    from ..local.history import history_path, read
+    from ..local.runlock import is_active
 
     runs = read(args.name)["runs"]
     for r in runs:

@@ -53,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _listed(schedules: list) -> str:
     """`2 schedules (nightly, weekly-scan)`, `0 schedules`."""
-    from ..plural import counted
+    from ..core.plural import counted
 
     names = ", ".join(s.name for s in schedules)
     return counted(len(schedules), "schedule") + (f" ({names})" if names else "")
@@ -86,7 +86,7 @@ def _warn(text: str) -> None:
 def check_systemd(dry_run: bool) -> None:
     """Fail (warn for a dry run) when no user systemd manager would start the timers; warn
     when it would stop them at logout. Runs before anything is written."""
-    from .. import crontab as ct
+    from ..local import crontab as ct
     from ..errors import JmoError
 
     user = ct.login_name()
@@ -104,7 +104,7 @@ def check_systemd(dry_run: bool) -> None:
 
 def check_cron() -> None:
     """Warn when no cron daemon runs here: the entries would never fire."""
-    from .. import crontab as ct
+    from ..local import crontab as ct
 
     if ct.cron_daemon() == "":
         other = "; or use --systemd" if ct.user_manager_state() is not None else ""
@@ -118,11 +118,11 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from datetime import datetime, timezone
 
-    from .. import crontab as ct
-    from .. import run_history
-    from ..timefmt import rfc3339
-    from ..runner import SCANNER_ENV
-    from ..store import ensure_private_dir, jmo_home
+    from ..local import crontab as ct
+    from ..local import history as run_history
+    from ..core.timefmt import rfc3339
+    from ..local.runner import SCANNER_ENV
+    from ..local.files import ensure_private_dir, jmo_home
 
     schedules, source = _selected(args)
     if args.target == "systemd":

@@ -5,7 +5,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the CLI starts without importing the model
-    from ..model import ScanSchedule
+    from ..core.model import ScanSchedule
 
 DESCRIPTION = """\
 Post the Slack message of one scan run: status, run link, commit and author, duration
@@ -83,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
     import os
     import sys
 
-    from ..notify import notify_schedule, resolve_channels, run_notes, secrets_of
-    from ..slack import add_mask_commands, payload_json
+    from ..pipeline.notify import notify_schedule, resolve_channels, run_notes, secrets_of
+    from ..platforms.slack import add_mask_commands, payload_json
 
     env = os.environ
     if args.once and os.path.exists(args.once):
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     name = args.schedule
     if args.gitlab_schedule:
         from ..errors import JmoError
-        from ..gitlab_schedules import schedule_name_from_env
+        from ..sync.gitlab_schedules import schedule_name_from_env
 
         name = schedule_name_from_env(env)
         if name is None:
@@ -160,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
 def _guard_skip(path: str) -> str | None:
     """The guard's reason when its dotenv file says it skipped the run; None when it ran
     or the file is missing (the guard never decided: the job failed before it)."""
-    from ..guard import read_dotenv
+    from ..pipeline.guard import read_dotenv
 
     found = read_dotenv(path)
     if found is None or found.run:
@@ -173,7 +173,7 @@ def _record(path: str | None, line: str) -> None:
     if not path:
         return
     from ..errors import JmoError
-    from ..store import atomic_write
+    from ..local.files import atomic_write
 
     import os
 
@@ -196,7 +196,7 @@ def load_schedule(name: str, path: str | None) -> ScanSchedule:
         from ..manager import ScheduleManager
 
         return ScheduleManager().require(name)
-    from ..loader import load_file
+    from ..core.loader import load_file
 
     for schedule in load_file(path):
         if schedule.metadata.name == name:

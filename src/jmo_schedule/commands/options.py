@@ -6,7 +6,7 @@ import argparse
 from datetime import datetime
 
 from .._version import PROG
-from ..timefmt import parse_cli_time
+from ..core.timefmt import parse_cli_time
 
 __all__ = ["PROG", "DEFAULT_FILE", "MAX_COUNT", "iso_time", "count", "add_now"]
 DEFAULT_FILE = "schedules.yaml"

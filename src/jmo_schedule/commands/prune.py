@@ -70,9 +70,9 @@ def _prune(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     import re
     import sys
 
-    from .. import prune
+    from ..sync import prune
     from ..errors import JmoError, ValidationError
-    from ..loader import check_file
+    from ..core.loader import check_file
 
     result = check_file(args.file, committed=True)
     if result.errors:
@@ -92,7 +92,7 @@ def _prune(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         sys.stdout.flush()
 
     if backend == "github-actions":
-        from ..github_api import api_url
+        from ..platforms.github import api_url
 
         if not token:
             raise JmoError(f"no GitHub token in ${variable}: set it to a token with actions: write "
@@ -118,7 +118,7 @@ def _warn(message: str, env: Mapping[str, str]) -> None:
     import sys
 
     from .options import PROG
-    from ..workflow_commands import command
+    from ..pipeline.workflow_commands import command
 
     if env.get("GITHUB_ACTIONS") == "true":
         sys.stdout.write(command("warning", message, title="jmo-schedule prune") + "\n")

@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from ..runner import run_schedule
+    from ..local.runner import run_schedule
 
     outcome = run_schedule(args.name, file=args.file, now=args.now, scanner=args.scanner)
     sys.stdout.write(outcome.line(args.name) + "\n")

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from ..loader import LoadResult
-    from ..model import ScanSchedule
-    from ..sync import DiskFile, Generation, SyncPlan
-    from ..workflow_generators.github_actions import OwnAction
+    from ..core.loader import LoadResult
+    from ..core.model import ScanSchedule
+    from ..sync.plan import DiskFile, Generation, SyncPlan
+    from ..generators.github_actions import OwnAction
 
 DEFAULT_FILE = "schedules.yaml"
 
@@ -89,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
     import os
     import sys
 
-    from .. import drift, sync
-    from ..workflow_generators import regenerate_command
+    from ..sync import drift, plan as sync
+    from ..generators import regenerate_command
 
     policy = args.on_drift or (drift.FAIL if args.check else None)
     if policy == drift.IGNORE:
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     _github_output(plan)
     if args.pr_body:
         from ..errors import JmoError
-        from ..store import atomic_write
+        from ..local.files import atomic_write
 
         try:
             atomic_write(args.pr_body, sync.pr_body(plan, command), sync.NEW_FILE_MODE)
@@ -141,7 +141,7 @@ def check_schedules(file: str) -> LoadResult:
     import sys
 
     from ..errors import ValidationError
-    from ..loader import check_file
+    from ..core.loader import check_file
 
     result = check_file(file, committed=True)
     for problem in result.warnings:
@@ -156,10 +156,10 @@ def plan_file(file: str, given_root: str | None) -> Planned:
     import os
     import sys
 
-    from .. import sync
+    from ..sync import plan as sync
     from ..errors import JmoError
-    from ..loader import read_text
-    from ..workflow_generators import generate_all
+    from ..core.loader import read_text
+    from ..generators import generate_all
 
     result = check_schedules(file)
     schedules = result.schedules
@@ -194,7 +194,7 @@ def plan_file(file: str, given_root: str | None) -> Planned:
 
 
 def _policy(text: str) -> str:
-    from ..drift import parse_policy
+    from ..sync.drift import parse_policy
 
     try:
         return parse_policy(text)
@@ -207,8 +207,8 @@ def _own_action(schedules: Sequence[ScanSchedule], root: str) -> tuple[OwnAction
     environment and the workflows on disk of the schedules that take the default."""
     import os
 
-    from .. import action_ref
-    from ..workflow_generators import github_actions, is_generated
+    from ..sync import action_ref
+    from ..generators import github_actions, is_generated
 
     texts = []
     used = False
@@ -229,8 +229,8 @@ def _own_action(schedules: Sequence[ScanSchedule], root: str) -> tuple[OwnAction
 
 def _explain_action_change(plan: SyncPlan, old: OwnAction, new: OwnAction) -> SyncPlan:
     """Name the reason of updates that only move this action to the job's ref."""
-    from ..action_ref import retarget
-    from ..sync import UPDATE, FileChange, SyncPlan
+    from ..sync.action_ref import retarget
+    from ..sync.plan import UPDATE, FileChange, SyncPlan
 
     files = []
     for change in plan.files:
@@ -246,8 +246,8 @@ def _check_gitlab_stages(result: LoadResult, file: str, root: str) -> None:
     import sys
 
     from ..errors import ValidationError
-    from ..gitlab_stages import stage_problems
-    from ..loader import read_text
+    from ..sync.gitlab_stages import stage_problems
+    from ..core.loader import read_text
 
     problems, warnings = stage_problems(result, read_text(file), root)
     for warning in warnings:
@@ -261,7 +261,7 @@ def _root(file: str, given: str | None) -> tuple[str, bool]:
     import os
 
     from ..errors import JmoError
-    from ..sync import git_toplevel
+    from ..sync.plan import git_toplevel
 
     if given is not None:
         if not os.path.isdir(given):
@@ -287,7 +287,7 @@ def _source(file: str, root: str) -> str:
 
 
 def _counts(plan: SyncPlan) -> dict[str, int]:
-    from ..sync import CREATE, DELETE, UNCHANGED, UPDATE
+    from ..sync.plan import CREATE, DELETE, UNCHANGED, UPDATE
 
     counts = {CREATE: 0, UPDATE: 0, DELETE: 0, UNCHANGED: 0}
     for change in plan.files:
@@ -311,7 +311,7 @@ def _github_output(plan: SyncPlan) -> None:
     import uuid
 
     from ..errors import JmoError
-    from ..sync import github_output_block
+    from ..sync.plan import github_output_block
 
     target = os.environ.get("GITHUB_OUTPUT")
     if not target:

@@ -70,12 +70,12 @@ def run(args: argparse.Namespace) -> int:
         raise JmoError(f"--token-variable {variable!r} is not an environment variable name")
     env = os.environ
     if backend == "local-cron":
-        from ..runner import run_schedule
+        from ..local.runner import run_schedule
 
         outcome = run_schedule(args.name, file=file, scanner=args.scanner, manual=True)
         result = trigger.Triggered(outcome.line(args.name), outcome.exit_code)
     elif backend == "github-actions":
-        from ..github_api import TOKEN_VARIABLES, api_url, token_from
+        from ..platforms.github import TOKEN_VARIABLES, api_url, token_from
 
         used, token = token_from(env, (variable,) if variable else TOKEN_VARIABLES)
         if not token:
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
                                           args.repository or env.get("GITHUB_REPOSITORY", ""), token, used)
         result = trigger.trigger_github(schedule, dispatch, args.ref)
     elif backend == "gitlab-ci":
-        from ..gitlab_schedules import DEFAULT_TOKEN_VARIABLE, GitLabClient
+        from ..sync.gitlab_schedules import DEFAULT_TOKEN_VARIABLE, GitLabClient
 
         variable = variable or DEFAULT_TOKEN_VARIABLE
         token = (env.get(variable) or "").strip()

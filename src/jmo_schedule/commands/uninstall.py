@@ -28,7 +28,7 @@ def _forget_install(names: list[str]) -> None:
     """A later install starts afresh: fire times before it are not caught up."""
     import os
 
-    from .. import run_history
+    from ..local import history as run_history
 
     for name in names:
         if os.path.exists(run_history.history_path(name)):
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     import re
     import sys
 
-    from .. import crontab as ct
+    from ..local import crontab as ct
 
     names = list(dict.fromkeys(args.names)) or None
     if args.target == "systemd":
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     for name in missing:
         sys.stderr.write(f"{name}: not installed in the crontab\n")
     if removed:
-        from ..plural import counted
+        from ..core.plural import counted
 
         sys.stdout.write(f"removed {counted(len(removed), 'schedule')} ({', '.join(removed)}) from the crontab\n")
     else:

@@ -1,0 +1,710 @@
+"""Validation of ScanSchedule objects given as plain dicts (from a file or from the model).
+
+Every problem names the field path and, when the object came from a file, its line and
+column. All problems of an input are collected, none stops the others. `committed=True`
+applies the rules for files kept in git (no literal webhook URLs).
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+
+from ..errors import Problem
+from .model import (
+    API_VERSION,
+    BACKEND_TYPES,
+    CONCURRENCY_POLICIES,
+    DEFAULT_BACKEND,
+    KIND,
+    LIST_KIND,
+    PROFILES,
+    SEVERITIES,
+    ScanSchedule,
+)
+from .yamltext import Document
+
+TYPE_CHECKING = False  # typing is not imported at run time: CLI start-up time
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+MAX_NAME = 63
+NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+LABEL_NAME_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$")
+DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+ENV_REF_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# `uses:` of this project's action (owner/repo[/path]@ref); written into generated workflows.
+ACTION_REF_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[A-Za-z0-9_./-]+$")
+UID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+TOP_FIELDS = ("apiVersion", "kind", "metadata", "spec", "status")
+LIST_FIELDS = ("apiVersion", "kind", "metadata", "items")
+METADATA_FIELDS = ("name", "uid", "labels", "annotations", "creationTimestamp", "generation", "resourceVersion")
+SPEC_FIELDS = (
+    "schedule", "timezone", "suspend", "concurrencyPolicy", "startingDeadlineSeconds",
+    "successfulJobsHistoryLimit", "failedJobsHistoryLimit", "backend", "jobTemplate",
+)
+BACKEND_FIELDS = ("type", "config")
+JOB_FIELDS = ("profile", "targets", "results", "options", "notifications")
+STATUS_FIELDS = (
+    "conditions", "nextScheduleTime", "lastScheduleTime", "lastSuccessfulTime", "active", "succeeded", "failed",
+)
+CONDITION_FIELDS = ("type", "status", "lastTransitionTime", "reason", "message")
+NOTIFICATION_FIELDS = ("enabled", "channels")
+CHANNEL_FIELDS = ("type", "url")
+RESULTS_FIELDS = ("dir",)
+LOG_LEVELS = ("DEBUG", "INFO", "WARN", "ERROR")
+
+# Targets: one repository source at most (the scanner's --repo / --repos-dir / --targets
+# are mutually exclusive), plus any of the others.
+REPO_SOURCES = ("repo", "repos_dir", "targets_file")
+TARGET_KINDS: dict[str, str] = {
+    "repo": "str", "repos_dir": "str", "targets_file": "str",
+    "images": "str_list", "images_file": "str",
+    "urls": "str_list", "urls_file": "str",
+    "api_spec": "str", "k8s_context": "str", "k8s_namespace": "str", "k8s_all_namespaces": "bool",
+}
+EXCLUSIVE_TARGETS = (("images", "images_file"), ("urls", "urls_file"), ("k8s_namespace", "k8s_all_namespaces"))
+OPTION_KINDS: dict[str, Any] = {
+    "fail_on": SEVERITIES,
+    "threads": ("int", 1, 256),
+    "timeout": ("int", 1, 7 * 24 * 3600),
+    "allow_missing_tools": "bool",
+    "human_logs": "bool",
+    "log_level": LOG_LEVELS,
+}
+# backend.config keys each backend understands: name -> kind. Kinds: "str", "str_list",
+# "str_or_list", "bool", "int:<lo>:<hi>", "gitlab_retry", "mapping", "duration", "gitlab_stage".
+BACKEND_CONFIG: dict[str, dict[str, str]] = {
+    "github-actions": {
+        "image": "str", "runs-on": "str_or_list", "environment": "str", "action": "action_ref", "codeScanning": "bool",
+    },
+    "gitlab-ci": {"image": "str", "tags": "str_list", "timeout": "duration", "retry": "gitlab_retry", "ref": "str",
+                  "stage": "gitlab_stage"},
+    "kubernetes": {
+        "image": "str", "namespace": "str", "serviceAccountName": "str", "resultsVolumeClaim": "str",
+        "webhookSecret": "str", "imagePullSecrets": "str_list",
+    },
+    "local-cron": {"scanner": "str"},
+}
+GITLAB_RETRY_WHEN = (
+    "always", "unknown_failure", "script_failure", "api_failure", "stuck_or_timeout_failure",
+    "runner_system_failure", "runner_unsupported", "stale_schedule", "job_execution_timeout", "archived_failure",
+    "unmet_prerequisites", "scheduler_failure", "data_integrity_failure",
+)
+GITLAB_RESERVED_STAGES = (".pre", ".post")
+# Schedulers that start runs late on their own cadence, and why: a startingDeadlineSeconds
+# under LATE_START_SECONDS makes the guard skip runs the platform merely started late.
+LATE_START_BACKENDS: dict[str, str] = {
+    "github-actions": "GitHub Actions starts scheduled runs late at busy times (the start of every hour most) "
+                      "and may drop them",
+    "gitlab-ci": "GitLab's pipeline schedule worker starts scheduled pipelines on its own cadence "
+                 "(every 5 minutes on GitLab.com, every 10 by default on GitLab Self-Managed), later under load",
+}
+LATE_START_SECONDS = 15 * 60
+GITLAB_DURATION_RE = re.compile(r"^\s*\d+(\.\d+)?\s*(s|sec|seconds?|m|min|minutes?|h|hr|hours?|d|days?|w|weeks?)?(\s+\d+(\.\d+)?\s*(s|sec|seconds?|m|min|minutes?|h|hr|hours?|d|days?|w|weeks?)?)*\s*$", re.I)
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def suggest(key: str, allowed: tuple[str, ...] | list[str]) -> str:
+    lowered = {a.lower(): a for a in allowed}
+    if key.lower() in lowered:
+        return lowered[key.lower()]
+    plain = {a.lower().replace("_", "").replace("-", ""): a for a in allowed}
+    k = key.lower().replace("_", "").replace("-", "")
+    if k in plain:
+        return plain[k]
+    close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
+    return close[0] if close else ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_cron(expr: str) -> Any:
+    from . import cron
+
+    try:
+        return cron.parse(expr)
+    except cron.CronError as exc:
+        return exc
+
+
+@functools.lru_cache(maxsize=1024)
+def _zone_error(name: str) -> str | None:
+    from . import cron
+
+    try:
+        cron.get_zone(name)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _min_interval(expr: str) -> int:
+    from . import cron
+
+    return cron.min_interval_minutes(expr)
+
+
+class Checker:
+    """Collects problems for one document, resolving paths to file positions."""
+
+    def __init__(self, filename: str, doc: Document | None, committed: bool, source_lines: list[str] | None = None):
+        self.filename = filename
+        self.doc = doc
+        self.committed = committed
+        self.lines = source_lines
+        self.problems: list[Problem] = []
+
+    # -- reporting -----------------------------------------------------------
+    def _pos(self, path: tuple, key: bool) -> tuple[int | None, int | None]:
+        if self.doc is None:
+            return (None, None)
+        return self.doc.where(path, key=key)
+
+    def error(self, path: tuple, message: str, key: bool = False, severity: str = "error", offset: int | None = None) -> None:
+        line, column = self._pos(path, key)
+        if offset is not None and line is not None and column is not None and self.lines is not None:
+            text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+            quoted = column - 1 < len(text) and text[column - 1] in "'\""
+            column += offset + (1 if quoted else 0)
+        self.problems.append(Problem(self.filename, line, column, path_text(path), message, severity))
+
+    def warn(self, path: tuple, message: str) -> None:
+        self.error(path, message, severity="warning")
+
+    # -- shape helpers --------------------------------------------------------
+    def mapping(self, value: Any, path: tuple, allowed: tuple[str, ...] | list[str]) -> dict[str, Any] | None:
+        if not isinstance(value, dict):
+            self.error(path, f"expected a mapping, got {type_name(value)}")
+            return None
+        for key in value:
+            if key not in allowed:
+                hint = suggest(str(key), allowed)
+                msg = f"unknown field (did you mean {hint}?)" if hint else f"unknown field (expected one of: {', '.join(allowed)})"
+                self.error(path + (key,), msg, key=True)
+        return value
+
+    def string(self, value: Any, path: tuple, *, allow_empty: bool = False, safe: bool = True) -> bool:
+        if not isinstance(value, str):
+            self.error(path, f"expected a string, got {type_name(value)}")
+            return False
+        if not allow_empty and not value.strip():
+            self.error(path, "must not be empty")
+            return False
+        if safe and CONTROL_RE.search(value):
+            self.error(path, "must not contain a newline or other control character")
+            return False
+        return True
+
+    def boolean(self, value: Any, path: tuple) -> bool:
+        if not isinstance(value, bool):
+            self.error(path, f"expected true or false, got {type_name(value)}")
+            return False
+        return True
+
+    def integer(self, value: Any, path: tuple, lo: int | None = None, hi: int | None = None) -> bool:
+        if isinstance(value, float) and not isinstance(value, bool):
+            self.error(path, f"expected a whole number, got {value!r}")
+            return False
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.error(path, f"expected a whole number, got {type_name(value)}")
+            return False
+        if hi is not None and lo is not None and not lo <= value <= hi:
+            self.error(path, f"{value} is outside {lo}-{hi}")
+            return False
+        if lo is not None and value < lo:
+            self.error(path, f"{value} is less than {lo}")
+            return False
+        return True
+
+    def enum(self, value: Any, path: tuple, choices: tuple[str, ...]) -> bool:
+        if value not in choices:
+            shown = repr(value) if isinstance(value, str) else type_name(value)
+            self.error(path, f"{shown} is not one of {', '.join(choices)}")
+            return False
+        return True
+
+    def str_list(self, value: Any, path: tuple) -> bool:
+        if not isinstance(value, list):
+            self.error(path, f"expected a list of strings, got {type_name(value)}")
+            return False
+        if not value:
+            self.error(path, "must not be an empty list")
+            return False
+        return all([self.string(v, path + (i,)) for i, v in enumerate(value)])
+
+
+def path_text(path: tuple) -> str:
+    """`spec.jobTemplate.targets.images[1]`; a key that is not a plain word is quoted,
+    so the path stays one line: `spec["bad\\nkey"]`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif CONTROL_RE.search(str(part)):
+            import json
+
+            out += "[" + json.dumps(str(part), ensure_ascii=False) + "]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# The object checks
+
+
+def check_schedule(c: Checker, obj: Any, base: tuple = (), list_item: bool = False) -> bool:
+    """Check one ScanSchedule dict; returns True when it has no errors."""
+    before = sum(p.severity == "error" for p in c.problems)
+    top = c.mapping(obj, base, TOP_FIELDS)
+    if top is None:
+        return False
+    if "apiVersion" not in top:
+        if not list_item:
+            c.error(base, f"apiVersion is required (apiVersion: {API_VERSION})")
+    elif top["apiVersion"] != API_VERSION:
+        c.error(base + ("apiVersion",), f"{top['apiVersion']!r} is not supported; expected {API_VERSION}")
+    if "kind" not in top:
+        if not list_item:
+            c.error(base, f"kind is required (kind: {KIND})")
+    elif top["kind"] != KIND:
+        c.error(base + ("kind",), f"{top['kind']!r} is not supported; expected {KIND}")
+    if "metadata" not in top:
+        c.error(base, "metadata is required (metadata: {name: ...})")
+    else:
+        check_metadata(c, top["metadata"], base + ("metadata",))
+    if "spec" not in top:
+        c.error(base, "spec is required")
+    else:
+        backend = check_spec(c, top["spec"], base + ("spec",))
+        platform_warnings(c, top["spec"], base + ("spec",), backend)
+    if "status" in top:
+        if c.committed:
+            c.warn(base + ("status",), "status is written by jmo-schedule and ignored in a committed file")
+        else:
+            check_status(c, top["status"], base + ("status",))
+    return sum(p.severity == "error" for p in c.problems) == before
+
+
+def check_metadata(c: Checker, value: Any, path: tuple) -> None:
+    meta = c.mapping(value, path, METADATA_FIELDS)
+    if meta is None:
+        return
+    if "name" not in meta:
+        c.error(path, "name is required")
+    else:
+        check_name(c, meta["name"], path + ("name",))
+    if "uid" in meta and c.string(meta["uid"], path + ("uid",)) and not UID_RE.match(meta["uid"]):
+        c.error(path + ("uid",), "must be a lowercase UUID")
+    for key in ("labels", "annotations"):
+        if key in meta:
+            check_labels(c, meta[key], path + (key,), values_are_labels=(key == "labels"))
+    if "creationTimestamp" in meta and meta["creationTimestamp"] is not None:
+        check_timestamp(c, meta["creationTimestamp"], path + ("creationTimestamp",))
+    if "generation" in meta and meta["generation"] is not None:
+        c.integer(meta["generation"], path + ("generation",), 1)
+    if "resourceVersion" in meta and meta["resourceVersion"] is not None:
+        c.string(meta["resourceVersion"], path + ("resourceVersion",))
+
+
+def check_name(c: Checker, name: Any, path: tuple) -> None:
+    if not isinstance(name, str):
+        c.error(path, f"expected a string, got {type_name(name)}")
+    elif not name:
+        c.error(path, "must not be empty")
+    elif len(name) > MAX_NAME:
+        c.error(path, f"is {len(name)} characters; a name has at most {MAX_NAME}")
+    elif not NAME_RE.match(name):
+        c.error(
+            path,
+            f"{name!r} is not a DNS-1123 label: use lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit",
+        )
+
+
+def check_labels(c: Checker, value: Any, path: tuple, values_are_labels: bool) -> None:
+    if not isinstance(value, dict):
+        c.error(path, f"expected a mapping, got {type_name(value)}")
+        return
+    for key, val in value.items():
+        kpath = path + (key,)
+        problem = label_key_problem(str(key))
+        if problem:
+            c.error(kpath, problem, key=True)
+        if not isinstance(val, str):
+            hint = f"; quote it: \"{val}\"" if isinstance(val, (int, float, bool)) else ""
+            c.error(kpath, f"values must be strings, got {type_name(val)}{hint}")
+        elif values_are_labels:
+            if len(val) > 63:
+                c.error(kpath, f"label value is {len(val)} characters; at most 63")
+            elif val and not LABEL_NAME_RE.match(val):
+                c.error(
+                    kpath,
+                    f"label value {val!r} must use letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
+                )
+
+
+def label_key_problem(key: str) -> str | None:
+    """Why `key` is not a valid Kubernetes label/annotation key, or None."""
+    prefix, _, name = key.rpartition("/")
+    if prefix:
+        if len(prefix) > 253 or not DNS_SUBDOMAIN_RE.match(prefix):
+            return f"key prefix {prefix!r} must be a DNS subdomain (lowercase, '.', '-'), at most 253 characters"
+    if not name:
+        return "key must not be empty"
+    if len(name) > 63:
+        return f"key name {name!r} is {len(name)} characters; at most 63"
+    if not LABEL_NAME_RE.match(name):
+        return f"key {key!r} must use letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
+    return None
+
+
+def check_timestamp(c: Checker, value: Any, path: tuple) -> None:
+    if c.string(value, path) and not RFC3339_RE.match(value):
+        c.error(path, f"{value!r} is not an RFC 3339 time such as 2025-10-29T02:00:00Z")
+
+
+def check_spec(c: Checker, value: Any, path: tuple) -> str | None:
+    spec = c.mapping(value, path, SPEC_FIELDS)
+    if spec is None:
+        return None
+    if "schedule" not in spec:
+        c.error(path, "schedule is required (a 5-field cron expression such as \"0 2 * * 1\")")
+    else:
+        check_cron(c, spec["schedule"], path + ("schedule",))
+    if "timezone" in spec and c.string(spec["timezone"], path + ("timezone",)):
+        err = _zone_error(spec["timezone"])
+        if err:
+            c.error(path + ("timezone",), err)
+    if "suspend" in spec:
+        c.boolean(spec["suspend"], path + ("suspend",))
+    if "concurrencyPolicy" in spec:
+        c.enum(spec["concurrencyPolicy"], path + ("concurrencyPolicy",), CONCURRENCY_POLICIES)
+    if "startingDeadlineSeconds" in spec and spec["startingDeadlineSeconds"] is not None:
+        c.integer(spec["startingDeadlineSeconds"], path + ("startingDeadlineSeconds",), 0)
+    for key in ("successfulJobsHistoryLimit", "failedJobsHistoryLimit"):
+        if key in spec:
+            c.integer(spec[key], path + (key,), 0, 10_000)
+    backend_type = DEFAULT_BACKEND
+    if "backend" in spec:
+        backend_type = check_backend(c, spec["backend"], path + ("backend",)) or backend_type
+    if "jobTemplate" in spec:
+        check_job(c, spec["jobTemplate"], path + ("jobTemplate",))
+    return backend_type
+
+
+def platform_warnings(c: Checker, spec: Any, path: tuple, backend: str | None,
+                      late_start: Mapping[str, str] = LATE_START_BACKENDS) -> None:
+    """Warnings about what a backend's platform does to a valid spec (the line is the field's).
+
+    On the backends in `late_start` (backend -> why its scheduler starts runs late), a
+    startingDeadlineSeconds under LATE_START_SECONDS. On github-actions also a cron firing
+    more often than every 5 minutes (GitHub's shortest interval) or at minute 0 (its
+    busiest time, when scheduled runs are delayed or dropped most).
+    """
+    if not isinstance(spec, dict):
+        return
+    deadline = spec.get("startingDeadlineSeconds")
+    if backend is not None and backend in late_start and isinstance(deadline, int) and not isinstance(deadline, bool) \
+            and 0 <= deadline < LATE_START_SECONDS:
+        c.warn(path + ("startingDeadlineSeconds",),
+               f"{deadline} is under {LATE_START_SECONDS // 60} minutes: {late_start[backend]}, so the guard would skip "
+               f"runs that only started late; use {LATE_START_SECONDS} or more")
+    cron = spec.get("schedule")
+    if backend != "github-actions" or not isinstance(cron, str) or isinstance(_parse_cron(cron), Exception):
+        return
+    if _min_interval(cron) < 5:
+        c.warn(path + ("schedule",),
+               "fires more often than every 5 minutes; GitHub Actions runs schedules at most every 5 minutes")
+    elif 0 in _parse_cron(cron).minutes:
+        c.warn(path + ("schedule",),
+               "fires at minute 0, when GitHub Actions is busiest: scheduled runs start late or are dropped most "
+               "then; pick another minute, such as 17")
+
+
+def check_cron(c: Checker, value: Any, path: tuple) -> None:
+    if not isinstance(value, str):
+        c.error(path, f"expected a cron expression string, got {type_name(value)}")
+        return
+    parsed = _parse_cron(value)
+    if isinstance(parsed, Exception):
+        c.error(path, parsed.message, offset=getattr(parsed, "offset", None))  # type: ignore[attr-defined]
+
+
+def check_backend(c: Checker, value: Any, path: tuple) -> str | None:
+    backend = c.mapping(value, path, BACKEND_FIELDS)
+    if backend is None:
+        return None
+    btype = backend.get("type", DEFAULT_BACKEND)
+    if not c.enum(btype, path + ("type",), BACKEND_TYPES):
+        return None
+    config = backend.get("config", {})
+    if config is None:
+        return btype
+    allowed = BACKEND_CONFIG[btype]
+    cfg = c.mapping(config, path + ("config",), tuple(allowed))
+    if cfg is None:
+        return btype
+    for key, val in cfg.items():
+        kind = allowed.get(key)
+        kpath = path + ("config", key)
+        if kind == "str":
+            c.string(val, kpath)
+        elif kind == "str_list":
+            c.str_list(val, kpath)
+        elif kind == "str_or_list":
+            if isinstance(val, list):
+                c.str_list(val, kpath)
+            else:
+                c.string(val, kpath)
+        elif kind == "bool":
+            c.boolean(val, kpath)
+        elif kind == "duration":
+            if c.string(val, kpath) and not GITLAB_DURATION_RE.match(val):
+                c.error(kpath, f"{val!r} is not a duration such as 1h, 30m or \"1h 30m\"")
+        elif kind == "gitlab_retry":
+            check_gitlab_retry(c, val, kpath)
+        elif kind == "gitlab_stage":
+            if c.string(val, kpath) and val in GITLAB_RESERVED_STAGES:
+                c.error(kpath, f"{val}: GitLab does not run a pipeline that has only .pre/.post jobs, so the scan "
+                               "might never run; use a stage from your stages: list (default test)")
+        elif kind == "action_ref":
+            if c.string(val, kpath) and not ACTION_REF_RE.match(val):
+                c.error(kpath, f"{val!r} is not an action reference such as jmo/schedule-action@<commit sha>")
+    return btype
+
+
+def check_gitlab_retry(c: Checker, value: Any, path: tuple) -> None:
+    if isinstance(value, dict):
+        retry = c.mapping(value, path, ("max", "when", "exit_codes"))
+        if retry is None:
+            return
+        if "max" in retry:
+            c.integer(retry["max"], path + ("max",), 0, 2)
+        if "when" in retry:
+            whens = retry["when"] if isinstance(retry["when"], list) else [retry["when"]]
+            for i, w in enumerate(whens):
+                c.enum(w, path + ("when", i) if isinstance(retry["when"], list) else path + ("when",), GITLAB_RETRY_WHEN)
+        if "exit_codes" in retry:
+            if isinstance(retry["exit_codes"], list):
+                for i, code in enumerate(retry["exit_codes"]):
+                    c.integer(code, path + ("exit_codes", i), 0, 255)
+            else:
+                c.integer(retry["exit_codes"], path + ("exit_codes",), 0, 255)
+    else:
+        c.integer(value, path, 0, 2)
+
+
+def check_job(c: Checker, value: Any, path: tuple) -> None:
+    job = c.mapping(value, path, JOB_FIELDS)
+    if job is None:
+        return
+    if "profile" in job:
+        c.enum(job["profile"], path + ("profile",), PROFILES)
+    if "targets" in job:
+        check_targets(c, job["targets"], path + ("targets",))
+    if "results" in job:
+        results = c.mapping(job["results"], path + ("results",), RESULTS_FIELDS)
+        if results and "dir" in results:
+            if c.string(results["dir"], path + ("results", "dir")) and "${{" in results["dir"]:
+                # The folder is an input of the upload steps, where GitHub evaluates `${{`.
+                c.error(path + ("results", "dir"), "must not contain '${{' (CI systems read it as an expression)")
+    if "options" in job:
+        check_options(c, job["options"], path + ("options",))
+    if "notifications" in job:
+        check_notifications(c, job["notifications"], path + ("notifications",))
+
+
+def check_targets(c: Checker, value: Any, path: tuple) -> None:
+    targets = c.mapping(value, path, tuple(TARGET_KINDS))
+    if targets is None:
+        return
+    for key, val in targets.items():
+        kind = TARGET_KINDS.get(key)
+        if kind == "str":
+            c.string(val, path + (key,))
+        elif kind == "str_list":
+            c.str_list(val, path + (key,))
+        elif kind == "bool":
+            c.boolean(val, path + (key,))
+    sources = [k for k in REPO_SOURCES if k in targets]
+    if len(sources) > 1:
+        c.error(
+            path + (sources[1],),
+            f"{' and '.join(sources)} cannot be combined: the scanner takes one of "
+            "--repo, --repos-dir or --targets",
+            key=True,
+        )
+    for a, b in EXCLUSIVE_TARGETS:
+        if a in targets and b in targets:
+            c.error(path + (b,), f"{a} and {b} cannot be combined; use one of them", key=True)
+
+
+def check_options(c: Checker, value: Any, path: tuple) -> None:
+    options = c.mapping(value, path, tuple(OPTION_KINDS))
+    if options is None:
+        return
+    for key, val in options.items():
+        kind = OPTION_KINDS.get(key)
+        if kind == "bool":
+            c.boolean(val, path + (key,))
+        elif isinstance(kind, tuple) and kind and kind[0] == "int":
+            c.integer(val, path + (key,), kind[1], kind[2])
+        elif isinstance(kind, tuple):
+            c.enum(val, path + (key,), kind)
+
+
+def check_notifications(c: Checker, value: Any, path: tuple) -> None:
+    notif = c.mapping(value, path, NOTIFICATION_FIELDS)
+    if notif is None:
+        return
+    if "enabled" in notif:
+        c.boolean(notif["enabled"], path + ("enabled",))
+    if "channels" not in notif:
+        return
+    channels = notif["channels"]
+    if not isinstance(channels, list):
+        c.error(path + ("channels",), f"expected a list of channels, got {type_name(channels)}")
+        return
+    for i, ch in enumerate(channels):
+        cpath = path + ("channels", i)
+        channel = c.mapping(ch, cpath, CHANNEL_FIELDS)
+        if channel is None:
+            continue
+        if "type" not in channel:
+            c.error(cpath, "type is required (type: slack)")
+        else:
+            c.enum(channel["type"], cpath + ("type",), ("slack",))
+        if "url" not in channel:
+            c.error(cpath, "url is required (url: ${SLACK_WEBHOOK_URL})")
+            continue
+        url = channel["url"]
+        if not isinstance(url, str):
+            c.error(cpath + ("url",), f"expected a string, got {type_name(url)}")
+        elif ENV_REF_RE.match(url):
+            continue
+        elif c.committed:
+            # Never echo the value: it is a secret.
+            c.error(
+                cpath + ("url",),
+                "a committed file must not hold a webhook URL; write url: ${SLACK_WEBHOOK_URL} "
+                "and set SLACK_WEBHOOK_URL as a CI secret",
+            )
+        elif "${" in url:
+            c.error(cpath + ("url",), "must be a whole ${VAR} reference or an https URL")
+        elif not url.startswith("https://") and not url.startswith("http://"):
+            c.error(cpath + ("url",), "must be an https:// webhook URL or a ${VAR} reference")
+
+
+def check_status(c: Checker, value: Any, path: tuple) -> None:
+    status = c.mapping(value, path, STATUS_FIELDS)
+    if status is None:
+        return
+    for key in ("active", "succeeded", "failed"):
+        if key in status:
+            c.integer(status[key], path + (key,), 0)
+    for key in ("nextScheduleTime", "lastScheduleTime", "lastSuccessfulTime"):
+        if status.get(key) is not None:
+            check_timestamp(c, status[key], path + (key,))
+    conds = status.get("conditions", [])
+    if not isinstance(conds, list):
+        c.error(path + ("conditions",), f"expected a list, got {type_name(conds)}")
+        return
+    for i, cond in enumerate(conds):
+        cp = path + ("conditions", i)
+        m = c.mapping(cond, cp, CONDITION_FIELDS)
+        if m is None:
+            continue
+        for key in ("type", "status", "reason", "message"):
+            if key in m and not isinstance(m[key], str):
+                c.error(cp + (key,), f"expected a string, got {type_name(m[key])}")
+
+
+# --------------------------------------------------------------------------------------
+# Documents and files
+
+
+def check_document(c: Checker, value: Any, prefix: tuple = ()) -> list[tuple[tuple, dict[str, Any]]]:
+    """Check one YAML document; return (path, object) of each schedule without errors."""
+    if not isinstance(value, dict):
+        c.error(prefix, f"expected a {KIND} or {LIST_KIND} mapping, got {type_name(value)}")
+        return []
+    if value.get("kind") == LIST_KIND:
+        lst = c.mapping(value, prefix, LIST_FIELDS)
+        if lst is None:
+            return []
+        if lst.get("apiVersion") != API_VERSION:
+            c.error(prefix + ("apiVersion",), f"{lst.get('apiVersion')!r} is not supported; expected {API_VERSION}")
+        items = lst.get("items")
+        if not isinstance(items, list):
+            c.error(prefix + ("items",), f"expected a list of {KIND} objects, got {type_name(items)}")
+            return []
+        good = []
+        for i, item in enumerate(items):
+            if check_schedule(c, item, prefix + ("items", i), list_item=True):
+                good.append((prefix + ("items", i), item))
+        return good
+    if check_schedule(c, value, prefix):
+        return [(prefix, value)]
+    return []
+
+
+def check_duplicates(found: list[tuple[str, int | None, int | None, str, str]], problems: list[Problem]) -> None:
+    """found: (filename, line, column, path, name) for each object; reports each duplicate."""
+    by_name: dict[str, list[tuple[str, int | None, int | None, str, str]]] = {}
+    for entry in found:
+        by_name.setdefault(entry[4], []).append(entry)
+    for name, entries in by_name.items():
+        if len(entries) < 2:
+            continue
+        for entry in entries:
+            others = [e for e in entries if e is not entry]
+            where = ", ".join(f"line {e[1]}" if e[1] is not None else e[3] for e in others)
+            problems.append(Problem(entry[0], entry[1], entry[2], entry[3], f"duplicate name {name!r} (also at {where})"))
+
+
+def schedule_problems(schedule: ScanSchedule, committed: bool = False, filename: str | None = None) -> list[Problem]:
+    """Validate a model object (built through the Python API)."""
+    from .model import BackendConfig, JobTemplateSpec, ScheduleMetadata, ScheduleSpec, ScheduleStatus
+
+    c = Checker(filename or f"<schedule {getattr(schedule.metadata, 'name', '?')}>", None, committed)
+    # The parts must be the model's classes before they can be turned into a dict.
+    parts: list[tuple[tuple[str, ...], object, type]] = [
+        (("metadata",), schedule.metadata, ScheduleMetadata),
+        (("spec",), schedule.spec, ScheduleSpec),
+        (("status",), schedule.status, ScheduleStatus),
+    ]
+    if isinstance(schedule.spec, ScheduleSpec):
+        parts += [
+            (("spec", "backend"), schedule.spec.backend, BackendConfig),
+            (("spec", "jobTemplate"), schedule.spec.jobTemplate, JobTemplateSpec),
+        ]
+    for path, value, cls in parts:
+        if not isinstance(value, cls):
+            c.error(path, f"expected a {cls.__name__}, got {type_name(value)}")
+    if c.problems:
+        return c.problems
+    data = schedule.to_dict(include_status=not committed)
+    check_schedule(c, data)
+    return c.problems
+

@@ -1,0 +1,85 @@
+"""Private files on disk: atomic replacement, a cross-process lock, owner-only permissions."""
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+import warnings
+from typing import Iterator
+
+from ..errors import JmoError, JmoWarning
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def jmo_home() -> str:
+    """`$JMO_HOME`, else ~/.jmo."""
+    return os.environ.get("JMO_HOME") or os.path.join(os.path.expanduser("~"), ".jmo")
+
+
+def ensure_private_dir(path: str) -> None:
+    try:
+        os.makedirs(path, mode=DIR_MODE, exist_ok=True)
+    except OSError as exc:
+        raise JmoError(f"{path}: cannot create directory: {exc.strerror}") from None
+    fix_mode(path, DIR_MODE)
+
+
+def fix_mode(path: str, mode: int) -> None:
+    """Tighten `path` to `mode` when group or others have any access, with a warning."""
+    try:
+        current = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return
+    if current & 0o077:
+        try:
+            os.chmod(path, mode)
+        except OSError as exc:
+            raise JmoError(f"{path}: permissions are {current:04o} and cannot be fixed: {exc.strerror}") from None
+        warnings.warn(f"{path} had permissions {current:04o}; changed to {mode:04o}", JmoWarning, stacklevel=3)
+
+
+def atomic_write(path: str, data: str | bytes, mode: int = FILE_MODE, durable: bool = True) -> None:
+    """Write `data` to `path` so readers see the old or the new file, never a mix.
+
+    `durable=False` skips the fsyncs (the replace stays atomic): for files that can be
+    regenerated, where a thousand fsyncs would cost more than a rerun after a crash.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), mode)
+            fh.write(raw)
+            fh.flush()
+            if durable:
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if not durable:
+        return
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+@contextlib.contextmanager
+def locked(path: str, timeout: float = 60.0) -> Iterator[None]:
+    """Hold an exclusive cross-process lock tied to `path` (a `.lock` file beside it)."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(path + ".lock", mode=FILE_MODE)
+    try:
+        with lock.acquire(timeout=timeout, poll_interval=0.01):
+            yield
+    except Timeout:
+        raise JmoError(f"{path}: another jmo-schedule process holds the lock ({path}.lock) for over {timeout:g}s") from None

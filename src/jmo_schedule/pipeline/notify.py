@@ -1,0 +1,285 @@
+"""Post a scan run's Slack success/failure message to every channel of a schedule.
+
+`notify_schedule` is the Python API (the CLI's `notify` and the local `run` call it):
+1. which channels: `--webhook` (a URL or `${VAR}`), else the schedule's enabled
+   `notifications.channels` (each `url` a `${VAR}` resolved from the environment), else
+   `$SLACK_WEBHOOK_URL`;
+2. what to say: the run (ci_env.RunContext), the findings summary of the results folder
+   (findings.py) and the schedule's fail_on threshold, rendered by slack.build_payload;
+3. send to each channel (slack.post_webhook), collecting one result per channel.
+
+A notification that fails is reported, not raised, unless `strict=True`: a Slack outage
+must not turn a passed scan red. Webhook URLs are never in any message: channels are
+named by their `${VAR}` reference or by the masked URL.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..errors import JmoError, NotifyError
+
+if TYPE_CHECKING:
+    from ..core.model import ScanSchedule
+    from ..platforms.slack import SendResult
+
+ENV_VAR = "SLACK_WEBHOOK_URL"
+SARIF_NOT_UPLOADED = (
+    "SARIF was not uploaded to code scanning: the upload failed (private and internal repositories "
+    "need GitHub Code Security); the findings are in the run's results artifact"
+)
+_ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+Sender = Callable[[str, Mapping[str, Any]], "SendResult"]
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A webhook to post to. `label` is safe to print; `url` is the secret (None if unresolved)."""
+
+    label: str
+    url: str | None = field(repr=False)  # the secret: kept out of repr() and logs
+    problem: str | None = None  # why there is no usable URL
+
+
+@dataclass(frozen=True)
+class ChannelResult:
+    label: str
+    ok: bool
+    attempts: int = 0
+    error: str | None = None
+
+    def __str__(self) -> str:
+        if self.ok:
+            extra = f" after {self.attempts} attempts" if self.attempts > 1 else ""
+            return f"sent to {self.label}{extra}"
+        return f"{self.label}: {self.error}"
+
+
+@dataclass(frozen=True)
+class NotifyOutcome:
+    """What `notify_schedule` did: the payload and one result per channel."""
+
+    status: str
+    payload: dict[str, Any]
+    results: tuple[ChannelResult, ...] = ()
+    note: str | None = None  # why nothing was sent (disabled, no channel, dry run)
+    channels: tuple[Channel, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        """True when every channel got the message (vacuously true when none was asked for)."""
+        return all(r.ok for r in self.results)
+
+    @property
+    def failures(self) -> tuple[ChannelResult, ...]:
+        return tuple(r for r in self.results if not r.ok)
+
+    def exit_code(self, strict: bool = False) -> int:
+        """0, or 1 when `strict` and a channel failed."""
+        return 1 if strict and not self.ok else 0
+
+
+def resolve_reference(value: str, env: Mapping[str, str], where: str) -> Channel:
+    """A channel from a URL or a whole `${VAR}` reference; a missing variable is a problem
+    that names the variable, never a value."""
+    from ..core.masking import mask_url
+
+    value = value.strip()
+    m = _ENV_REF.match(value)
+    if m:
+        var = m.group(1)
+        label = f"{where} (${{{var}}})"
+        resolved = (env.get(var) or "").strip()
+        if not resolved:
+            return Channel(label, None, f"environment variable {var} is not set or empty")
+        if _ENV_REF.match(resolved):
+            return Channel(label, None, f"environment variable {var} holds another ${{...}} reference, not a URL")
+        return _checked(Channel(label, resolved))
+    if "${" in value or "$" == value[:1]:
+        return Channel(f"{where}", None, "write a whole ${VAR} reference such as ${SLACK_WEBHOOK_URL}")
+    return _checked(Channel(f"{where} ({mask_url(value)})", value))
+
+
+def _checked(channel: Channel) -> Channel:
+    from ..platforms.slack import check_webhook_url
+
+    problem = check_webhook_url(channel.url or "")
+    return Channel(channel.label, None, problem) if problem else channel
+
+
+def resolve_channels(
+    schedule: ScanSchedule | None,
+    *,
+    webhook: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[list[Channel], str | None]:
+    """The channels to post to, and a note when there are none on purpose.
+
+    `webhook` (URL or `${VAR}`) wins over the schedule's channels; with neither,
+    `$SLACK_WEBHOOK_URL`. Channels that resolve to the same URL are posted to once.
+    """
+    env = os.environ if env is None else env
+    if webhook:
+        return [resolve_reference(webhook, env, "--webhook")], None
+    channels: list[Channel] = []
+    if schedule is not None:
+        notif = schedule.spec.jobTemplate.notifications or {}
+        if notif and notif.get("enabled", True) is False:
+            return [], f"notifications are disabled for schedule {schedule.metadata.name} (notifications.enabled: false)"
+        for i, ch in enumerate(notif.get("channels") or [], start=1):
+            if not isinstance(ch, dict) or ch.get("type", "slack") != "slack":
+                continue
+            channels.append(resolve_reference(str(ch.get("url") or ""), env, f"channel {i}"))
+    if not channels:
+        if (env.get(ENV_VAR) or "").strip():
+            channels.append(resolve_reference("${" + ENV_VAR + "}", env, "default channel"))
+        else:
+            where = f"schedule {schedule.metadata.name} has no Slack channel, " if schedule is not None else ""
+            return [], f"{where}no --webhook and {ENV_VAR} is not set: no Slack channel to notify"
+    unique: list[Channel] = []
+    seen: set[str] = set()
+    for ch in channels:
+        if ch.url is not None:
+            if ch.url in seen:
+                continue
+            seen.add(ch.url)
+        unique.append(ch)
+    return unique, None
+
+
+def summarize_results(results_dir: str | os.PathLike[str] | None) -> tuple[Any, str | None]:
+    """(FindingsSummary or None, a note saying why there is none)."""
+    from .findings import FindingsError, find_results_file, load_summary
+
+    if results_dir is None:
+        return None, None
+    folder = os.fspath(results_dir)
+    if find_results_file(folder) is None:
+        return None, f"no findings file in {folder} (summaries/findings.json or findings.sarif)"
+    try:
+        return load_summary(folder), None
+    except FindingsError as exc:
+        return None, f"could not read: {exc}"
+
+
+def build_notification(
+    schedule: ScanSchedule | None,
+    status: str,
+    *,
+    results_dir: str | os.PathLike[str] | None = None,
+    message: str | None = None,
+    env: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+    name: str | None = None,
+    notes: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The Slack payload for one run of `schedule` (or of `name` when there is no schedule).
+
+    `notes` are one-line remarks on what went wrong without failing the scan."""
+    from .._version import __version__
+    from .ci_env import RunContext
+    from ..platforms.slack import MessageFacts, build_payload
+
+    env = os.environ if env is None else env
+    if schedule is not None and results_dir is None:
+        results_dir = schedule.spec.jobTemplate.results_dir
+    summary, note = summarize_results(results_dir)
+    title = name or (schedule.metadata.name if schedule is not None else None)
+    title = title or (env.get("JMO_SCHEDULE") or env.get("GITHUB_WORKFLOW") or env.get("CI_PROJECT_PATH") or "scan")
+    facts = MessageFacts(
+        schedule=title,
+        status=status,
+        run=RunContext.from_env(env, now),
+        summary=summary,
+        fail_on=schedule.spec.jobTemplate.fail_on if schedule is not None else None,
+        message=message,
+        findings_note=note,
+        tool_version=__version__,
+        notes=tuple(notes),
+    )
+    return build_payload(facts)
+
+
+def notify_schedule(
+    schedule: ScanSchedule | None,
+    status: str,
+    *,
+    results_dir: str | os.PathLike[str] | None = None,
+    message: str | None = None,
+    env: Mapping[str, str] | None = None,
+    strict: bool = False,
+    webhook: str | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    name: str | None = None,
+    send: Sender | None = None,
+    notes: Sequence[str] = (),
+) -> NotifyOutcome:
+    """Build the message for one run and post it to every channel.
+
+    `status` is "success" or "failure". `results_dir` defaults to the schedule's results
+    folder. Returns a NotifyOutcome with one result per channel; never raises for a
+    delivery problem unless `strict`, then NotifyError lists every failed channel.
+    `dry_run` resolves channels but sends nothing. `send(url, payload)` replaces the HTTP
+    post (tests); by default slack.post_webhook. `notes` go into the message as warnings.
+    """
+    from ..platforms.slack import STATUSES
+
+    if status not in STATUSES:
+        raise JmoError(f"unknown status {status!r}: expected success or failure")
+    env = os.environ if env is None else env
+    payload = build_notification(
+        schedule, status, results_dir=results_dir, message=message, env=env, now=now, name=name, notes=notes
+    )
+    channels, note = resolve_channels(schedule, webhook=webhook, env=env)
+    if dry_run:
+        return NotifyOutcome(status, payload, (), note or "dry run: nothing sent", tuple(channels))
+    if not channels:
+        outcome = NotifyOutcome(status, payload, (), note, ())
+        if strict and note and "disabled" not in note:
+            raise NotifyError(note)
+        return outcome
+    if send is None:
+        send = _default_sender()
+    results: list[ChannelResult] = []
+    for ch in channels:
+        if ch.url is None:
+            results.append(ChannelResult(ch.label, False, 0, ch.problem))
+            continue
+        r = send(ch.url, payload)
+        results.append(ChannelResult(ch.label, r.ok, r.attempts, None if r.ok else _scrub(r.error or "failed", ch.url)))
+    outcome = NotifyOutcome(status, payload, tuple(results), None, tuple(channels))
+    if strict and not outcome.ok:
+        raise NotifyError("; ".join(str(r) for r in outcome.failures))
+    return outcome
+
+
+def run_notes(sarif_upload: str | None) -> list[str]:
+    """The notes a run's other steps call for: `sarif_upload` is the upload step's outcome
+    (success, failure, skipped, cancelled, or empty when there was none)."""
+    return [SARIF_NOT_UPLOADED] if (sarif_upload or "").strip() == "failure" else []
+
+
+def _default_sender() -> Sender:
+    from .._version import __version__
+    from ..platforms.slack import post_webhook
+
+    def send(url: str, payload: Mapping[str, Any]) -> SendResult:
+        return post_webhook(url, payload, user_agent=f"jmo-schedule/{__version__}")
+
+    return send
+
+
+def _scrub(text: str, secret: str) -> str:
+    # Belt and braces: no error text ever carries the URL, even from a custom sender.
+    return text.replace(secret, "***") if secret else text
+
+
+def secrets_of(channels: Sequence[Channel]) -> list[str]:
+    """The resolved webhook URLs (for `::add-mask::`)."""
+    return [c.url for c in channels if c.url]

@@ -1,0 +1,457 @@
+"""Slack incoming webhooks: Block Kit messages within Slack's limits, and sending them.
+
+Building is pure (`build_payload`: facts in, JSON-ready dict out). Sending (`post_webhook`)
+uses requests with a timeout and bounded retries: connection errors, timeouts, 5xx and
+429 are retried with exponential backoff (429 waits `Retry-After` seconds); any other 4xx
+is final, since Slack says exactly what is wrong (`invalid_payload`, `no_service`, ...).
+
+The webhook URL is a secret: it is never put in a message, an exception or a log line.
+Callers name a channel with a `label` that is safe to print.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ..errors import JmoError
+from ..core.plural import counted
+from ..core.timefmt import format_duration
+from ..pipeline.workflow_commands import command
+
+if TYPE_CHECKING:
+    from ..pipeline.ci_env import RunContext
+    from ..pipeline.findings import FindingsSummary
+
+# Slack's documented limits (Block Kit reference, incoming webhooks).
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_FIELD_TEXT = 2000
+MAX_FIELDS = 10
+MAX_HEADER_TEXT = 150
+MAX_CONTEXT_TEXT = 3000
+# The top-level `text` is the notification / fallback; Slack truncates messages at 40,000
+# characters, but a fallback longer than a section says nothing more.
+MAX_FALLBACK_TEXT = 3000
+TRUNCATED = "… (truncated)"
+
+SUCCESS = "success"
+FAILURE = "failure"
+STATUSES = (SUCCESS, FAILURE)
+
+SEVERITY_ICONS = {"CRITICAL": "🔴", "HIGH": "🟠", "MEDIUM": "🟡", "LOW": "🔵", "INFO": "⚪"}
+
+# What Slack's error strings mean, and what to do (api.slack.com/messaging/webhooks).
+SLACK_ERRORS = {
+    "invalid_payload": "Slack could not read the message (a bug in jmo-schedule: please report it)",
+    "user_not_found": "the user named in the message does not exist",
+    "action_prohibited": "the workspace does not allow this webhook to post here",
+    "posting_to_general_channel_denied": "only admins may post to this channel",
+    "channel_not_found": "the webhook's channel no longer exists; create a new webhook",
+    "channel_is_archived": "the webhook's channel is archived; unarchive it or create a new webhook",
+    "no_service": "the webhook is disabled, revoked or wrong; create a new one and update the secret",
+    "no_team": "the webhook's workspace no longer exists or the webhook is wrong",
+    "no_active_hooks": "the webhook is disabled; re-enable incoming webhooks for the app",
+    "invalid_token": "the webhook's token is invalid; create a new webhook",
+    "too_many_attachments": "the message has too many attachments",
+    "rollup_error": "Slack failed for its own reasons; try again later",
+}
+
+Sleep = Callable[[float], None]
+DEFAULT_TIMEOUT = 10.0  # seconds, connect and read each
+
+
+def _sleep(seconds: float) -> None:
+    # Looked up at call time so tests can replace it without touching time.sleep itself.
+    time.sleep(seconds)
+
+
+# --- building ------------------------------------------------------------------------
+
+
+def escape(text: str) -> str:
+    """Escape text for Slack mrkdwn: `&`, `<` and `>` (so `<!channel>` cannot ping anyone)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link(url: str | None, label: str) -> str:
+    """`<url|label>` for mrkdwn, or the escaped label alone when there is no usable URL."""
+    label = escape(label).replace("|", "¦")
+    if not url or not url.startswith(("https://", "http://")) or any(c in url for c in "<>| \n"):
+        return label
+    return f"<{url}|{label}>"
+
+
+def code(text: str) -> str:
+    """Inline code in mrkdwn; backticks inside would end it early."""
+    return "`" + escape(text).replace("`", "'") + "`"
+
+
+def truncate(text: str, limit: int, note: str = TRUNCATED) -> str:
+    """`text` cut to at most `limit` characters, ending with `note` when it was cut."""
+    if len(text) <= limit:
+        return text
+    if limit <= len(note):
+        return text[:limit]
+    return text[: limit - len(note)].rstrip() + note
+
+
+def _mrkdwn(text: str, limit: int = MAX_SECTION_TEXT) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": truncate(text, limit)}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": _mrkdwn(text)}
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    """Everything a notification says; `build_payload` renders it."""
+
+    schedule: str
+    status: str  # success | failure
+    run: RunContext
+    summary: FindingsSummary | None = None
+    fail_on: str | None = None
+    message: str | None = None  # the error (failure) or a note (success)
+    findings_note: str | None = None  # why there is no summary
+    tool_version: str | None = None
+    notes: tuple[str, ...] = ()  # what else went wrong without failing the scan (one line each)
+
+
+def build_payload(facts: MessageFacts) -> dict[str, Any]:
+    """The webhook JSON body: fallback `text` plus Block Kit `blocks`, within Slack's limits.
+
+    Every user-controlled string is escaped; long texts end with "… (truncated)".
+    """
+    if facts.status not in STATUSES:
+        raise JmoError(f"unknown status {facts.status!r}: expected success or failure")
+    ok = facts.status == SUCCESS
+    icon, word = ("✅", "succeeded") if ok else ("❌", "failed")
+    title = f"{icon} Security scan {word}: {facts.schedule}"
+    run = facts.run
+
+    fields = [f"*Status:*\n{icon} {'Success' if ok else 'Failed'}"]
+    run_label = run.run_label or "run"
+    if run.run_url:
+        fields.append(f"*Run:*\n{link(run.run_url, run_label)}")
+    commit = None
+    if run.commit_sha:
+        commit = link(run.commit_url, run.commit_sha)
+        if run.author:
+            commit += f" by {escape(run.author)}"
+    elif run.author:
+        commit = f"by {escape(run.author)}"
+    if commit:
+        fields.append(f"*Commit:*\n{commit}")
+    duration = format_duration(run.duration)
+    if duration:
+        fields.append(f"*Duration:*\n{duration}")
+
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": truncate(title, MAX_HEADER_TEXT), "emoji": True}},
+        {"type": "section", "fields": [_mrkdwn(f, MAX_FIELD_TEXT) for f in fields[:MAX_FIELDS]]},
+    ]
+    if not ok:
+        error = (facts.message or "").strip() or "the scan job failed; see the logs"
+        blocks.append(_section(f"*Error:*\n{escape(error)}"))
+    elif facts.message and facts.message.strip():
+        blocks.append(_section(escape(facts.message.strip())))
+
+    blocks.extend(_findings_blocks(facts))
+    if facts.notes:
+        blocks.append(_section("\n".join(f":warning: {escape(n)}" for n in facts.notes)))
+
+    if not ok and run.logs_url:
+        blocks.append(_section(f"*Logs:* {link(run.logs_url, 'open the job log' if run.job_url else 'open the run')}"))
+
+    context = [run.provider_name]
+    if run.repository:
+        context.append(escape(run.repository))
+    if run.workflow:
+        context.append(escape(run.workflow))
+    context.append(f"jmo-schedule {facts.tool_version}" if facts.tool_version else "jmo-schedule")
+    blocks.append({"type": "context", "elements": [_mrkdwn(" · ".join(context), MAX_CONTEXT_TEXT)]})
+
+    if len(blocks) > MAX_BLOCKS:  # not reachable with today's layout; kept as the contract
+        dropped = len(blocks) - (MAX_BLOCKS - 1)
+        blocks = blocks[: MAX_BLOCKS - 2] + [
+            {"type": "context", "elements": [_mrkdwn(f"{dropped} more blocks left out (Slack allows {MAX_BLOCKS})")]},
+            blocks[-1],
+        ]
+
+    return {"text": truncate(_fallback(facts, title), MAX_FALLBACK_TEXT), "blocks": blocks}
+
+
+def _findings_line(summary: FindingsSummary) -> str:
+    return " · ".join(f"{SEVERITY_ICONS[s]} {s.title()} {summary.counts.get(s, 0)}" for s in SEVERITY_ICONS)
+
+
+def _findings_blocks(facts: MessageFacts) -> list[dict[str, Any]]:
+    summary = facts.summary
+    if summary is None:
+        # A failed scan often has no results at all: only a successful one misses them.
+        if facts.findings_note and facts.status == SUCCESS:
+            return [_section(f"*Findings:* {escape(facts.findings_note)}")]
+        return []
+    head = f"*Findings:* {summary.total} total"
+    if facts.fail_on:
+        threshold = facts.fail_on.upper()
+        if summary.threshold_crossed(threshold):
+            n = summary.at_or_above(threshold)
+            head += f" · :warning: fail_on {threshold} crossed ({n} at {threshold} or above)"
+        else:
+            head += f" · fail_on {threshold} not crossed"
+    out = [_section(f"{head}\n{_findings_line(summary)}")]
+    if summary.top_rules:
+        lines = [f"• {code(r.rule_id)} {r.severity} × {r.count}" for r in summary.top_rules]
+        out.append(_section("*Top rules:*\n" + "\n".join(lines)))
+    return out
+
+
+def _fallback(facts: MessageFacts, title: str) -> str:
+    parts = [title]
+    if facts.summary is not None:
+        s = facts.summary
+        parts.append(f"{counted(s.total, 'finding')} ({', '.join(f'{k} {s.counts.get(k, 0)}' for k in SEVERITY_ICONS)})")
+    if facts.status == FAILURE and facts.message:
+        parts.append(facts.message.strip().splitlines()[0] if facts.message.strip() else "")
+    return escape(" — ".join(p for p in parts if p))
+
+
+def payload_json(payload: Mapping[str, Any]) -> str:
+    """The payload as UTF-8 JSON text (what is sent, and what --dry-run prints)."""
+    return json.dumps(payload, ensure_ascii=False, indent=2)
+
+
+# --- sending -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What happened to one webhook post. `error` never contains the URL."""
+
+    ok: bool
+    attempts: int
+    status: int | None = None
+    error: str | None = None
+
+
+def check_webhook_url(url: str) -> str | None:
+    """Why `url` cannot be a webhook URL, or None. The message never repeats the URL.
+
+    https only; plain http is accepted for loopback hosts (local test receivers).
+    """
+    if not url or any(c.isspace() for c in url):
+        return "the webhook URL is empty or contains whitespace"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return "the webhook URL cannot be parsed"
+    if parts.scheme == "https" and host:
+        return None
+    if parts.scheme == "http" and host in ("127.0.0.1", "localhost", "::1"):
+        return None
+    if parts.scheme == "http":
+        return "the webhook URL must use https:// (plain http would send the secret in clear text)"
+    return "the webhook URL must start with https://"
+
+
+def post_webhook(
+    url: str,
+    payload: Mapping[str, Any],
+    *,
+    timeout: float | None = None,
+    retries: int = 3,
+    backoff: float = 1.0,
+    max_wait: float = 30.0,
+    sleep: Sleep | None = None,
+    session: Any = None,
+    user_agent: str = "jmo-schedule",
+) -> SendResult:
+    """POST `payload` to an incoming webhook; never raises for network or HTTP problems.
+
+    Tries up to `1 + retries` times. Retried: connection errors, timeouts, HTTP 5xx and 429.
+    Waits `backoff * 2**n` seconds between tries (n = 0, 1, ...), or for a 429 the
+    `Retry-After` seconds; a wait longer than `max_wait` ends the tries instead.
+    Redirects are not followed (the secret stays with the host it was meant for).
+    """
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+    sleep = sleep or _sleep
+    problem = check_webhook_url(url)
+    if problem:
+        return SendResult(False, 0, None, problem)
+    with _redacted_logs(url):
+        return _post(url, payload, timeout, retries, backoff, max_wait, sleep, session, user_agent)
+
+
+class _Redact:
+    """A logging filter that rewrites records mentioning a secret (urllib3 logs request
+    paths at DEBUG, and URLs in some warnings, should an application turn logging up)."""
+
+    def __init__(self, secrets: Sequence[str]):
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: Any) -> bool:
+        text = record.getMessage()
+        if any(s in text for s in self.secrets):
+            for s in self.secrets:
+                text = text.replace(s, "***")
+            record.msg, record.args = text, ()
+        return True
+
+
+class _redacted_logs:
+    _LOGGERS = ("urllib3.connectionpool", "urllib3.connection", "urllib3.response", "urllib3.util.retry", "requests")
+
+    def __init__(self, url: str):
+        path = urlsplit(url).path
+        self.filter = _Redact([url, path] if len(path) > 1 else [url])
+
+    def __enter__(self) -> None:
+        import logging
+
+        for name in self._LOGGERS:
+            logging.getLogger(name).addFilter(self.filter)
+
+    def __exit__(self, *exc: object) -> None:
+        import logging
+
+        for name in self._LOGGERS:
+            logging.getLogger(name).removeFilter(self.filter)
+
+
+def _post(
+    url: str, payload: Mapping[str, Any], timeout: float, retries: int, backoff: float, max_wait: float,
+    sleep: Sleep, session: Any, user_agent: str,
+) -> SendResult:
+    import requests
+
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": user_agent}
+    poster = session if session is not None else requests
+    attempts = 0
+    last = SendResult(False, 0, None, "not sent")
+    while True:
+        attempts += 1
+        wait: float | None = None
+        try:
+            resp = poster.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+        except requests.exceptions.ConnectTimeout:
+            last = SendResult(False, attempts, None, f"could not connect within {timeout:g}s")
+        except requests.exceptions.ReadTimeout:
+            last = SendResult(False, attempts, None, f"no response within {timeout:g}s")
+        except requests.exceptions.ConnectionError as exc:
+            last = SendResult(False, attempts, None, _connection_problem(exc))
+        except requests.exceptions.RequestException as exc:
+            # Never str(exc): requests puts the URL in its messages.
+            return SendResult(False, attempts, None, f"request failed ({type(exc).__name__})")
+        else:
+            status = resp.status_code
+            text = _body_text(resp)
+            if 200 <= status < 300:
+                return SendResult(True, attempts, status, None)
+            last = SendResult(False, attempts, status, _http_problem(status, text))
+            if status == 429:
+                wait = _retry_after(resp.headers.get("Retry-After"))
+                if wait is None:
+                    wait = backoff * 2 ** (attempts - 1)
+                if wait > max_wait:
+                    return SendResult(
+                        False, attempts, status,
+                        f"HTTP 429 rate limited: Slack asks to wait {wait:g}s, more than the {max_wait:g}s limit",
+                    )
+            elif status < 500:
+                return last  # 4xx: Slack told us what is wrong; the same request fails again
+        if attempts > retries:
+            if attempts > 1:
+                last = SendResult(False, attempts, last.status, f"{last.error} (gave up after {attempts} attempts)")
+            return last
+        if wait is None:
+            wait = min(backoff * 2 ** (attempts - 1), max_wait)
+        sleep(wait)
+
+
+def _connection_problem(exc: Exception) -> str:
+    text = repr(exc)
+    for marker, meaning in (
+        ("RemoteDisconnected", "the server closed the connection without a response"),
+        ("ConnectionResetError", "the connection was reset"),
+        ("ProtocolError", "the connection broke off"),
+        ("NameResolutionError", "the host name could not be resolved"),
+        ("Failed to resolve", "the host name could not be resolved"),
+        ("ConnectionRefusedError", "the connection was refused"),
+        ("Connection refused", "the connection was refused"),
+        ("SSLError", "TLS handshake failed"),
+    ):
+        if marker in text:
+            return f"connection failed: {meaning}"
+    return "connection failed"
+
+
+def _body_text(resp: Any) -> str:
+    try:
+        text = resp.content[:300].decode("utf-8", "replace")
+    except Exception:  # an odd response object: the status code still says enough
+        return ""
+    return " ".join(text.split())[:200]
+
+
+def _http_problem(status: int, text: str) -> str:
+    code_word = text.split()[0] if text else ""
+    # Slack answers with a bare error string; anything else (an HTML page) is not worth echoing.
+    if code_word and all(c.isalnum() or c == "_" for c in code_word) and len(code_word) <= 64:
+        meaning = SLACK_ERRORS.get(code_word)
+        return f"HTTP {status} {code_word}" + (f": {meaning}" if meaning else "")
+    if status == 429:
+        return "HTTP 429 rate limited"
+    if status >= 500:
+        return f"HTTP {status}: Slack had a server error"
+    return f"HTTP {status}"
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if unusable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        from datetime import datetime, timezone
+
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - datetime.now(timezone.utc)).total_seconds()
+    if seconds != seconds or seconds < 0:  # NaN or in the past
+        return 0.0
+    return seconds
+
+
+def add_mask_commands(secrets: Sequence[str]) -> list[str]:
+    """GitHub Actions `::add-mask::` lines for each secret (and its path, the token part)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for secret in secrets:
+        values = [secret]
+        try:
+            path = urlsplit(secret).path
+        except ValueError:
+            path = ""
+        if len(path) > 8:
+            values.append(path)
+        for value in values:
+            if value and value not in seen:
+                seen.add(value)
+                out.append(command("add-mask", value))
+    return out
