@@ -31,6 +31,12 @@ def slow(seconds: float, answer: Any = SLACK_OK) -> tuple[str, float, Any]:
     return ("slow", seconds, answer)
 
 
+def drip(chunks: list[bytes], every: float, status: int = 200) -> tuple[str, list[bytes], float, int]:
+    """An answer whose headers come at once and whose body comes a chunk every `every`
+    seconds, with no Content-Length (a server that never quite finishes)."""
+    return ("drip", chunks, every, status)
+
+
 def serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
     """A server on 127.0.0.1 (a free port) answering with `handler` on a daemon thread."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -85,6 +91,9 @@ class FakeServer:
                 if answer == DROP:
                     self.close_connection = True
                     return
+                if isinstance(answer, tuple) and answer and answer[0] == "drip":
+                    self._drip(*answer[1:])
+                    return
                 status, text, headers = answer
                 data = text if isinstance(text, bytes) else (
                     json.dumps(text) if not isinstance(text, str) else text
@@ -101,7 +110,21 @@ class FakeServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up waiting (timeout tests)
 
-            do_GET = do_POST = _handle
+            def _drip(self, chunks: list[bytes], every: float, status: int) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Connection", "close")  # the body ends when the connection does
+                self.end_headers()
+                self.close_connection = True
+                try:
+                    for chunk in chunks:
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+                        time.sleep(every)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
 
         self.server = serve(Handler)
         return self

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from fake_gitlab import FakeGitLab
 
+from jmo_schedule.core import gitlab_names
 from jmo_schedule.sync import gitlab_schedules as gs
 from jmo_schedule.cli import main
 from jmo_schedule.core.loader import load_text
@@ -102,7 +103,7 @@ def test_legacy_variable_for_gitlab_before_17_8() -> None:
     ("Nightly build", False),
 ])
 def test_description_pattern_matches_exactly_one_schedule(description: str, matches: bool) -> None:
-    pattern = gs.description_pattern("weekly")
+    pattern = gitlab_names.description_pattern("weekly")
     assert pattern == "/^jmo-schedule: weekly( \\(.*\\))?$/"
     # RE2 and Python agree on this subset (anchors, a group, an escaped parenthesis, `.*`).
     assert (re.search(pattern[1:-1], description) is not None) is matches
@@ -113,8 +114,8 @@ def test_description_pattern_matches_exactly_one_schedule(description: str, matc
        st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), max_size=30))
 def test_description_pattern_against_every_description_we_write(name: str, other: str, note: str) -> None:
     annotations = {"description": note} if note.strip() else {}
-    description = gs.description_for(ScanSchedule(ScheduleMetadata(other, annotations=annotations), ScheduleSpec("0 1 * * *")))
-    assert (re.search(gs.description_pattern(name)[1:-1], description) is not None) is (name == other)
+    description = gitlab_names.description_for(ScanSchedule(ScheduleMetadata(other, annotations=annotations), ScheduleSpec("0 1 * * *")))
+    assert (re.search(gitlab_names.description_pattern(name)[1:-1], description) is not None) is (name == other)
 
 
 @pytest.mark.parametrize("env, name", [
@@ -125,7 +126,7 @@ def test_description_pattern_against_every_description_we_write(name: str, other
     ({"CI_PIPELINE_SOURCE": "push", "CI_PIPELINE_SCHEDULE_DESCRIPTION": "jmo-schedule: a"}, None),
 ])
 def test_schedule_name_from_env(env: dict[str, str], name: str | None) -> None:
-    assert gs.schedule_name_from_env(env) == name
+    assert gitlab_names.schedule_name_from_env(env) == name
 
 
 @pytest.mark.parametrize("given, stored", [("@daily", "0 0 * * *"), ("@HOURLY", "0 * * * *"), (" 0  2 * * 1 ", "0 2 * * 1")])
@@ -148,7 +149,7 @@ def test_wanted_schedules_needs_a_ref() -> None:
     (None, None),
 ])
 def test_managed_name(description: str | None, name: str | None) -> None:
-    assert gs.managed_name(description) == name
+    assert gitlab_names.managed_name(description) == name
 
 
 def test_plan_creates_updates_deletes_and_ignores_others() -> None:
@@ -320,9 +321,3 @@ def test_invalid_file_is_refused_before_any_request(env: Path, gitlab: FakeGitLa
     assert main(["gitlab-schedules", "-f", str(env)]) == 1
     assert "hour 25 is outside 0-23" in capsys.readouterr().err
     assert gitlab.requests == []
-
-
-def test_link_header_pagination() -> None:
-    assert gs._link_next_page('<https://g/api/v4/x?page=3&per_page=100>; rel="next", <https://g/x?page=9>; rel="last"') == "3"
-    assert gs._link_next_page('<https://g/x?page=9>; rel="last"') is None
-    assert gs._link_next_page(None) is None

@@ -10,7 +10,7 @@ import pytest
 from fake_apis import FakeGitHubActions, FakeServer
 from fake_gitlab import FakeGitLab
 from jmo_schedule import cli
-from jmo_schedule.platforms.concurrency import workflow_file_from_ref
+from jmo_schedule.platforms.github import workflow_file_from_ref
 from jmo_schedule.pipeline.guard import Apis, Decision, decide, guard, output_lines, read_dotenv
 from jmo_schedule.core.model import ScanSchedule, ScheduleMetadata, ScheduleSpec
 
@@ -262,15 +262,15 @@ def test_forbid_finds_the_workflow_id_from_the_run_without_workflow_ref(gh):
 
 
 @pytest.mark.parametrize("token, can_read, answer", [
-    ("ghs_write", False, "HTTP 403: Resource not accessible by integration"),
-    ("ghs_revoked", True, "HTTP 401: Bad credentials"),
+    ("ghs_write", False, "HTTP 403 (Resource not accessible by integration)"),
+    ("ghs_revoked", True, "HTTP 401 (Bad credentials)"),
 ])
 def test_forbid_without_actions_read_runs_and_names_the_permission(gh, token, can_read, answer):
     add(gh, 998, 41)
     add(gh, 1001, 42)
     gh.can_read = can_read
     d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=gh_env(gh, token=token))
-    assert d == Decision(True, ON_TIME + f"cannot check for other runs: GitHub API list workflow runs: {answer}: the "
+    assert d == Decision(True, ON_TIME + f"cannot check for other runs: GitHub API: list workflow runs: {answer}: the "
                                "token needs `permissions: actions: read`; running without the concurrencyPolicy check")
     assert len(gh.requests) == 1
 
@@ -290,7 +290,7 @@ def test_forbid_api_down_runs(api):
            "GITHUB_RUN_ID": "1001", "GITHUB_RUN_NUMBER": "42", "GITHUB_TOKEN": "t",
            "GITHUB_WORKFLOW_REF": f"octo/app/.github/workflows/{WF}@refs/heads/main"}
     d = decide(sched(), now=at("2026-11-25T02:01:00Z"), env=env)
-    assert d == Decision(True, ON_TIME + "cannot check for other runs: GitHub API list workflow runs: HTTP 502; "
+    assert d == Decision(True, ON_TIME + "cannot check for other runs: GitHub API: list workflow runs: HTTP 502; "
                                "running without the concurrencyPolicy check")
 
 
@@ -318,8 +318,10 @@ def test_replace_two_runs_that_start_together_leave_the_newer_one(gh):
 
 
 def test_replace_older_run_that_finished_meanwhile_is_not_an_error(gh):
-    from jmo_schedule.platforms.concurrency import github_active_runs, github_cancel
+    from jmo_schedule.pipeline.guard import default_apis
 
+    github_active_runs, github_cancel = default_apis().github_runs, default_apis().github_cancel
+    assert github_active_runs is not None
     add(gh, 998, 41)
     add(gh, 1001, 42)
 
@@ -340,8 +342,8 @@ def test_replace_without_actions_write_runs_and_names_the_permission(gh):
     add(gh, 1001, 42)
     gh.can_write = False
     d = decide(sched(policy="Replace"), now=at("2026-11-25T02:01:00Z"), env=gh_env(gh))
-    assert d == Decision(True, ON_TIME + "Replace: cannot cancel run #41 (998): GitHub API cancel run 998: HTTP 403: "
-                               "Resource not accessible by integration: the token needs `permissions: actions: write`; "
+    assert d == Decision(True, ON_TIME + "Replace: cannot cancel run #41 (998): GitHub API: cancel run 998: HTTP 403 "
+                               "(Resource not accessible by integration): the token needs `permissions: actions: write`; "
                                "both runs go on")
     assert states(gh)[0] == (998, "in_progress", None)
 

@@ -22,7 +22,7 @@ import pytest
 from jmo_schedule.errors import AlreadyExistsError, ConflictError, JmoError, NotFoundError, ValidationError
 from jmo_schedule.manager import ScheduleManager, rfc3339
 from jmo_schedule.core.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
-from jmo_schedule.local.files import JmoWarning, locked
+from jmo_schedule.core.files import JmoWarning, locked
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday
@@ -313,7 +313,7 @@ def test_8_processes_creating_50_each_leave_exactly_400(fast_dir: Path) -> None:
 
 KILLER = textwrap.dedent("""\
     import os, sys, time
-    from jmo_schedule.local import files as store
+    from jmo_schedule.core import files as store
     from jmo_schedule.manager import ScheduleManager
     from jmo_schedule.core.model import ScanSchedule, ScheduleMetadata, ScheduleSpec
 

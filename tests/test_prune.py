@@ -17,6 +17,9 @@ from conftest import ROOT
 from fake_apis import FakeGitHubActions
 from fake_gitlab import FakeGitLab
 
+from jmo_schedule.errors import GitHubError
+from jmo_schedule.platforms.github import GitHub
+from jmo_schedule.platforms.gitlab import GitLab
 from jmo_schedule.sync import prune
 from jmo_schedule.cli import main
 from jmo_schedule.sync.prune import FAILED, SUCCEEDED, Run
@@ -275,19 +278,19 @@ def test_github_bad_token(github: FakeGitHubActions, schedules_file: Path, capsy
     assert main(["prune", "-f", str(schedules_file), "--backend", "github-actions"]) == 1
     err = capsys.readouterr().err
     assert err == ("jmo-schedule: error: GitHub API: list runs of jmo-nightly.yml: HTTP 401 (Bad credentials); "
-                   "the token is missing, expired or revoked\n")
+                   "the token in $GITHUB_TOKEN is missing, expired or revoked\n")
     assert "ghs_wrong_token" not in err
 
 
 def test_github_403_on_list_and_rate_limit(github: FakeGitHubActions) -> None:
-    client = prune.GitHubRuns(github.url, REPO, GH_TOKEN)
+    client = GitHub(github.url, REPO, GH_TOKEN)
 
     def forbid(method: str, path: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         return 403, {"message": "Resource not accessible by integration"}, {}
 
     github.route = forbid  # type: ignore[method-assign]
-    with pytest.raises(prune.GitHubError) as exc:
-        client.list_runs("jmo-nightly.yml")
+    with pytest.raises(GitHubError) as exc:
+        prune.list_runs(client, "jmo-nightly.yml")
     assert str(exc.value) == ("GitHub API: list runs of jmo-nightly.yml: HTTP 403 (Resource not accessible by "
                               "integration); the token cannot read this repository's Actions runs (it needs "
                               "actions: read)")
@@ -296,14 +299,14 @@ def test_github_403_on_list_and_rate_limit(github: FakeGitHubActions) -> None:
         return 403, {"message": "API rate limit exceeded for installation ID 1."}, {"X-RateLimit-Remaining": "0"}
 
     github.route = limited  # type: ignore[method-assign]
-    with pytest.raises(prune.GitHubError) as exc:
-        client.list_runs("jmo-nightly.yml")
+    with pytest.raises(GitHubError) as exc:
+        prune.list_runs(client, "jmo-nightly.yml")
     assert str(exc.value) == ("GitHub API: list runs of jmo-nightly.yml: HTTP 403 (API rate limit exceeded for "
                               "installation ID 1.); the API rate limit is used up; the next sync tries again")
 
 
 def test_github_delete_of_a_run_already_gone(github: FakeGitHubActions) -> None:
-    client = prune.GitHubRuns(github.url, REPO, GH_TOKEN)
+    client = GitHub(github.url, REPO, GH_TOKEN)
     assert client.delete_run("101", "delete run 101 of nightly") is True
     assert client.delete_run("101", "delete run 101 of nightly") is False
 
@@ -313,8 +316,8 @@ def test_github_never_follows_a_next_page_to_another_host(github: FakeGitHubActi
         return 200, {"total_count": 3, "workflow_runs": []}, {"Link": '<https://evil.example/x?page=2>; rel="next"'}
 
     github.route = elsewhere  # type: ignore[method-assign]
-    with pytest.raises(prune.GitHubError) as exc:
-        prune.GitHubRuns(github.url, REPO, GH_TOKEN).list_runs("jmo-nightly.yml")
+    with pytest.raises(GitHubError) as exc:
+        prune.list_runs(GitHub(github.url, REPO, GH_TOKEN), "jmo-nightly.yml")
     assert str(exc.value) == "GitHub API: list runs of jmo-nightly.yml: the next page is on another host (evil.example)"
 
 
@@ -432,7 +435,7 @@ def test_gitlab_maintainer_token_gets_a_clear_403(gitlab: FakeGitLabPipelines, s
     gitlab.role = "maintainer"
     assert main(["prune", "-f", str(schedules_file), "--backend", "gitlab-ci"]) == 1
     out, err = capsys.readouterr()
-    assert err == ("jmo-schedule: error: GitLab API: delete pipeline 504 of gl-nightly: HTTP 403; only a project "
+    assert err == ("jmo-schedule: error: GitLab API: delete pipeline 504 of gl-nightly: HTTP 403 (403 Forbidden); only a project "
                    "Owner may delete pipelines: give the project access token in $JMO_GITLAB_TOKEN the Owner role "
                    "(and the api scope), or turn pruning off (component input prune: false, the default)\n")
     assert GL_TOKEN not in out + err
@@ -443,7 +446,7 @@ def test_gitlab_warn_on_error_outside_github_goes_to_stderr(gitlab: FakeGitLabPi
     gitlab.role = "maintainer"
     assert main(["prune", "-f", str(schedules_file), "--backend", "gitlab-ci", "--warn-on-error"]) == 0
     err = capsys.readouterr().err
-    assert err.startswith("jmo-schedule: warning: GitLab API: delete pipeline 504 of gl-nightly: HTTP 403; only a "
+    assert err.startswith("jmo-schedule: warning: GitLab API: delete pipeline 504 of gl-nightly: HTTP 403 (403 Forbidden); only a "
                           "project Owner may delete pipelines")
 
 
@@ -482,7 +485,7 @@ def test_gitlab_rejected_token(gitlab: FakeGitLabPipelines, schedules_file: Path
 
 
 def test_gitlab_pipeline_already_gone(gitlab: FakeGitLabPipelines) -> None:
-    client = prune.GitLabPipelines(gitlab.url, "42", GL_TOKEN)
+    client = GitLab(gitlab.url, "42", GL_TOKEN)
     assert client.delete_pipeline("501", "delete pipeline 501 of gl-nightly") is True
     assert client.delete_pipeline("501", "delete pipeline 501 of gl-nightly") is False
 

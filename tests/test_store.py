@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from jmo_schedule.errors import JmoError
-from jmo_schedule.local.files import DIR_MODE, FILE_MODE, JmoWarning, atomic_write, ensure_private_dir, fix_mode, jmo_home, locked
+from jmo_schedule.core.files import DIR_MODE, FILE_MODE, JmoWarning, atomic_write, ensure_private_dir, fix_mode, jmo_home, locked
 
 
 def test_jmo_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

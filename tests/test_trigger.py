@@ -191,7 +191,7 @@ def test_github_suspended_schedule_dispatches_nothing(github: FakeGitHubActions,
     (lambda g, m: None, ["--token-variable", "BOT_TOKEN"],
      "no GitHub token in $BOT_TOKEN: set it to a token with actions: write on the repository"),
     (lambda g, m: m.delenv("GITHUB_REPOSITORY"), [],
-     "no GitHub repository: set GITHUB_REPOSITORY=OWNER/NAME or pass --repository"),
+     "no GitHub repository: pass --repository OWNER/NAME or run inside GitHub Actions ($GITHUB_REPOSITORY)"),
 ])
 def test_github_refusals_are_one_line_naming_the_token_variable(github: FakeGitHubActions, schedules_file: Path,
                                                                monkeypatch: pytest.MonkeyPatch,

@@ -374,7 +374,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     elif fmt in ("codequality", "json"):
         text = vr.codequality(reports, os.environ.get("CI_PROJECT_DIR")) if fmt == "codequality" else vr.json_report(reports)
         if args.output:
-            from .local.files import atomic_write
+            from .core.files import atomic_write
 
             try:
                 atomic_write(args.output, text, 0o644)

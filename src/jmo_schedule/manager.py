@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping
 
 from .errors import AlreadyExistsError, ConflictError, JmoError, NotFoundError, Problem, ValidationError
 from .core.model import API_VERSION, LIST_KIND, ScanSchedule, ScheduleMetadata, ScheduleSpec
-from .local.files import FILE_MODE, atomic_write, ensure_private_dir, fix_mode, jmo_home, locked
+from .core.files import FILE_MODE, atomic_write, ensure_private_dir, fix_mode, jmo_home, locked
 from .core.timefmt import rfc3339
 from .core.validate import schedule_problems
 

@@ -18,23 +18,20 @@ Tokens travel only in request headers and never appear in output or in an error 
 """
 from __future__ import annotations
 
-import re
 import shlex
+import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
-from urllib.parse import quote
 
+from .core.gitlab_names import DESCRIPTION_PREFIX, managed_name, short_ref
+from .core.model import ScanSchedule
 from .errors import JmoError
-
-if TYPE_CHECKING:
-    import requests
-
-    from .sync.gitlab_schedules import GitLabClient
-    from .core.model import ScanSchedule
-
-TIMEOUT = 30.0
+from .generators.github_actions import path_for
+from .generators.kubernetes import cronjob
+from .platforms.github import GitHub
+from .platforms.gitlab import GitLab
 
 
 @dataclass(frozen=True)
@@ -63,87 +60,20 @@ _DISPATCH_FORBIDDEN = ("the token in ${var} cannot start workflows: it needs act
                        "a classic token: the repo scope)")
 
 
-class GitHubDispatch:
-    """The two GitHub endpoints trigger needs, for one repository and token."""
-
-    def __init__(self, api_url: str, repository: str, token: str, token_variable: str,
-                 session: requests.Session | None = None, timeout: float = TIMEOUT):
-        import requests
-
-        from .platforms.github import headers
-
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repository or ""):
-            raise JmoError("no GitHub repository: set GITHUB_REPOSITORY=OWNER/NAME or pass --repository")
-        self.api = api_url.rstrip("/")
-        self.repository = repository
-        self.variable = token_variable
-        self.session = session or requests.Session()
-        self.session.headers.update(headers(token))
-        self.timeout = timeout
-
-    def _hints(self, forbidden: str) -> dict[int, str]:
-        return {401: f"the token in ${self.variable} is missing, expired or revoked",
-                403: forbidden.replace("${var}", f"${self.variable}")}
-
-    def default_branch(self) -> str:
-        """The repository's default branch, where scheduled workflows run."""
-        from .platforms.github import GitHubError, error_message, send
-
-        what = f"read repository {self.repository}"
-        response = send(self.session, "GET", f"{self.api}/repos/{self.repository}", what, self.timeout)
-        if response.status_code != 200:
-            hints = self._hints(f"the token in ${self.variable} cannot read {self.repository} (it needs metadata: read)")
-            hints[404] = f"no repository {self.repository}, or the token in ${self.variable} cannot see it"
-            raise GitHubError(error_message(response, what, hints, "the API rate limit is used up; try again later"))
-        try:
-            branch = response.json().get("default_branch")
-        except (ValueError, AttributeError):
-            branch = None
-        if not isinstance(branch, str) or not branch:
-            raise GitHubError(f"GitHub API: {what}: no default_branch in the answer; pass --ref BRANCH")
-        return branch
-
-    def dispatch(self, workflow_file: str, ref: str) -> str | None:
-        """Start a workflow_dispatch run of `workflow_file` on `ref`; the run's web URL when
-        GitHub returns it (200), None for a plain 204."""
-        from .platforms.github import GitHubError, error_message, send
-
-        what = f"dispatch {workflow_file} on {ref}"
-        url = f"{self.api}/repos/{self.repository}/actions/workflows/{quote(workflow_file)}/dispatches"
-        response = send(self.session, "POST", url, what, self.timeout, json={"ref": ref, "return_run_details": True})
-        if response.status_code == 204:
-            return None
-        if response.status_code == 200:
-            try:
-                link = response.json().get("html_url")
-            except (ValueError, AttributeError):
-                link = None
-            return link if isinstance(link, str) and link.startswith("https://") else None
-        hints = self._hints(_DISPATCH_FORBIDDEN)
-        hints[404] = (f"GitHub has no workflow .github/workflows/{workflow_file} on the default branch of "
-                      f"{self.repository} (merge the sync pull request that adds it), or the token in "
-                      f"${self.variable} cannot see the repository")
-        from .platforms.github import api_message
-
-        detail = api_message(response)
-        if "workflow_dispatch" in detail:
-            hints[422] = ("the workflow file on that ref has no workflow_dispatch trigger: regenerate it with "
-                          "jmo-schedule sync and merge the change")
-        elif detail.startswith("No ref found"):
-            hints[422] = f"{ref} is neither a branch nor a tag of {self.repository}; pass --ref BRANCH"
-        raise GitHubError(error_message(response, what, hints, "the API rate limit is used up; try again later"))
-
-
-def trigger_github(schedule: ScanSchedule, client: GitHubDispatch, ref: str | None = None) -> Triggered:
+def trigger_github(schedule: ScanSchedule, client: GitHub, ref: str | None = None) -> Triggered:
     """Dispatch the schedule's generated workflow on `ref` (default: the default branch)."""
-    from .generators.github_actions import path_for
-
     skipped = skipped_when_suspended(schedule)
     if skipped:
         return skipped
     path = path_for(schedule)
+    workflow = path.rsplit("/", 1)[-1]
     ref = ref or client.default_branch()
-    link = client.dispatch(path.rsplit("/", 1)[-1], ref)
+    variable = client.token_variable
+    link = client.dispatch(workflow, ref, hints={
+        403: _DISPATCH_FORBIDDEN.replace("${var}", f"${variable}"),
+        404: (f"GitHub has no workflow .github/workflows/{workflow} on the default branch of {client.repository} "
+              f"(merge the sync pull request that adds it), or the token in ${variable} cannot see the repository"),
+    })
     where = link or f"see the Actions tab of {client.repository}"
     return Triggered(f"{schedule.metadata.name}: dispatched {path} on {ref}: {where}")
 
@@ -152,15 +82,14 @@ def trigger_github(schedule: ScanSchedule, client: GitHubDispatch, ref: str | No
 # GitLab CI
 
 
-def trigger_gitlab(schedule: ScanSchedule, client: GitLabClient, token_variable: str) -> Triggered:
+def trigger_gitlab(schedule: ScanSchedule, client: GitLab) -> Triggered:
     """Play the project's pipeline schedule `jmo-schedule: <name>` (the lowest id if several)."""
-    from .sync.gitlab_schedules import DESCRIPTION_PREFIX, managed_name, short_ref
-
     skipped = skipped_when_suspended(schedule)
     if skipped:
         return skipped
     name = schedule.metadata.name
-    found = sorted((item for item in client.list() if managed_name(item.get("description")) == name),
+    token_variable = client.token_variable
+    found = sorted((item for item in client.list_schedules() if managed_name(item.get("description")) == name),
                    key=lambda item: int(item.get("id", 0)))
     if not found:
         raise JmoError(f"the GitLab project has no pipeline schedule '{DESCRIPTION_PREFIX}{name}' yet: the sync job "
@@ -183,8 +112,6 @@ def trigger_gitlab(schedule: ScanSchedule, client: GitLabClient, token_variable:
 def kubernetes_command(schedule: ScanSchedule, now: datetime) -> list[str]:
     """`kubectl create job` making one Job from the schedule's generated CronJob, named
     `<cronjob>-manual-<unix time>` (at most 63 characters, as a Job's name label must be)."""
-    from .generators.kubernetes import cronjob
-
     metadata = cronjob(schedule)["metadata"]
     name = str(metadata["name"])
     suffix = f"-manual-{int(now.timestamp())}"
@@ -211,9 +138,6 @@ def trigger_kubernetes(schedule: ScanSchedule, now: datetime, *, apply: bool = F
 
 def _run_kubectl(argv: list[str]) -> tuple[int, str]:
     """Run kubectl; (exit code, its first line of output: the error, or `job.batch/... created`)."""
-    import shutil
-    import subprocess
-
     binary = shutil.which(argv[0])
     if binary is None:
         raise JmoError("kubectl is not on PATH; run the printed command where it is (without --apply)")

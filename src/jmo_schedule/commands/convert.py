@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if args.output:
         from ..errors import JmoError
-        from ..local.files import atomic_write
+        from ..core.files import atomic_write
 
         try:
             atomic_write(args.output, text, mode=0o644)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from ..platforms.gitlab import GitLab
+
 DESCRIPTION = """\
 Create, update and remove GitLab pipeline schedules so that every ScanSchedule with
 backend gitlab-ci has one (description 'jmo-schedule: <name>', cron, cron_timezone, ref,
@@ -59,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     wanted = gs.wanted_schedules(result.schedules, ref, legacy_variable=args.legacy_variable == "true")
     if not _valid_name(args.token_variable):
         raise JmoError(f"--token-variable {args.token_variable!r} is not an environment variable name")
-    client = gs.GitLabClient(
+    client = GitLab(
         args.api_url or os.environ.get("CI_API_V4_URL", ""),
         args.project or os.environ.get("CI_PROJECT_ID", ""),
         os.environ.get(args.token_variable, ""),

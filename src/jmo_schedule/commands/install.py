@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     from ..local import history as run_history
     from ..core.timefmt import rfc3339
     from ..local.runner import SCANNER_ENV
-    from ..local.files import ensure_private_dir, jmo_home
+    from ..core.files import ensure_private_dir, jmo_home
 
     schedules, source = _selected(args)
     if args.target == "systemd":

@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     name = args.schedule
     if args.gitlab_schedule:
         from ..errors import JmoError
-        from ..sync.gitlab_schedules import schedule_name_from_env
+        from ..core.gitlab_names import schedule_name_from_env
 
         name = schedule_name_from_env(env)
         if name is None:
@@ -173,7 +173,7 @@ def _record(path: str | None, line: str) -> None:
     if not path:
         return
     from ..errors import JmoError
-    from ..local.files import atomic_write
+    from ..core.files import atomic_write
 
     import os
 

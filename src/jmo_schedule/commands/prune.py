@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import argparse
+
+from ..platforms.github import GitHub, api_url
+from ..platforms.gitlab import GitLab
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -92,22 +95,20 @@ def _prune(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         sys.stdout.flush()
 
     if backend == "github-actions":
-        from ..platforms.github import api_url
-
         if not token:
             raise JmoError(f"no GitHub token in ${variable}: set it to a token with actions: write "
                            "(or name another variable with --token-env)")
-        client = prune.GitHubRuns(args.api_url or api_url(env), args.repository or env.get("GITHUB_REPOSITORY", ""),
-                                  token)
-        summary = prune.prune_github(schedules, client, dry_run=args.dry_run, log=log)
+        github = GitHub(args.api_url or api_url(env), args.repository or env.get("GITHUB_REPOSITORY", ""), token,
+                        token_variable=variable, hints={429: prune.RATE_LIMITED})
+        summary = prune.prune_github(schedules, github, dry_run=args.dry_run, log=log)
         noun = "run"
     else:
         if not token:
             raise JmoError(f"no GitLab token in ${variable}: set it as a masked CI/CD variable holding a "
                            "project access token with the api scope and the Owner role (or name another "
                            "variable with --token-env)")
-        gitlab = prune.GitLabPipelines(args.api_url or env.get("CI_API_V4_URL", ""),
-                                       args.project or env.get("CI_PROJECT_ID", ""), token, token_variable=variable)
+        gitlab = GitLab(args.api_url or env.get("CI_API_V4_URL", ""), args.project or env.get("CI_PROJECT_ID", ""),
+                        token, token_variable=variable)
         summary = prune.prune_gitlab(schedules, gitlab, dry_run=args.dry_run, log=log)
         noun = "pipeline"
     log(summary.line(noun, args.dry_run))

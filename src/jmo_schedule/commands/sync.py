@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     _github_output(plan)
     if args.pr_body:
         from ..errors import JmoError
-        from ..local.files import atomic_write
+        from ..core.files import atomic_write
 
         try:
             atomic_write(args.pr_body, sync.pr_body(plan, command), sync.NEW_FILE_MODE)

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..platforms.github import TOKEN_VARIABLES, GitHub, api_url, token_from
+from ..platforms.gitlab import DEFAULT_TOKEN_VARIABLE, GitLab
+
 DESCRIPTION = """\
 Start one run of a schedule now, where the schedule runs:
 
@@ -75,26 +78,22 @@ def run(args: argparse.Namespace) -> int:
         outcome = run_schedule(args.name, file=file, scanner=args.scanner, manual=True)
         result = trigger.Triggered(outcome.line(args.name), outcome.exit_code)
     elif backend == "github-actions":
-        from ..platforms.github import TOKEN_VARIABLES, api_url, token_from
-
         used, token = token_from(env, (variable,) if variable else TOKEN_VARIABLES)
         if not token:
             wanted = f"${variable}" if variable else "$GITHUB_TOKEN (or $GH_TOKEN)"
             raise JmoError(f"no GitHub token in {wanted}: set it to a token with actions: write on the repository")
-        dispatch = trigger.GitHubDispatch(args.api_url or api_url(env),
-                                          args.repository or env.get("GITHUB_REPOSITORY", ""), token, used)
-        result = trigger.trigger_github(schedule, dispatch, args.ref)
+        github = GitHub(args.api_url or api_url(env), args.repository or env.get("GITHUB_REPOSITORY", ""), token,
+                        token_variable=used)
+        result = trigger.trigger_github(schedule, github, args.ref)
     elif backend == "gitlab-ci":
-        from ..sync.gitlab_schedules import DEFAULT_TOKEN_VARIABLE, GitLabClient
-
         variable = variable or DEFAULT_TOKEN_VARIABLE
         token = (env.get(variable) or "").strip()
         if not token:
             raise JmoError(f"no GitLab token in ${variable}: set it to a token with the api scope whose user has at "
                            "least the Developer role in the project")
-        client = GitLabClient(args.api_url or env.get("CI_API_V4_URL", ""), args.project or env.get("CI_PROJECT_ID", ""),
-                              token, token_variable=variable)
-        result = trigger.trigger_gitlab(schedule, client, variable)
+        gitlab = GitLab(args.api_url or env.get("CI_API_V4_URL", ""), args.project or env.get("CI_PROJECT_ID", ""),
+                        token, token_variable=variable)
+        result = trigger.trigger_gitlab(schedule, gitlab)
     else:
         result = trigger.trigger_kubernetes(schedule, datetime.now(timezone.utc), apply=args.apply)
     sys.stdout.write(result.line + "\n")

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._version import __version__
-from ..sync.gitlab_schedules import VARIABLE, description_pattern
+from ..core.gitlab_names import VARIABLE, description_pattern
 from ..core.model import ScanSchedule
 from ..core.scan_command import build_plan, shell_line
 from . import yaml_emit

@@ -348,7 +348,7 @@ def systemctl(*args: str) -> None:
 def install_systemd(schedules: Sequence[ScanSchedule], opts: InstallOptions, source: str, *,
                     dry_run: bool = False) -> dict[str, str]:
     """Write the unit files, reload, enable the timers (disable suspended ones)."""
-    from .files import atomic_write
+    from ..core.files import atomic_write
 
     files = systemd_files(schedules, opts, source)
     if dry_run:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from ..errors import JmoError
-from .files import FILE_MODE, atomic_write, ensure_private_dir, jmo_home
+from ..core.files import FILE_MODE, atomic_write, ensure_private_dir, jmo_home
 
 # How long a run waits for the mutex; it is held only for a few file operations.
 MUTEX_TIMEOUT = 30.0

@@ -235,7 +235,7 @@ def run_schedule(
     does not exist or a scanner that cannot be started.
     """
     if env is None:
-        from .files import fix_mode, jmo_home
+        from ..core.files import fix_mode, jmo_home
 
         path = os.path.join(jmo_home(), ENV_FILE)
         fix_mode(path, 0o600)  # it holds secrets

@@ -28,16 +28,18 @@ CI schedulers cannot express everything a ScanSchedule says, so the job asks fir
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
 
+from ..core import policy
+from ..core.cron import parse, previous_run
+from ..core.model import ScanSchedule
+from ..core.policy import OtherRun, run_order
 from ..core.timefmt import format_duration, utc_and_wall
-
-if TYPE_CHECKING:
-    from ..platforms.concurrency import OtherRun
-    from ..core.model import ScanSchedule
+from ..errors import ApiError, JmoError
+from ..core.files import atomic_write
+from ..platforms import github, gitlab
 
 EVENT_SCHEDULE_VAR = "JMO_EVENT_SCHEDULE"
 
@@ -89,63 +91,53 @@ def decide(
     env: Mapping[str, str],
     apis: Apis | None = None,
 ) -> Decision:
-    """Run or skip this job of `schedule`, started at `now`, in the CI run `env` describes."""
-    from ..core.cron import previous_run
-
-    apis = apis or default_apis()
+    """Run or skip this job of `schedule`, started at `now`, in the CI run `env` describes:
+    the run policy (core/policy.py) with who else is running asked of the CI platform."""
     spec = schedule.spec
     name = schedule.metadata.name
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
-    if spec.suspend:
-        return Decision(False, f"schedule {name} is suspended (spec.suspend: true)")
     provider, event, scheduled = trigger(env)
-    if not scheduled:
-        return Decision(True, f"manual run ({event}): the deadline and concurrency checks apply to scheduled runs only")
-
     fired = (env.get(EVENT_SCHEDULE_VAR) or "").strip()
-    if provider == "github" and fired:
-        if not _same_cron(fired, spec.schedule):
-            return Decision(
-                False,
-                f"the workflow fired for cron {fired!r} but schedule {name} is {spec.schedule!r}: "
-                "the workflow file is stale; regenerate it with jmo-schedule sync",
-            )
-
-    notes: list[str] = []
-    nominal = previous_run(spec.schedule, spec.timezone, now)
-    if nominal is not None:
-        late = (now - nominal).total_seconds()
-        if spec.startingDeadlineSeconds is not None and late > spec.startingDeadlineSeconds:
-            return Decision(
-                False,
-                f"started {_ago(late)} after its nominal time {utc_and_wall(nominal, spec.timezone)}, "
-                f"more than startingDeadlineSeconds {spec.startingDeadlineSeconds}",
-            )
-        notes.append(f"nominal time {utc_and_wall(nominal, spec.timezone)}, started {_ago(late)} later")
+    if scheduled and not spec.suspend and provider == "github" and fired and not _same_cron(fired, spec.schedule):
+        return Decision(
+            False,
+            f"the workflow fired for cron {fired!r} but schedule {name} is {spec.schedule!r}: "
+            "the workflow file is stale; regenerate it with jmo-schedule sync",
+        )
+    nominal = previous_run(spec.schedule, spec.timezone, now) if scheduled else None
+    # A manual run is checked for suspend only: nobody is asked who else is running.
+    lookup = _Lookup(provider, spec.concurrencyPolicy, name, env, apis or default_apis()) if scheduled else None
+    verdict = policy.decide(spec, now=now, nominal=nominal, who_else=lookup.others if lookup else lambda: ())
+    if verdict.reason == policy.SUSPENDED:
+        return Decision(False, f"schedule {name} is suspended (spec.suspend: true)")
+    if lookup is None:
+        return Decision(True, f"manual run ({event}): the deadline and concurrency checks apply to scheduled runs only")
+    if verdict.reason == policy.MISSED_DEADLINE:
+        assert nominal is not None and verdict.late is not None
+        return Decision(
+            False,
+            f"started {_ago(verdict.late)} after its nominal time {utc_and_wall(nominal, spec.timezone)}, "
+            f"more than startingDeadlineSeconds {spec.startingDeadlineSeconds}",
+        )
+    if verdict.reason == policy.FORBIDDEN:
+        return Decision(False, lookup.forbidden(verdict.others))
+    if nominal is not None and verdict.late is not None:
+        when = f"nominal time {utc_and_wall(nominal, spec.timezone)}, started {_ago(verdict.late)} later"
     else:
-        notes.append("no earlier fire time in reach")
-
-    policy = spec.concurrencyPolicy
-    if policy in ("Forbid", "Replace") and provider == "github":
-        verdict = _github_policy(policy, env, apis)
-    elif policy in ("Forbid", "Replace") and provider == "gitlab":
-        verdict = _gitlab_policy(policy, name, env, apis)
-    elif policy == "Allow":
-        verdict = Decision(True, "concurrencyPolicy Allow")
+        when = "no earlier fire time in reach"
+    if verdict.reason == policy.ALLOWED:
+        outcome = f"concurrencyPolicy {spec.concurrencyPolicy}"
+    elif verdict.reason == policy.REPLACE:
+        outcome = lookup.replace(verdict.others)
     else:
-        # Outside CI the scheduler itself enforces it: a CronJob natively, `jmo-schedule run` by its lock.
-        verdict = Decision(True, f"concurrencyPolicy {policy} is enforced by the scheduler here, not by the guard")
-    if not verdict.run:
-        return verdict
-    return Decision(True, "scheduled run: " + "; ".join(notes + [verdict.reason]))
+        outcome = lookup.note
+    return Decision(True, f"scheduled run: {when}; {outcome}")
 
 
 def _same_cron(a: str, b: str) -> bool:
     """Whether two cron expressions fire at the same wall times (`MON-FRI` == `1-5`)."""
-    from ..core.cron import parse
-
-    def key(expr: str) -> tuple:
+    def key(expr: str) -> tuple[object, ...]:
         c = parse(expr)
         either = c.dom_restricted and c.dow_restricted  # the classic OR rule for days
         return (c.minutes, c.hours, c.days, c.months, c.weekdays, either)
@@ -156,95 +148,142 @@ def _same_cron(a: str, b: str) -> bool:
         return False
 
 
-def _github_policy(policy: str, env: Mapping[str, str], apis: Apis) -> Decision:
-    from ..platforms.concurrency import CheckError, OtherRun, run_order
-
-    token = (env.get("GITHUB_TOKEN") or "").strip()
-    unchecked = "running without the concurrencyPolicy check"
-    if not token:
-        return Decision(True, f"cannot check for other runs: GITHUB_TOKEN is not set (pass the job's token); {unchecked}")
-    try:
-        others = apis.github_runs(env, token) if apis.github_runs else []
-    except CheckError as exc:
-        if exc.denied:
-            return Decision(True, f"cannot check for other runs: {exc}: the token needs `permissions: actions: read`; "
-                                  f"{unchecked}")
-        return Decision(True, f"cannot check for other runs: {exc}; {unchecked}")
-    number = (env.get("GITHUB_RUN_NUMBER") or "").strip()
-    own = run_order(OtherRun((env.get("GITHUB_RUN_ID") or "").strip(), number=int(number) if number.isdigit() else None))
-    older = [o for o in others if run_order(o) < own]
-    if not older:
-        newer = f" ({len(others)} newer run{'s' if len(others) != 1 else ''} will yield to it)" if others else ""
-        return Decision(True, f"no older run of this workflow is unfinished{newer}")
-    if policy == "Forbid":
-        o = older[-1]
-        more = f" and {len(older) - 1} more" if len(older) > 1 else ""
-        return Decision(False, f"concurrencyPolicy Forbid: {_run_label(o)}{more} of this workflow started before this one "
-                               f"and is {o.status or 'unfinished'}")
-    cancelled: list[OtherRun] = []
-    finished: list[OtherRun] = []
-    for o in older:
-        try:
-            (cancelled if apis.github_cancel and apis.github_cancel(env, token, o.id) else finished).append(o)
-        except CheckError as exc:
-            need = ": the token needs `permissions: actions: write`" if exc.denied else ""
-            return Decision(True, f"Replace: cannot cancel {_run_label(o)}: {exc}{need}; both runs go on")
-    parts = [f"cancelled {', '.join(_run_label(o) for o in cancelled)}"] if cancelled else []
-    parts += [f"{', '.join(_run_label(o) for o in finished)} had already finished"] if finished else []
-    return Decision(True, "Replace: " + "; ".join(parts))
-
-
 def _run_label(run: OtherRun) -> str:
     return f"run #{run.number} ({run.id})" if run.number is not None else f"run {run.id}"
 
 
-def _gitlab_policy(policy: str, name: str, env: Mapping[str, str], apis: Apis) -> Decision:
-    from ..platforms.concurrency import CheckError
+class _Lookup:
+    """Who else is running, asked of the platform this job runs on, and the words for what
+    the policy decides: `note` says why nothing stands in the way (or could not be told)."""
 
-    fallback = ("the generated resource_group still runs one scan at a time" if policy == "Forbid"
+    def __init__(self, provider: str, policy_name: str, name: str, env: Mapping[str, str], apis: Apis) -> None:
+        self.provider, self.policy, self.name, self.env, self.apis = provider, policy_name, name, env, apis
+        self.note = ""
+        self.token = ""
+        self.newer = 0  # GitHub: unfinished runs that started after this one (they yield to it)
+
+    def others(self) -> Sequence[OtherRun] | None:
+        if self.provider == "github":
+            return self._github()
+        if self.provider == "gitlab":
+            return self._gitlab()
+        # Outside CI the scheduler itself enforces it: a CronJob natively, `jmo-schedule run` by its lock.
+        self.note = f"concurrencyPolicy {self.policy} is enforced by the scheduler here, not by the guard"
+        return None
+
+    # -- GitHub: runs of the same workflow, in run order ---------------------------------
+    def _github(self) -> Sequence[OtherRun] | None:
+        unchecked = "running without the concurrencyPolicy check"
+        self.token = (self.env.get("GITHUB_TOKEN") or "").strip()
+        if not self.token:
+            self.note = f"cannot check for other runs: GITHUB_TOKEN is not set (pass the job's token); {unchecked}"
+            return None
+        try:
+            found = self.apis.github_runs(self.env, self.token) if self.apis.github_runs else []
+        except ApiError as exc:
+            need = ": the token needs `permissions: actions: read`" if exc.denied else ""
+            self.note = f"cannot check for other runs: {exc}{need}; {unchecked}"
+            return None
+        number = (self.env.get("GITHUB_RUN_NUMBER") or "").strip()
+        own = run_order(OtherRun((self.env.get("GITHUB_RUN_ID") or "").strip(),
+                                 number=int(number) if number.isdigit() else None))
+        older = [o for o in found if run_order(o) < own]
+        self.newer = len(found) - len(older)
+        if not older:
+            newer = f" ({self.newer} newer run{'s' if self.newer != 1 else ''} will yield to it)" if found else ""
+            self.note = f"no older run of this workflow is unfinished{newer}"
+        return older
+
+    # -- GitLab: pipelines of the same pipeline schedule --------------------------------
+    def _gitlab(self) -> Sequence[OtherRun] | None:
+        scope = "read_api" if self.policy == "Forbid" else "api (to cancel)"
+        self.token = (self.env.get("JMO_GITLAB_TOKEN") or "").strip()
+        if not self.token:
+            self.note = (f"cannot check for other pipelines: JMO_GITLAB_TOKEN is not set (CI_JOB_TOKEN may not read "
+                         f"pipeline schedules; set a project access token with {scope}); {self._fallback()}")
+            return None
+        try:
+            found = self.apis.gitlab_pipelines(self.env, self.token, self.name) if self.apis.gitlab_pipelines else []
+        except ApiError as exc:
+            need = f": JMO_GITLAB_TOKEN needs {scope} and the Developer role" if exc.denied else ""
+            self.note = f"cannot check for other pipelines: {exc}{need}; {self._fallback()}"
+            return None
+        if not found:
+            self.note = "no other pipeline of this schedule running"
+        return found
+
+    def _fallback(self) -> str:
+        return ("the generated resource_group still runs one scan at a time" if self.policy == "Forbid"
                 else "the older pipeline keeps running")
-    scope = "read_api" if policy == "Forbid" else "api (to cancel)"
-    token = (env.get("JMO_GITLAB_TOKEN") or "").strip()
-    if not token:
-        return Decision(True, f"cannot check for other pipelines: JMO_GITLAB_TOKEN is not set (CI_JOB_TOKEN may not "
-                              f"read pipeline schedules; set a project access token with {scope}); {fallback}")
-    try:
-        others = apis.gitlab_pipelines(env, token, name) if apis.gitlab_pipelines else []
-    except CheckError as exc:
-        if exc.denied:
-            return Decision(True, f"cannot check for other pipelines: {exc}: JMO_GITLAB_TOKEN needs {scope} and the "
-                                  f"Developer role; {fallback}")
-        return Decision(True, f"cannot check for other pipelines: {exc}; {fallback}")
-    if not others:
-        return Decision(True, "no other pipeline of this schedule running")
-    if policy == "Forbid":
+
+    # -- the words for Forbid, and carrying out Replace ----------------------------------
+    def forbidden(self, others: Sequence[OtherRun]) -> str:
         o = others[-1]
         more = f" and {len(others) - 1} more" if len(others) > 1 else ""
+        if self.provider == "github":
+            return (f"concurrencyPolicy Forbid: {_run_label(o)}{more} of this workflow started before this one "
+                    f"and is {o.status or 'unfinished'}")
         state = "is running" if o.active else "was still running when this one was created"
-        return Decision(False, f"concurrencyPolicy Forbid: pipeline {o.id}{more} of this schedule {state}")
-    cancelled = []
-    try:
-        for o in others:
-            if o.active and apis.gitlab_cancel:
-                apis.gitlab_cancel(env, token, o.id)
-                cancelled.append(o.id)
-    except CheckError as exc:
-        return Decision(True, f"Replace: could not cancel pipeline {', '.join(o.id for o in others if o.active)}: "
-                              f"{exc}; {fallback}")
-    if not cancelled:
-        return Decision(True, "no other pipeline of this schedule running")
-    return Decision(True, f"Replace: cancelled running pipeline {', '.join(cancelled)}")
+        return f"concurrencyPolicy Forbid: pipeline {o.id}{more} of this schedule {state}"
+
+    def replace(self, others: Sequence[OtherRun]) -> str:
+        if self.provider == "github":
+            return self._replace_github(others)
+        return self._replace_gitlab(others)
+
+    def _replace_github(self, older: Sequence[OtherRun]) -> str:
+        cancelled: list[OtherRun] = []
+        finished: list[OtherRun] = []
+        for o in older:
+            try:
+                done = bool(self.apis.github_cancel and self.apis.github_cancel(self.env, self.token, o.id))
+            except ApiError as exc:
+                need = ": the token needs `permissions: actions: write`" if exc.denied else ""
+                return f"Replace: cannot cancel {_run_label(o)}: {exc}{need}; both runs go on"
+            (cancelled if done else finished).append(o)
+        parts = [f"cancelled {', '.join(_run_label(o) for o in cancelled)}"] if cancelled else []
+        parts += [f"{', '.join(_run_label(o) for o in finished)} had already finished"] if finished else []
+        return "Replace: " + "; ".join(parts)
+
+    def _replace_gitlab(self, others: Sequence[OtherRun]) -> str:
+        cancelled = []
+        try:
+            for o in others:
+                if o.active and self.apis.gitlab_cancel:
+                    self.apis.gitlab_cancel(self.env, self.token, o.id)
+                    cancelled.append(o.id)
+        except ApiError as exc:
+            return (f"Replace: could not cancel pipeline {', '.join(o.id for o in others if o.active)}: "
+                    f"{exc}; {self._fallback()}")
+        if not cancelled:
+            return "no other pipeline of this schedule running"
+        return f"Replace: cancelled running pipeline {', '.join(cancelled)}"
+
+
+def _github_runs(env: Mapping[str, str], token: str) -> list[OtherRun]:
+    return github.active_runs(github.client_from_env(env, token, _NO_HINTS), env)
+
+
+def _github_cancel(env: Mapping[str, str], token: str, run_id: str) -> bool:
+    return github.client_from_env(env, token, _NO_HINTS).cancel_run(run_id)
+
+
+def _gitlab_pipelines(env: Mapping[str, str], token: str, name: str) -> list[OtherRun]:
+    return gitlab.other_pipelines(gitlab.client_from_env(env, token), name, env)
+
+
+def _gitlab_cancel(env: Mapping[str, str], token: str, pipeline_id: str) -> None:
+    gitlab.client_from_env(env, token).cancel_pipeline(pipeline_id)
+
+
+# The guard says itself what its token needs: refusals carry no other hint.
+_NO_HINTS = {401: "", 403: "", 404: ""}
 
 
 def default_apis() -> Apis:
-    from ..platforms import concurrency
-
-    return Apis(
-        github_runs=lambda env, token: concurrency.github_active_runs(env, token),
-        github_cancel=lambda env, token, run_id: concurrency.github_cancel(env, token, run_id),
-        gitlab_pipelines=lambda env, token, name: concurrency.gitlab_other_pipelines(env, token, name),
-        gitlab_cancel=lambda env, token, pid: concurrency.gitlab_cancel(env, token, pid),
-    )
+    """The platforms' APIs, where the CI environment points."""
+    return Apis(github_runs=_github_runs, github_cancel=_github_cancel,
+                gitlab_pipelines=_gitlab_pipelines, gitlab_cancel=_gitlab_cancel)
 
 
 # --- outputs -------------------------------------------------------------------------
@@ -286,9 +325,6 @@ def read_dotenv(path: str) -> Decision | None:
 
 def write_outputs(decision: Decision, *, github_output: str | None, dotenv: str | None) -> None:
     """Append to $GITHUB_OUTPUT (as GitHub expects) and write the dotenv file atomically."""
-    from ..errors import JmoError
-    from ..local.files import atomic_write
-
     text = output_lines(decision)
     if github_output:
         try:

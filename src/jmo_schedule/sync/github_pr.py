@@ -16,9 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
-from ..platforms.github import GITHUB_API
-from ..platforms.github import headers as github_headers
 from ..pipeline.workflow_commands import command
+from ..platforms.github import GITHUB_API, GitHub
 
 WORKFLOW_DIR = ".github/workflows/"
 TIMEOUT = 15.0
@@ -80,17 +79,7 @@ def check_token(files: Sequence[str], *, is_default_token: bool, token: str, api
 def oauth_scopes(token: str, api_url: str, repository: str) -> set[str] | None:
     """The classic-PAT scopes GitHub reports for `token`, or None when it reports none
     (App installation tokens, fine-grained PATs) or cannot be asked."""
-    import requests
-
-    url = f"{(api_url or GITHUB_API).rstrip('/')}/repos/{repository}" if repository else f"{(api_url or GITHUB_API).rstrip('/')}/rate_limit"
-    try:
-        response = requests.get(url, headers=github_headers(token), timeout=TIMEOUT)
-    except requests.RequestException:
-        return None  # the push itself will tell
-    header = response.headers.get("X-OAuth-Scopes")
-    if header is None:
-        return None
-    return {s.strip() for s in header.split(",") if s.strip()}
+    return GitHub(api_url or GITHUB_API, repository, token, timeout=TIMEOUT).oauth_scopes()
 
 
 def explain_push_failure(files: Sequence[str]) -> str:

@@ -27,7 +27,8 @@ from typing import Any
 
 from ..errors import JmoError
 from .git_remote import BOT_EMAIL, BOT_NAME, COMMIT_MESSAGE, Git, one_line, token_env
-from .gitlab_schedules import GitLabClient, GitLabError
+from ..errors import GitLabError
+from ..platforms.gitlab import GitLab
 from ..core.plural import counted
 
 DEFAULT_BRANCH = "jmo-schedule/sync"
@@ -113,32 +114,6 @@ def run_sync(file: str, pr_body: str) -> SyncResult:
             return parse_github_output(fh.read())
 
 
-class MergeRequestClient(GitLabClient):
-    """The merge request and note endpoints of one project (GitLab REST API v4), on the
-    pipeline schedules client's HTTP helper (same token handling and one-line errors)."""
-
-    def open_merge_requests(self, source_branch: str, target_branch: str) -> list[dict[str, Any]]:
-        """Open merge requests from `source_branch` into `target_branch`, across all pages."""
-        from urllib.parse import urlencode
-
-        query = urlencode({"state": "opened", "source_branch": source_branch, "target_branch": target_branch})
-        out: list[dict[str, Any]] = []
-        for _, data in self._pages(f"{self.project_url}/merge_requests?{query}", "list merge requests"):
-            if not isinstance(data, list):
-                raise GitLabError("GitLab API: list merge requests: answer is not a list")
-            out.extend(x for x in data if isinstance(x, dict))
-        return out
-
-    def edit_merge_request(self, iid: int, fields: Mapping[str, str]) -> dict[str, Any]:
-        """PUT only `fields`; everything else (title, labels) stays as it is."""
-        return self._request("PUT", f"{self.project_url}/merge_requests/{iid}", f"edit merge request !{iid}",
-                             data=dict(fields)) or {}
-
-    def add_note(self, iid: int, body: str) -> dict[str, Any]:
-        return self._request("POST", f"{self.project_url}/merge_requests/{iid}/notes",
-                             f"comment on merge request !{iid}", data={"body": body}) or {}
-
-
 def bot_merge_request(merge_requests: Sequence[Mapping[str, Any]], branch: str, target: str) -> Mapping[str, Any] | None:
     """The open merge request from the bot `branch` of this project into `target`, if any.
     Anything else the API answers (another branch, a fork's branch of the same name, a
@@ -170,7 +145,7 @@ def stale_note(target: str, source: str, branch: str) -> str:
             "_Closed by `jmo-schedule sync`._\n")
 
 
-def api_client(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[MergeRequestClient | None, str]:
+def api_client(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[GitLab | None, str]:
     """A client for the project's API, or None and what is missing (outside GitLab CI)."""
     api_url = args.api_url or env.get("CI_API_V4_URL", "")
     project = args.project or env.get("CI_PROJECT_ID", "")
@@ -180,10 +155,10 @@ def api_client(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[MergeR
     if missing:
         fix = (f": set ${args.token_variable} to a project access token with the api scope" if not token else "")
         return None, f"no GitLab API access ({' and '.join(missing)} not set{fix})"
-    return MergeRequestClient(api_url, project, token, token_variable=args.token_variable), ""
+    return GitLab(api_url, project, token, token_variable=args.token_variable), ""
 
 
-def set_description(client: MergeRequestClient, args: argparse.Namespace, body: str,
+def set_description(client: GitLab, args: argparse.Namespace, body: str,
                     log: Callable[[str], None]) -> str:
     """Give the open bot merge request the full description. Returns `updated`,
     `unchanged` (already equal: no PUT) or `missing` (no open merge request)."""
@@ -201,7 +176,7 @@ def set_description(client: MergeRequestClient, args: argparse.Namespace, body: 
     return "updated"
 
 
-def close_stale(client: MergeRequestClient, args: argparse.Namespace, source: str, delete_branch: Callable[[], bool],
+def close_stale(client: GitLab, args: argparse.Namespace, source: str, delete_branch: Callable[[], bool],
                 log: Callable[[str], None]) -> int | None:
     """Close the open bot merge request, if any, with a note saying why, and delete its
     branch. Returns the closed merge request's iid."""
@@ -286,7 +261,7 @@ def _set_description(args: argparse.Namespace, env: Mapping[str, str], body: str
         set_description(client, args, body, log)
     except GitLabError as exc:
         # The push went through; a token without the api scope only costs the long description.
-        if "HTTP 403" not in str(exc):
+        if exc.status != 403:
             raise
         warn(f"jmo-schedule: warning: {exc}; the merge request description stays one line")
 
@@ -314,7 +289,7 @@ def _close_stale_merge_request(args: argparse.Namespace, env: Mapping[str, str],
     try:
         close_stale(client, args, source, delete_branch, log)
     except GitLabError as exc:
-        if "HTTP 403" not in str(exc):
+        if exc.status != 403:
             raise
         warn(f"jmo-schedule: warning: {exc}; a stale merge request from {args.branch} is not closed")
 

@@ -503,7 +503,7 @@ def apply_plan(plan: SyncPlan, root: str, disk: Mapping[str, DiskFile] | None = 
 
     Updated files keep their mode; new files get 0644. Folders emptied by a delete are removed.
     """
-    from ..local.files import atomic_write
+    from ..core.files import atomic_write
 
     disk = disk or {}
     for change in plan.changes:

@@ -23,8 +23,8 @@ How a run counts (`github_kind`, `gitlab_kind`):
   waiting, pending, running, canceling, manual, scheduled, ...) and any conclusion not
   listed above (action_required, stale): deleting one could hide work still going on.
 
-`plan()` is pure; `GitHubRuns` and `GitLabPipelines` speak HTTP; `prune_github()` and
-`prune_gitlab()` carry the plans out. Tokens travel only in request headers and never
+`plan()` is pure; the platform clients (platforms/github.py, platforms/gitlab.py) speak
+HTTP; `prune_github()` and `prune_gitlab()` carry the plans out. Tokens travel only in request headers and never
 appear in output or in an error message.
 """
 from __future__ import annotations
@@ -32,25 +32,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import Any
 
-from ..errors import JmoError
-from ..platforms.github import GitHubError, host as _host
+from ..core.gitlab_names import DESCRIPTION_PREFIX, managed_name
+from ..core.model import ScanSchedule
 from ..core.plural import counted
 from ..core.timefmt import parse_timestamp, rfc3339
-from .gitlab_schedules import GitLabClient, GitLabError
-
-if TYPE_CHECKING:
-    import requests
-
-    from ..core.model import ScanSchedule
+from ..errors import JmoError
+from ..generators.github_actions import path_for
+from ..platforms.github import GitHub
+from ..platforms.gitlab import GitLab
 
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 BACKENDS = ("github-actions", "gitlab-ci")
-TIMEOUT = 30.0
-PER_PAGE = 100
 MAX_PAGES = 100  # GitHub answers at most 1,000 runs when filtering by status anyway
 
 GITHUB_SUCCEEDED = frozenset({"success", "neutral", "skipped"})
@@ -181,97 +176,33 @@ def pick_backend(requested: str | None, env: Mapping[str, str], schedules: Seque
 # GitHub
 
 
-class GitHubRuns:
-    """The two workflow-run endpoints prune needs, for one repository."""
-
-    def __init__(self, api_url: str, repository: str, token: str, session: requests.Session | None = None,
-                 timeout: float = TIMEOUT):
-        import requests
-
-        from ..platforms.github import headers
-
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repository or ""):
-            raise JmoError("no GitHub repository: pass --repository OWNER/NAME or run inside GitHub Actions "
-                           "($GITHUB_REPOSITORY)")
-        if not token:
-            raise JmoError("no GitHub token: set GITHUB_TOKEN (a token with actions: write) "
-                           "or name another variable with --token-env")
-        self.api = api_url.rstrip("/")
-        self.base = f"{self.api}/repos/{repository}/actions"
-        self.session = session or requests.Session()
-        self.session.headers.update(headers(token))
-        self.timeout = timeout
-
-    def _send(self, method: str, url: str, what: str, params: Mapping[str, Any] | None = None) -> Any:
-        from ..platforms.github import send
-
-        return send(self.session, method, url, what, self.timeout, params=params)
-
-    def list_runs(self, workflow_file: str) -> list[dict[str, Any]] | None:
-        """Every completed run of `workflow_file`, across all pages; None when GitHub has
-        no such workflow (404: the sync pull request that adds it is not merged yet)."""
-        from ..platforms.github import next_link
-
-        what = f"list runs of {workflow_file}"
-        url: str | None = f"{self.base}/workflows/{quote(workflow_file)}/runs"
-        params: Mapping[str, Any] | None = {"status": "completed", "per_page": PER_PAGE,
-                                            "exclude_pull_requests": "true"}
-        out: list[dict[str, Any]] = []
-        for page in range(MAX_PAGES):
-            assert url is not None
-            response = self._send("GET", url, what, params)
-            if response.status_code == 404 and page == 0:
-                return None
-            if response.status_code != 200:
-                raise GitHubError(_github_message(response, what, _READ_HINT))
-            try:
-                data = response.json()
-            except ValueError:
-                raise GitHubError(f"GitHub API: {what}: the answer is not JSON") from None
-            runs = data.get("workflow_runs") if isinstance(data, dict) else None
-            if not isinstance(runs, list):
-                raise GitHubError(f"GitHub API: {what}: no workflow_runs in the answer")
-            out.extend(r for r in runs if isinstance(r, dict) and r.get("id") is not None)
-            url, params = next_link(response.headers.get("Link")), None  # the next URL carries the query
-            if url is None:
-                return out
-            if not url.startswith(self.api + "/"):
-                # Never send the token to a host it was not given for.
-                raise GitHubError(f"GitHub API: {what}: the next page is on another host ({_host(url)})")
-        raise GitHubError(f"GitHub API: {what}: more than {MAX_PAGES} pages")
-
-    def delete_run(self, run_id: str, what: str) -> bool:
-        """Delete one run (204). False when it is already gone (404)."""
-        response = self._send("DELETE", f"{self.base}/runs/{quote(run_id)}", what)
-        if response.status_code == 204:
-            return True
-        if response.status_code == 404:
-            return False
-        raise GitHubError(_github_message(response, what, _DELETE_HINT))
-
-
 _READ_HINT = "the token cannot read this repository's Actions runs (it needs actions: read)"
 _DELETE_HINT = ("deleting runs needs actions: write: add `permissions: actions: write` to the sync job "
                 "(GITHUB_TOKEN), or give the GitHub App / fine-grained PAT Actions: read and write "
                 "(a classic PAT needs the repo scope)")
+RATE_LIMITED = "the API rate limit is used up; the next sync tries again"
 
 
-def _github_message(response: Any, what: str, forbidden: str) -> str:
-    from ..platforms.github import error_message
+def list_runs(client: GitHub, workflow: str) -> list[dict[str, Any]] | None:
+    """Every completed run of `workflow`, across all pages; None when GitHub has no such
+    workflow (404: the sync pull request that adds it is not merged yet)."""
+    return client.workflow_runs(workflow, status="completed", what=f"list runs of {workflow}", missing_ok=True,
+                                hints={403: _READ_HINT, 429: RATE_LIMITED}, max_pages=MAX_PAGES,
+                                exclude_pull_requests="true")
 
-    return error_message(response, what, {403: forbidden}, "the API rate limit is used up; the next sync tries again")
 
-
-def prune_github(schedules: Sequence[ScanSchedule], client: GitHubRuns, *, dry_run: bool = False,
+def prune_github(schedules: Sequence[ScanSchedule], client: GitHub, *, dry_run: bool = False,
                  log: Callable[[str], None] = lambda _: None) -> Summary:
     """Apply each github-actions schedule's history limits to its workflow's runs."""
-    from ..generators.github_actions import path_for
-
     summary = Summary()
+
+    def delete(run_id: str, what: str) -> bool:
+        return client.delete_run(run_id, what, hints={403: _DELETE_HINT, 429: RATE_LIMITED})
+
     for schedule in schedules:
         name = schedule.metadata.name
         path = path_for(schedule)
-        found = client.list_runs(path.rsplit("/", 1)[-1])
+        found = list_runs(client, path.rsplit("/", 1)[-1])
         if found is None:
             log(f"{name}: GitHub has no workflow {path} yet (the sync pull request adds it); nothing to prune")
             summary.missing.append(name)
@@ -279,7 +210,7 @@ def prune_github(schedules: Sequence[ScanSchedule], client: GitHubRuns, *, dry_r
             continue
         runs = newest_first(github_run(r) for r in found)
         _carry_out(plan(name, runs, schedule.spec.successfulJobsHistoryLimit, schedule.spec.failedJobsHistoryLimit),
-                   "run", client.delete_run, dry_run, log, summary)
+                   "run", delete, dry_run, log, summary)
     return summary
 
 
@@ -287,39 +218,20 @@ def prune_github(schedules: Sequence[ScanSchedule], client: GitHubRuns, *, dry_r
 # GitLab
 
 
-class GitLabPipelines(GitLabClient):
-    """GitLabClient (the project's pipeline schedules) plus the pipeline endpoints prune needs."""
-
-    def delete_pipeline(self, pipeline_id: str, what: str) -> bool:
-        """Delete one pipeline with its jobs, logs and artifacts (204). False when already gone (404)."""
-        import requests
-
-        url = f"{self.project_url}/pipelines/{quote(pipeline_id)}"
-        try:
-            response = self.session.request("DELETE", url, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise GitLabError(f"GitLab API: {what}: {type(exc).__name__}: cannot reach {_host(url)}") from None
-        if response.status_code in (200, 202, 204):
-            return True
-        if response.status_code == 404:
-            return False
-        if response.status_code == 403:
-            raise GitLabError(f"GitLab API: {what}: HTTP 403; only a project Owner may delete pipelines: give the "
-                              f"project access token in ${self.token_variable} the Owner role (and the api scope), or "
-                              "turn pruning off (component input prune: false, the default)")
-        from ..platforms.github import api_message  # GitLab errors carry `message` too
-
-        detail = api_message(response)
-        raise GitLabError(f"GitLab API: {what}: HTTP {response.status_code}" + (f" ({detail})" if detail else ""))
+_OWNER_ONLY = ("only a project Owner may delete pipelines: give the project access token in ${var} the Owner "
+               "role (and the api scope), or turn pruning off (component input prune: false, the default)")
 
 
-def prune_gitlab(schedules: Sequence[ScanSchedule], client: GitLabPipelines, *, dry_run: bool = False,
+def prune_gitlab(schedules: Sequence[ScanSchedule], client: GitLab, *, dry_run: bool = False,
                  log: Callable[[str], None] = lambda _: None) -> Summary:
     """Apply each gitlab-ci schedule's history limits to the pipelines its pipeline schedule started."""
-    from .gitlab_schedules import DESCRIPTION_PREFIX, managed_name
+    owner_only = {403: _OWNER_ONLY.replace("${var}", f"${client.token_variable}")}
+
+    def delete(pipeline_id: str, what: str) -> bool:
+        return client.delete_pipeline(pipeline_id, what, hints=owner_only)
 
     ids: dict[str, list[int]] = {}
-    for item in client.list():
+    for item in client.list_schedules():
         name = managed_name(item.get("description"))
         if name is not None and str(item.get("id", "")).isdigit():
             ids.setdefault(name, []).append(int(item["id"]))
@@ -335,7 +247,7 @@ def prune_gitlab(schedules: Sequence[ScanSchedule], client: GitLabPipelines, *, 
         found = [p for sid in sorted(ids[name]) for p in client.schedule_pipelines(sid)]  # every page
         runs = newest_first(gitlab_run(p) for p in found)
         _carry_out(plan(name, runs, schedule.spec.successfulJobsHistoryLimit, schedule.spec.failedJobsHistoryLimit),
-                   "pipeline", client.delete_pipeline, dry_run, log, summary)
+                   "pipeline", delete, dry_run, log, summary)
     return summary
 
 
