@@ -16,7 +16,7 @@ from jmo_schedule.local import crontab as ct
 from jmo_schedule.local import history as run_history
 from jmo_schedule.cli import main
 from jmo_schedule.errors import JmoError
-from jmo_schedule.manager import ScheduleManager
+from jmo_schedule.local.manager import ScheduleManager
 from jmo_schedule.core.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
 from jmo_schedule.local.runner import run_schedule
 

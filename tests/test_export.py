@@ -9,7 +9,7 @@ import yaml
 from conftest import EXAMPLE
 from jmo_schedule.cli import main
 from jmo_schedule.core.loader import load_file
-from jmo_schedule.manager import ScheduleManager
+from jmo_schedule.local.manager import ScheduleManager
 from jmo_schedule.core.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
 from jmo_schedule.generators.github_actions import GitHubActionsGenerator
 from jmo_schedule.generators.gitlab_ci import GitLabCIGenerator

@@ -563,7 +563,7 @@ def test_cli_run_and_skip_both_exit_0(workdir, capfd, monkeypatch):
 
 def test_cli_bad_input_exits_1_or_2(workdir, capfd):
     assert cli.main(["guard", "nope"]) == 1
-    assert capfd.readouterr().err == "jmo-schedule: error: schedule 'nope' not found in schedules.yaml\n"
+    assert capfd.readouterr().err == "jmo-schedule: error: schedule 'nope' not found in ./schedules.yaml or the local store\n"
     assert cli.main(["guard", "nightly-scan", "--dotenv", "no/such/dir/guard.env"]) == 1
     assert capfd.readouterr().err == (
         f"jmo-schedule: error: no/such/dir/guard.env: folder {workdir / 'no/such/dir'} does not exist\n")

@@ -17,7 +17,7 @@ import pytest
 
 from jmo_schedule import describe, next_runs
 from jmo_schedule.core.loader import check_text, load_text
-from jmo_schedule.manager import ScheduleManager
+from jmo_schedule.local.manager import ScheduleManager
 
 
 def adapt(snippet: str) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from jmo_schedule.errors import AlreadyExistsError, ConflictError, JmoError, NotFoundError, ValidationError
-from jmo_schedule.manager import ScheduleManager, rfc3339
+from jmo_schedule.local.manager import ScheduleManager, rfc3339
 from jmo_schedule.core.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
 from jmo_schedule.core.files import JmoWarning, locked
 
@@ -132,7 +132,7 @@ def test_list_by_labels_dict_and_selector(manager: ScheduleManager) -> None:
     with pytest.raises(JmoError, match="invalid label selector"):
         manager.list(labels="env=a=b")
     with pytest.raises(JmoError, match="invalid label selector"):
-        ScheduleManager(os.path.join(os.path.dirname(manager.path), "empty.json")).list("a in b")
+        ScheduleManager(store=os.path.join(os.path.dirname(manager.path), "empty.json")).list("a in b")
 
 
 def test_update_generation_rules(manager: ScheduleManager, clock: Clock) -> None:
@@ -274,7 +274,7 @@ def test_corrupt_store_is_a_one_line_error(manager: ScheduleManager) -> None:
 
 
 def _create_many(path: str, worker: int, count: int) -> None:
-    manager = ScheduleManager(path)
+    manager = ScheduleManager(store=path)
     for i in range(count):
         manager.create(make(f"w{worker}-s{i}", schedule="*/5 * * * *"))
 
@@ -290,7 +290,7 @@ def fast_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_8_processes_creating_50_each_leave_exactly_400(fast_dir: Path) -> None:
-    manager = ScheduleManager(str(fast_dir / "schedules.json"))
+    manager = ScheduleManager(store=str(fast_dir / "schedules.json"))
     ctx = multiprocessing.get_context("fork")
     procs = [ctx.Process(target=_create_many, args=(manager.path, w, 50)) for w in range(8)]
     for p in procs:
@@ -314,7 +314,7 @@ def test_8_processes_creating_50_each_leave_exactly_400(fast_dir: Path) -> None:
 KILLER = textwrap.dedent("""\
     import os, sys, time
     from jmo_schedule.core import files as store
-    from jmo_schedule.manager import ScheduleManager
+    from jmo_schedule.local.manager import ScheduleManager
     from jmo_schedule.core.model import ScanSchedule, ScheduleMetadata, ScheduleSpec
 
     real_fsync = os.fsync
@@ -323,7 +323,7 @@ KILLER = textwrap.dedent("""\
         sys.stdout.write("writing\\n"); sys.stdout.flush()
         time.sleep(60)
     os.fsync = stall
-    ScheduleManager(sys.argv[1]).create(
+    ScheduleManager(store=sys.argv[1]).create(
         ScanSchedule(metadata=ScheduleMetadata(name="doomed"), spec=ScheduleSpec(schedule="0 2 * * *")))
 """)
 
@@ -498,10 +498,10 @@ def test_rfc3339() -> None:
 
 def test_a_named_store_never_chmods_an_existing_folder(tmp_path: Path) -> None:
     os.chmod(tmp_path, 0o755)
-    manager = ScheduleManager(str(tmp_path / "my-store.json"))
+    manager = ScheduleManager(store=str(tmp_path / "my-store.json"))
     manager.create(make())
     assert stat.S_IMODE(os.stat(tmp_path).st_mode) == 0o755
     assert stat.S_IMODE(os.stat(manager.path).st_mode) == 0o600
-    fresh = ScheduleManager(str(tmp_path / "new" / "store.json"))
+    fresh = ScheduleManager(store=str(tmp_path / "new" / "store.json"))
     fresh.create(make())
     assert stat.S_IMODE(os.stat(tmp_path / "new").st_mode) == 0o700

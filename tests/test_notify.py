@@ -347,7 +347,7 @@ def test_cli_no_channel_at_all(workdir, capfd):
 
 def test_cli_unknown_schedule_and_file(workdir, capfd):
     assert run_cli(capfd, "--status", "success", "--schedule", "nope") == (
-        1, "", "jmo-schedule: error: schedule 'nope' not found in schedules.yaml\n")
+        1, "", "jmo-schedule: error: schedule 'nope' not found in ./schedules.yaml or the local store\n")
     assert run_cli(capfd, "--status", "success", "--schedule", "x", "-f", "missing.yaml") == (
         1, "", "jmo-schedule: error: missing.yaml: no such file\n")
 

@@ -24,7 +24,7 @@ from conftest import STUB_SCANNER_DIR
 from jmo_schedule.local import history as run_history, runlock
 from jmo_schedule.cli import main
 from jmo_schedule.errors import JmoError
-from jmo_schedule.manager import ScheduleManager
+from jmo_schedule.local.manager import ScheduleManager
 from jmo_schedule.core.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
 from jmo_schedule.local.runner import prune, run_schedule
 

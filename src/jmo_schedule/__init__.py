@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 _EXPORTS = {
-    "ScheduleManager": "manager",
+    "ScheduleManager": "local.manager",
     "ScanSchedule": "core.model",
     "ScheduleMetadata": "core.model",
     "ScheduleSpec": "core.model",
@@ -53,7 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .core.cron import describe, next_runs, previous_run
     from .errors import AlreadyExistsError, ConflictError, JmoError, NotFoundError, ValidationError
     from .core.loader import load_file
-    from .manager import ScheduleManager
+    from .local.manager import ScheduleManager
     from .core.model import (
         BackendConfig,
         Condition,

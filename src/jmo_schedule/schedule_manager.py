@@ -1,6 +1,6 @@
 """The user guide's import path: `from jmo_schedule.schedule_manager import *`."""
 from .errors import AlreadyExistsError, ConflictError, JmoError, NotFoundError, ValidationError
-from .manager import ScheduleManager
+from .local.manager import ScheduleManager
 from .core.model import (
     BackendConfig,
     Condition,

@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the CLI starts without importing the model
-    from ..core.model import ScanSchedule
+from ..local.resolve import DEFAULT_FILE, find
 
-DEFAULT_FILE = "schedules.yaml"
+
 BACKENDS = ("github-actions", "gitlab-ci", "kubernetes", "local-cron")
 
 DESCRIPTION = """\
@@ -39,39 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=BACKENDS, help="backend to generate for (default: the schedule's own)")
 
 
-def find_schedule(name: str, path: str | None) -> tuple[ScanSchedule, str]:
-    """The schedule named `name` and the source path to write in the output (see DESCRIPTION).
-
-    Raises NotFoundError (a JmoError) when it is in none of the places looked at.
-    """
-    schedule, file = locate(name, path)
-    return schedule, _source_path(file) if file else DEFAULT_FILE
-
-
-def locate(name: str, path: str | None) -> tuple[ScanSchedule, str | None]:
-    """The schedule named `name` from `path`, else ./schedules.yaml when it holds `name`, else
-    the local store; and the file it came from (None: the local store)."""
-    import os
-
-    from ..errors import NotFoundError
-    from ..core.loader import load_file
-
-    if path is not None or os.path.isfile(DEFAULT_FILE):
-        file = path or DEFAULT_FILE
-        for schedule in load_file(file):
-            if schedule.metadata.name == name:
-                return schedule, file
-        if path is not None:
-            raise NotFoundError(f"schedule {name!r} not found in {path}")
-    from ..manager import ScheduleManager
-
-    stored = ScheduleManager().get(name)
-    if stored is None:
-        where = f"./{DEFAULT_FILE} or the local store" if os.path.isfile(DEFAULT_FILE) else "the local store"
-        raise NotFoundError(f"schedule {name!r} not found in {where}")
-    return stored, None
-
-
 def _source_path(file: str) -> str:
     import os
 
@@ -85,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import JmoError
     from ..generators import BACKEND_MODULES, backend_module
 
-    schedule, source = find_schedule(args.name, args.file)
+    schedule, file = find(args.name, args.file, repository=True)
+    # The output names its source file (header, and the steps that read it at run time).
+    source = _source_path(file) if file else DEFAULT_FILE
     backend = args.backend or schedule.spec.backend.type
     module = backend_module(backend)
     if module is None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..local.resolve import find
 from .options import add_now
 
 DESCRIPTION = """\
@@ -45,9 +46,8 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from ..pipeline.guard import guard
-    from .notify import load_schedule
 
-    schedule = load_schedule(args.name, args.file)
+    schedule = find(args.name, args.file, repository=True).schedule
     decision = guard(schedule, now=args.now, dotenv=args.dotenv)
     sys.stdout.write(decision.line() + "\n")
     return 0

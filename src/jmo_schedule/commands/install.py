@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..local.resolve import schedules
+
 DESCRIPTION = """\
 Install local-cron schedules so this machine runs them: each entry calls
 `jmo-schedule run NAME` by its absolute path, from the current folder (relative
@@ -61,9 +63,7 @@ def _listed(schedules: list) -> str:
 
 def _selected(args: argparse.Namespace) -> tuple[list, str]:
     from ..errors import JmoError
-    from ..manager import ScheduleManager
-
-    manager = ScheduleManager(args.file)
+    manager = schedules(args.file)
     source = args.file or manager.path
     if not args.names:
         return [s for s in manager.list() if s.spec.backend.type == "local-cron"], source

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the CLI starts without importing the model
-    from ..core.model import ScanSchedule
+from ..local.resolve import find
+
 
 DESCRIPTION = """\
 Post the Slack message of one scan run: status, run link, commit and author, duration
@@ -107,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         if name is None:
             raise JmoError("--gitlab-schedule: this pipeline was not started by a jmo-schedule pipeline schedule "
                            "(no $CI_PIPELINE_SCHEDULE_DESCRIPTION 'jmo-schedule: NAME' nor $JMO_SCHEDULE)")
-    schedule = load_schedule(name, args.file) if name else None
+    schedule = find(name, args.file, repository=True).schedule if name else None
     results = args.results
     if results is None and schedule is None:
         results = "results"
@@ -182,23 +181,3 @@ def _record(path: str | None, line: str) -> None:
         atomic_write(path, line.replace("\n", " ") + "\n", mode=0o644)
     except OSError as exc:
         raise JmoError(f"{path}: cannot write: {exc.strerror}") from None
-
-
-def load_schedule(name: str, path: str | None) -> ScanSchedule:
-    """The named schedule from `path`, else ./schedules.yaml when present, else the local store."""
-    import os
-
-    from ..errors import NotFoundError
-
-    if path is None and os.path.isfile("schedules.yaml"):
-        path = "schedules.yaml"
-    if path is None:
-        from ..manager import ScheduleManager
-
-        return ScheduleManager().require(name)
-    from ..core.loader import load_file
-
-    for schedule in load_file(path):
-        if schedule.metadata.name == name:
-            return schedule
-    raise NotFoundError(f"schedule {name!r} not found in {path}")

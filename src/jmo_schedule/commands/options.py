@@ -6,10 +6,10 @@ import argparse
 from datetime import datetime
 
 from .._version import PROG
+from ..core.loader import DEFAULT_FILE
 from ..core.timefmt import parse_cli_time
 
-__all__ = ["PROG", "DEFAULT_FILE", "MAX_COUNT", "iso_time", "count", "add_now"]
-DEFAULT_FILE = "schedules.yaml"
+__all__ = ["PROG", "DEFAULT_FILE", "MAX_COUNT", "iso_time", "count", "add_now", "add_file"]
 MAX_COUNT = 1000
 
 
@@ -34,3 +34,8 @@ def count(text: str) -> int:
 
 def add_now(parser: argparse.ArgumentParser, help: str = "evaluate as of this time (default: now)") -> None:
     parser.add_argument("--now", type=iso_time, metavar="ISO8601", help=help)
+
+
+def add_file(parser: argparse.ArgumentParser,
+             help: str = "work on this committed file (YAML or JSON) instead of the local store") -> None:
+    parser.add_argument("-f", "--file", metavar="FILE", help=help)

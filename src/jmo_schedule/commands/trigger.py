@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..local.resolve import find
 from ..platforms.github import TOKEN_VARIABLES, GitHub, api_url, token_from
 from ..platforms.gitlab import DEFAULT_TOKEN_VARIABLE, GitLab
 
@@ -64,9 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
     from .. import trigger
     from ..errors import JmoError
-    from .export import locate
-
-    schedule, file = locate(args.name, args.file)
+    schedule, file = find(args.name, args.file, repository=True)
     backend = schedule.spec.backend.type
     variable = args.token_variable
     if variable is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", variable):

@@ -1,12 +1,15 @@
-"""Private files on disk: atomic replacement, a cross-process lock, owner-only permissions."""
+"""Files on disk: atomic replacement, a cross-process lock, owner-only permissions, and
+where jmo-schedule keeps its own (`$JMO_HOME`, else ~/.jmo).
+
+Light to import (no tempfile, no typing): `validate --output` writes its report with it.
+"""
 from __future__ import annotations
 
 import contextlib
 import os
 import stat
-import tempfile
 import warnings
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..errors import JmoError, JmoWarning
 
@@ -49,7 +52,7 @@ def atomic_write(path: str, data: str | bytes, mode: int = FILE_MODE, durable: b
     """
     directory = os.path.dirname(os.path.abspath(path))
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    fd, tmp = _temporary(directory, os.path.basename(path))
     try:
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), mode)
@@ -70,6 +73,18 @@ def atomic_write(path: str, data: str | bytes, mode: int = FILE_MODE, durable: b
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _temporary(directory: str, name: str) -> tuple[int, str]:
+    """A new file beside the target (`.NAME.<random>.tmp`, 0600), opened for writing: made
+    with O_EXCL, as tempfile.mkstemp does, without importing tempfile (shutil, random)."""
+    for _ in range(100):
+        tmp = os.path.join(directory, f".{name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{directory}: no free temporary file name")
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ from .model import ScanSchedule
 from .validate import Checker, check_document, check_duplicates, path_text
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
+DEFAULT_FILE = "schedules.yaml"  # the schedules file a repository commits, where commands look by default
 
 
 # Plain classes, not dataclasses: each dataclass costs `validate` start-up time.

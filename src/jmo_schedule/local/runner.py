@@ -41,6 +41,8 @@ from typing import Any, Callable, Mapping, TextIO
 from . import history as rh
 from . import runlock
 from ..errors import JmoError
+from .manager import ScheduleManager, next_schedule_time
+from .resolve import schedules
 from ..core.timefmt import compact_duration, parse_timestamp, rfc3339, run_stamp
 from ..core.model import ScanSchedule, ScheduleStatus
 
@@ -183,8 +185,6 @@ class _StatusSink:
 
 
 def _next_time(schedule: ScanSchedule, now: datetime) -> str | None:
-    from ..manager import next_schedule_time
-
     return next_schedule_time(schedule, now)
 
 
@@ -205,13 +205,11 @@ class _Decision:
     nominal: str | None = None
 
 
-def _load(name: str, file: str | None) -> tuple[ScanSchedule, Any | None]:
-    from ..manager import ScheduleManager
-
-    if file:
-        return ScheduleManager(file).require(name), None
-    manager = ScheduleManager()
-    return manager.require(name), manager
+def _load(name: str, file: str | None) -> tuple[ScanSchedule, ScheduleManager | None]:
+    """The schedule, and the store its status goes to (None: a committed file's schedule,
+    whose status is kept with its history)."""
+    manager = schedules(file)
+    return manager.require(name), None if file else manager
 
 
 def run_schedule(
