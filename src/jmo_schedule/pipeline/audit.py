@@ -30,7 +30,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..core.cron import iter_runs
-from ..core.timefmt import compact_duration, rfc3339
+from ..core.timefmt import format_duration, rfc3339
 
 UTC = timezone.utc
 
@@ -304,6 +304,6 @@ def _problems(classes: Sequence[FireTime], runs: Sequence[Run], observed: Observ
             out.append(Problem("late", f"the run for {rfc3339(latest.at)} started too late and the guard skipped it: "
                                        f"{latest.run.reason}", (latest.at,)))  # type: ignore[union-attr]
         elif delay > late:
-            out.append(Problem("late", f"the run for {rfc3339(latest.at)} started {compact_duration(delay.total_seconds())}"
-                                       f" late (more than {compact_duration(late.total_seconds())})", (latest.at,)))
+            out.append(Problem("late", f"the run for {rfc3339(latest.at)} started {format_duration(delay)} late "
+                                       f"(more than {format_duration(late)})", (latest.at,)))
     return out
