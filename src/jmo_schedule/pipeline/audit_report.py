@@ -53,7 +53,8 @@ def slack_payload(audits: Sequence[Audit], where: str | None = None) -> dict[str
     from ..platforms.slack import MAX_SECTION_TEXT, escape, truncate
 
     wrong = [a for a in audits if not a.healthy]
-    title = f"jmo-schedule audit: {len(wrong)} schedule{'s' if len(wrong) != 1 else ''} need attention"
+    title = (f"jmo-schedule audit: {len(wrong)} schedules need attention" if len(wrong) != 1 else
+             "jmo-schedule audit: 1 schedule needs attention")
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
     for a in wrong[:MAX_SCHEDULES_PER_MESSAGE]:
         lines = [f"*{escape(a.name)}* ({escape(a.backend)}): *{a.state}*"]
