@@ -401,3 +401,20 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["audit", "nope", "-f", path]) == 2
     assert capsys.readouterr().err == (
         f"jmo-schedule audit: error: no schedule 'nope' in {path} (see 'jmo-schedule audit --help')\n")
+
+
+def test_a_sync_job_reports_but_does_not_fail(github: FakeGitHubActions, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # What action.yml runs after the sync: only its own backend, a ::warning per schedule, exit 0.
+    path = write(tmp_path, schedule("nightly", "github-actions"), schedule("laptop", "local-cron"))
+    github.add_workflow("jmo-nightly.yml", state="disabled_manually")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert main(["audit", "-f", path, "--now", "2026-11-08T00:00:00Z", "--backend", "github-actions",
+                 "--exit-zero"]) == 0
+    out = capsys.readouterr().out
+    assert "laptop" not in out
+    assert out.splitlines()[-1] == (
+        "::warning title=jmo-schedule audit::nightly: Disabled: workflow jmo-nightly.yml is disabled_manually: someone "
+        "disabled it in the Actions tab; enable it there (or `gh workflow enable`) if that was not meant, or set "
+        "spec.suspend: true")
+    assert github.enables() == []

@@ -40,10 +40,11 @@ examples:
   jmo-schedule audit                              every schedule, the last 7 days
   jmo-schedule audit nightly-scan --since 30d -o json
   jmo-schedule audit --since 2026-11-01T00:00:00Z --now 2026-11-08T00:00:00Z
-  jmo-schedule audit --fix --notify               what the sync job runs
+  jmo-schedule audit --backend github-actions --fix --notify --exit-zero
+                                                  what the GitHub sync job runs
   jmo-schedule audit cluster-scan --from-json cronjobs.json
 
-exit codes: 0 every schedule Healthy, 1 any is not (or an error), 2 a usage error.
+exit codes: 0 every schedule Healthy (or --exit-zero), 1 any is not (or an error), 2 a usage error.
 """
 
 _DURATION = re.compile(r"(\d+)([smhdw])")
@@ -91,6 +92,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from-json", metavar="FILE",
                         help="kubernetes: read the CronJobs from this file (kubectl get cronjobs -o json) "
                         "instead of running kubectl")
+    parser.add_argument("--backend", action="append", metavar="TYPE",
+                        choices=("github-actions", "gitlab-ci", "kubernetes", "local-cron"),
+                        help="audit only the schedules of this backend (repeatable; a sync job audits its own)")
+    parser.add_argument("--exit-zero", action="store_true",
+                        help="exit 0 even when a schedule is not Healthy (a sync job: the table, the notification "
+                        "and, inside GitHub Actions, a ::warning per schedule report it)")
+    parser.add_argument("--token-variable", metavar="NAME",
+                        help="gitlab-ci: the variable holding the token (default JMO_GITLAB_TOKEN)")
     parser.add_argument("--repository", metavar="OWNER/NAME", help="github-actions: default $GITHUB_REPOSITORY")
     parser.add_argument("--project", metavar="ID", help="gitlab-ci: project id or path (default $CI_PROJECT_ID)")
 
@@ -119,15 +128,36 @@ def run(args: argparse.Namespace) -> int:
             where = file or "the local store"
             raise UsageError(f"no schedule {', '.join(repr(n) for n in unknown)} in {where}")
         every = [s for s in every if s.name in args.names]
+    if args.backend:
+        every = [s for s in every if s.spec.backend.type in args.backend]
+    if args.token_variable is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.token_variable):
+        raise UsageError(f"--token-variable {args.token_variable!r} is not an environment variable name")
     options = Options(now=now, since=start, grace=args.grace, late=args.late, fix=args.fix,
-                      from_json=args.from_json, repository=args.repository, project=args.project)
-    audits = audit_all(every, options, os.environ)
+                      from_json=args.from_json, repository=args.repository, project=args.project,
+                      gitlab_token_variable=args.token_variable or "JMO_GITLAB_TOKEN")
+    env = _environment()
+    audits = audit_all(every, options, env)
     sys.stdout.write(audit_report.as_json(audits) if args.output == "json" else audit_report.table(audits))
     if args.notify:
         by_name = {s.name: s for s in every}
-        for line in audit_report.notify(audits, by_name, os.environ, where=_where(os.environ)):
+        for line in audit_report.notify(audits, by_name, env, where=_where(env)):
             sys.stderr.write(line + "\n")
-    return 0 if all(a.healthy for a in audits) else 1
+    healthy = all(a.healthy for a in audits)
+    if args.exit_zero and not healthy and os.environ.get("GITHUB_ACTIONS") == "true":
+        for line in audit_report.warnings(audits):
+            sys.stdout.write(line + "\n")
+    return 0 if healthy or args.exit_zero else 1
+
+
+def _environment() -> dict[str, str]:
+    """The process environment over the KEY=VALUE lines of $JMO_HOME/env, where local
+    schedules keep their webhook secrets (as `jmo-schedule run` reads them)."""
+    import os
+
+    from ..core.files import jmo_home
+    from ..local.runner import ENV_FILE, load_env_file
+
+    return {**load_env_file(os.path.join(jmo_home(), ENV_FILE)), **os.environ}
 
 
 def _where(env: Mapping[str, str]) -> str | None:

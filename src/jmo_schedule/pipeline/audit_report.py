@@ -48,6 +48,14 @@ def table(audits: Sequence[Audit]) -> str:
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
+def warnings(audits: Sequence[Audit]) -> list[str]:
+    """One GitHub `::warning` per schedule that is not Healthy, with its first problem."""
+    from .workflow_commands import command
+
+    return [command("warning", f"{a.name}: {a.state}: {a.problems[0].message}" if a.problems else
+                    f"{a.name}: {a.state}", title="jmo-schedule audit") for a in audits if not a.healthy]
+
+
 def slack_payload(audits: Sequence[Audit], where: str | None = None) -> dict[str, Any]:
     """A Block Kit message listing each schedule that is not Healthy and what is wrong."""
     from ..platforms.slack import MAX_SECTION_TEXT, escape, truncate

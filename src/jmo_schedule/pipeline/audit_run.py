@@ -26,6 +26,7 @@ class Options:
     repository: str | None = None
     project: str | None = None
     inspect: int = audit_sources.INSPECT_LIMIT
+    gitlab_token_variable: str = "JMO_GITLAB_TOKEN"
 
 
 Collector = Callable[[ScanSchedule], Observed]
@@ -79,15 +80,17 @@ def _github(options: Options, env: Mapping[str, str]) -> Collector:
 
 
 def _gitlab(options: Options, env: Mapping[str, str]) -> Collector:
-    from ..platforms.gitlab import DEFAULT_TOKEN_VARIABLE, GitLab
+    from ..platforms.gitlab import GitLab
 
-    token = (env.get(DEFAULT_TOKEN_VARIABLE) or "").strip()
+    variable = options.gitlab_token_variable
+    token = (env.get(variable) or "").strip()
     if not token:
-        return _unknown(f"no GitLab token in ${DEFAULT_TOKEN_VARIABLE}: set it to a token with read_api "
-                        "(api to --fix) on the project")
+        return _unknown(f"no GitLab token in ${variable}: set it to a token with read_api (api to --fix) on the "
+                        "project")
     client = GitLab(env.get("CI_API_V4_URL", ""), options.project or env.get("CI_PROJECT_ID", ""), token,
-                    hints={403: f"the token in ${DEFAULT_TOKEN_VARIABLE} needs read_api and at least the Reporter "
-                                "role on the project"})
+                    token_variable=variable,
+                    hints={403: f"the token in ${variable} needs read_api and at least the Reporter role on the "
+                                "project"})
     listed: list[dict[str, Any]] = client.list_schedules()
     return lambda s: audit_sources.gitlab(s, client, listed, start=options.since, fix=options.fix,
                                           inspect=options.inspect)
