@@ -12,7 +12,8 @@ import pytest
 from jmo_schedule.errors import Problem
 from jmo_schedule.core.loader import check_text
 from jmo_schedule.core.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
-from jmo_schedule.core.validate import label_key_problem, schedule_problems, suggest
+from jmo_schedule.core.model import schedule_problems
+from jmo_schedule.core.validate import label_key_problem, suggest
 
 HEAD = """\
 apiVersion: jmo.security/v1alpha1

@@ -6,7 +6,7 @@ import argparse
 from datetime import datetime
 
 from .._version import PROG
-from ..core.loader import DEFAULT_FILE
+from ..core.check import DEFAULT_FILE
 from ..core.timefmt import parse_cli_time
 
 __all__ = ["PROG", "DEFAULT_FILE", "MAX_COUNT", "iso_time", "count", "add_now", "add_file"]

@@ -11,7 +11,7 @@ import sys
 from datetime import datetime, timezone
 
 from ..core.files import atomic_write
-from ..core.loader import check_file
+from ..core.check import check_file
 from ..errors import JmoError
 from ..pipeline import validate_report as vr
 from .options import DEFAULT_FILE, add_now

@@ -1,89 +1,48 @@
-"""Reading schedules files: bytes -> text -> YAML documents -> validated ScanSchedule objects."""
+"""Loading schedules files into ScanSchedule objects: check.py reads and checks the file,
+this builds the model objects of what is valid."""
 from __future__ import annotations
 
 import os
 
-from ..errors import JmoError, Problem, ValidationError
+from ..errors import ValidationError
+from .check import DEFAULT_FILE, MAX_FILE_BYTES, CheckedFile, CheckedItem, decode, read_text
+from .check import check_text as check_documents
 from .model import ScanSchedule
-from .validate import Checker, check_document, check_duplicates, path_text
 
-MAX_FILE_BYTES = 16 * 1024 * 1024
-DEFAULT_FILE = "schedules.yaml"  # the schedules file a repository commits, where commands look by default
+__all__ = ["DEFAULT_FILE", "MAX_FILE_BYTES", "LoadResult", "Located", "check_file", "check_text", "decode",
+           "load_file", "load_text", "read_text"]
 
 
-# Plain classes, not dataclasses: each dataclass costs `validate` start-up time.
-class Located:
+class Located(CheckedItem):
     """A schedule plus where it sits in its file."""
 
-    __slots__ = ("schedule", "file", "line", "column", "doc_index", "path")
+    __slots__ = ("schedule",)
 
-    def __init__(self, schedule: ScanSchedule, file: str, line: int | None, column: int | None, doc_index: int,
-                 path: tuple) -> None:
-        self.schedule = schedule
-        self.file = file
-        self.line = line
-        self.column = column
-        self.doc_index = doc_index
-        self.path = path
-
-    def __repr__(self) -> str:
-        return f"Located({self.schedule.name!r}, {self.file!r}, line={self.line}, column={self.column})"
+    def __init__(self, item: CheckedItem) -> None:
+        super().__init__(item.data, item.file, item.line, item.column, item.doc_index, item.path)
+        self.schedule = ScanSchedule.from_dict(item.data)
 
 
-class LoadResult:
+class LoadResult(CheckedFile):
     """Everything found in one file: the schedules without errors, and every problem."""
 
-    __slots__ = ("file", "items", "problems")
+    __slots__ = ()
 
-    def __init__(self, file: str, items: list[Located] | None = None, problems: list[Problem] | None = None) -> None:
-        self.file = file
-        self.items: list[Located] = [] if items is None else items
-        self.problems: list[Problem] = [] if problems is None else problems
-
-    def __repr__(self) -> str:
-        return f"LoadResult({self.file!r}, items={len(self.items)}, problems={len(self.problems)})"
+    items: list[Located]
 
     @property
     def schedules(self) -> list[ScanSchedule]:
         return [i.schedule for i in self.items]
 
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
 
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity != "error"]
+def check_text(text: str, filename: str, committed: bool = True) -> LoadResult:
+    """Parse and validate a whole file, collecting every problem; never raises for bad input."""
+    checked = check_documents(text, filename, committed)
+    return LoadResult(checked.file, [Located(item) for item in checked.items], checked.problems)
 
 
-def read_text(path: str | os.PathLike[str]) -> str:
-    """Read a schedules file as UTF-8 text, refusing what cannot be one."""
-    name = os.fspath(path)
-    try:
-        with open(name, "rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise JmoError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise JmoError(f"{name}: is a directory, expected a YAML file") from None
-    except PermissionError:
-        raise JmoError(f"{name}: permission denied") from None
-    except OSError as exc:
-        raise JmoError(f"{name}: cannot read: {exc.strerror}") from None
-    return decode(data, name)
-
-
-def decode(data: bytes, name: str) -> str:
-    if len(data) > MAX_FILE_BYTES:
-        raise JmoError(f"{name}: file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; a schedules file is far smaller")
-    if b"\x00" in data:
-        raise JmoError(f"{name}: not a text file (it contains NUL bytes)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise JmoError(f"{name}:{line}: not UTF-8 text (invalid byte 0x{data[exc.start]:02x})") from None
-    return text
+def check_file(path: str | os.PathLike[str], committed: bool = True) -> LoadResult:
+    return check_text(read_text(path), os.fspath(path), committed)
 
 
 def load_text(text: str, filename: str, committed: bool = True) -> list[ScanSchedule]:
@@ -97,67 +56,3 @@ def load_text(text: str, filename: str, committed: bool = True) -> list[ScanSche
 def load_file(path: str | os.PathLike[str], committed: bool = True) -> list[ScanSchedule]:
     """Load a committed schedules file; raises ValidationError (all problems) or JmoError."""
     return load_text(read_text(path), os.fspath(path), committed)
-
-
-def check_file(path: str | os.PathLike[str], committed: bool = True) -> LoadResult:
-    return check_text(read_text(path), os.fspath(path), committed)
-
-
-def check_text(text: str, filename: str, committed: bool = True) -> LoadResult:
-    """Parse and validate a whole file, collecting every problem; never raises for bad input."""
-    import gc
-
-    # Loading allocates many small objects and frees none: the cyclic collector would scan
-    # the growing heap again and again (time growing faster than the file). Nothing here
-    # makes reference cycles, so pause it.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        return _check_text(text, filename, committed)
-    finally:
-        if paused:
-            gc.enable()
-
-
-def _check_text(text: str, filename: str, committed: bool) -> LoadResult:
-    from .yamltext import YamlSyntaxError, parse_documents
-
-    result = LoadResult(filename)
-    try:
-        docs = parse_documents(text)
-    except YamlSyntaxError as exc:
-        result.problems.append(Problem(filename, exc.line, exc.column, "", exc.message))
-        return result
-    lines = text.splitlines()
-    docs_with_values = [(i, d) for i, d in enumerate(docs) if d.value is not None]
-    if not docs_with_values:
-        result.problems.append(Problem(filename, None, None, "", "file is empty; expected a ScanSchedule object"))
-        return result
-    found: list[tuple[str, int | None, int | None, str, str]] = []
-    for index, doc in docs_with_values:
-        c = Checker(filename, doc, committed, lines)
-        good = check_document(c, doc.value)
-        result.problems.extend(c.problems)
-        # Duplicates are judged on every object that has a usable name, valid or not.
-        for path, obj in _named_objects(doc.value):
-            line, column = doc.where(path + ("metadata", "name"))
-            found.append((filename, line, column, path_text(path + ("metadata", "name")), obj["metadata"]["name"]))
-        for path, obj in good:
-            line, column = doc.where(path)
-            result.items.append(Located(ScanSchedule.from_dict(obj), filename, line, column, index, path))
-    check_duplicates(found, result.problems)
-    seen: dict[str, int] = {}
-    for entry in found:
-        seen[entry[4]] = seen.get(entry[4], 0) + 1
-    result.items = [i for i in result.items if seen.get(i.schedule.name, 0) < 2]
-    result.problems.sort(key=lambda p: (p.line or 0, p.column or 0))
-    return result
-
-
-def _named_objects(value: object) -> list[tuple[tuple, dict]]:
-    def named(obj: object) -> bool:
-        return isinstance(obj, dict) and isinstance(obj.get("metadata"), dict) and isinstance(obj["metadata"].get("name"), str)
-
-    if isinstance(value, dict) and value.get("kind") == "ScanScheduleList" and isinstance(value.get("items"), list):
-        return [(("items", i), obj) for i, obj in enumerate(value["items"]) if named(obj)]
-    return [((), value)] if named(value) else []  # type: ignore[list-item]

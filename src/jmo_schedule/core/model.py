@@ -1,28 +1,40 @@
 """The ScanSchedule data model: metadata / spec / status, with the user guide's field names.
 
 The classes are plain dataclasses so the guide's examples construct as written. They hold
-what they are given; `validate.py` decides whether it is acceptable. `to_dict` and
-`from_dict` round-trip losslessly (`from_dict(x.to_dict()) == x`).
+what they are given; `validate.py` decides whether it is acceptable (`schedule_problems`
+for an object built in Python). `to_dict` and `from_dict` round-trip losslessly
+(`from_dict(x.to_dict()) == x`). Names and defaults come from rules.py, the one table.
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from dataclasses import dataclass, field
+from typing import Any
 
-TYPE_CHECKING = False  # typing is not imported at run time: CLI start-up time
-if TYPE_CHECKING:
-    from typing import Any
+from ..errors import JmoError, Problem, ValidationError
+from .check import check_text
+from .rules import (
+    API_VERSION,
+    BACKEND_TYPES,
+    CONCURRENCY_POLICIES,
+    DEFAULT_BACKEND,
+    DEFAULT_PROFILE,
+    KIND,
+    LIST_KIND,
+    PROFILES,
+    SEVERITIES,
+    SPEC_DEFAULTS,
+)
+from .validate import Checker, check_schedule, type_name
+from .yamltext import dump_yaml
 
-API_VERSION = "jmo.security/v1alpha1"
-KIND = "ScanSchedule"
-LIST_KIND = "ScanScheduleList"
-
-CONCURRENCY_POLICIES = ("Forbid", "Allow", "Replace")
-BACKEND_TYPES = ("github-actions", "gitlab-ci", "local-cron", "kubernetes")
-PROFILES = ("fast", "slim", "balanced", "deep")
-SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
-DEFAULT_BACKEND = "local-cron"
+__all__ = [
+    "API_VERSION", "BACKEND_TYPES", "CONCURRENCY_POLICIES", "DEFAULT_BACKEND", "KIND", "LIST_KIND", "PROFILES",
+    "SEVERITIES", "BackendConfig", "Condition", "JobTemplateSpec", "ScanSchedule", "ScheduleMetadata", "ScheduleSpec",
+    "ScheduleStatus", "schedule_problems",
+]
 
 
 def _copy(value: Any) -> Any:
@@ -118,7 +130,7 @@ class BackendConfig:
 
 @dataclass
 class JobTemplateSpec:
-    profile: str = "balanced"
+    profile: str = DEFAULT_PROFILE
     targets: dict[str, Any] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
@@ -154,12 +166,12 @@ class JobTemplateSpec:
 @dataclass
 class ScheduleSpec:
     schedule: str
-    timezone: str = "UTC"
-    suspend: bool = False
-    concurrencyPolicy: str = "Forbid"
+    timezone: str = SPEC_DEFAULTS["timezone"]
+    suspend: bool = SPEC_DEFAULTS["suspend"]
+    concurrencyPolicy: str = SPEC_DEFAULTS["concurrencyPolicy"]
     startingDeadlineSeconds: int | None = None
-    successfulJobsHistoryLimit: int = 30
-    failedJobsHistoryLimit: int = 10
+    successfulJobsHistoryLimit: int = SPEC_DEFAULTS["successfulJobsHistoryLimit"]
+    failedJobsHistoryLimit: int = SPEC_DEFAULTS["failedJobsHistoryLimit"]
     backend: BackendConfig = field(default_factory=BackendConfig)
     jobTemplate: JobTemplateSpec = field(default_factory=JobTemplateSpec)
 
@@ -271,13 +283,9 @@ class ScanSchedule:
         )
 
     def to_json(self, include_status: bool = True) -> str:
-        import json
-
         return json.dumps(self.to_dict(include_status), indent=2, ensure_ascii=False) + "\n"
 
     def to_yaml(self, include_status: bool = True) -> str:
-        from .yamltext import dump_yaml
-
         return dump_yaml(self.to_dict(include_status))
 
     @classmethod
@@ -295,10 +303,32 @@ class ScanSchedule:
 
 
 def _one(text: str, name: str) -> ScanSchedule:
-    from ..errors import JmoError
-    from .loader import load_text
+    result = check_text(text, name, committed=False)
+    if result.errors:
+        raise ValidationError(result.problems)
+    if len(result.items) != 1:
+        raise JmoError(f"{name}: expected one ScanSchedule, found {len(result.items)}")
+    return ScanSchedule.from_dict(result.items[0].data)
 
-    schedules = load_text(text, name, committed=False)
-    if len(schedules) != 1:
-        raise JmoError(f"{name}: expected one ScanSchedule, found {len(schedules)}")
-    return schedules[0]
+
+def schedule_problems(schedule: ScanSchedule, committed: bool = False, filename: str | None = None) -> list[Problem]:
+    """Validate a model object (built through the Python API)."""
+    c = Checker(filename or f"<schedule {getattr(schedule.metadata, 'name', '?')}>", None, committed)
+    # The parts must be the model's classes before they can be turned into a dict.
+    parts: list[tuple[tuple[str, ...], object, type]] = [
+        (("metadata",), schedule.metadata, ScheduleMetadata),
+        (("spec",), schedule.spec, ScheduleSpec),
+        (("status",), schedule.status, ScheduleStatus),
+    ]
+    if isinstance(schedule.spec, ScheduleSpec):
+        parts += [
+            (("spec", "backend"), schedule.spec.backend, BackendConfig),
+            (("spec", "jobTemplate"), schedule.spec.jobTemplate, JobTemplateSpec),
+        ]
+    for path, value, cls in parts:
+        if not isinstance(value, cls):
+            c.error(path, f"expected a {cls.__name__}, got {type_name(value)}")
+    if c.problems:
+        return c.problems
+    check_schedule(c, schedule.to_dict(include_status=not committed))
+    return c.problems

@@ -6,106 +6,53 @@ applies the rules for files kept in git (no literal webhook URLs).
 """
 from __future__ import annotations
 
-import difflib
 import functools
-import re
 
 from ..errors import Problem
-from .model import (
+from . import cron
+from .rules import (
     API_VERSION,
+    BACKEND_CONFIG,
+    BACKEND_FIELDS,
     BACKEND_TYPES,
-    CONCURRENCY_POLICIES,
+    CHANNEL_FIELDS,
+    CONDITION_FIELDS,
+    CONTROL_RE,
     DEFAULT_BACKEND,
+    DNS_SUBDOMAIN_RE,
+    ENV_REF_RE,
+    EXCLUSIVE_TARGETS,
+    JOB_FIELDS,
     KIND,
+    LABEL_NAME_RE,
+    LATE_START_BACKENDS,
+    LATE_START_SECONDS,
+    LIST_FIELDS,
     LIST_KIND,
+    MAX_NAME,
+    METADATA_FIELDS,
+    NAME_RE,
+    NOTIFICATION_FIELDS,
+    OPTION_KINDS,
     PROFILES,
-    SEVERITIES,
-    ScanSchedule,
+    REPO_SOURCES,
+    RESULTS_FIELDS,
+    RFC3339_RE,
+    SPEC_FIELDS,
+    SPEC_KINDS,
+    STATUS_FIELDS,
+    TARGET_KINDS,
+    TOP_FIELDS,
+    UID_RE,
 )
 from .yamltext import Document
 
-TYPE_CHECKING = False  # typing is not imported at run time: CLI start-up time
+TYPE_CHECKING = False  # the validate path stays free of typing (start-up budget, bench/cli_startup.py)
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-MAX_NAME = 63
-NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-LABEL_NAME_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$")
-DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-ENV_REF_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
-RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-# `uses:` of this project's action (owner/repo[/path]@ref); written into generated workflows.
-ACTION_REF_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[A-Za-z0-9_./-]+$")
-UID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-TOP_FIELDS = ("apiVersion", "kind", "metadata", "spec", "status")
-LIST_FIELDS = ("apiVersion", "kind", "metadata", "items")
-METADATA_FIELDS = ("name", "uid", "labels", "annotations", "creationTimestamp", "generation", "resourceVersion")
-SPEC_FIELDS = (
-    "schedule", "timezone", "suspend", "concurrencyPolicy", "startingDeadlineSeconds",
-    "successfulJobsHistoryLimit", "failedJobsHistoryLimit", "backend", "jobTemplate",
-)
-BACKEND_FIELDS = ("type", "config")
-JOB_FIELDS = ("profile", "targets", "results", "options", "notifications")
-STATUS_FIELDS = (
-    "conditions", "nextScheduleTime", "lastScheduleTime", "lastSuccessfulTime", "active", "succeeded", "failed",
-)
-CONDITION_FIELDS = ("type", "status", "lastTransitionTime", "reason", "message")
-NOTIFICATION_FIELDS = ("enabled", "channels")
-CHANNEL_FIELDS = ("type", "url")
-RESULTS_FIELDS = ("dir",)
-LOG_LEVELS = ("DEBUG", "INFO", "WARN", "ERROR")
-
-# Targets: one repository source at most (the scanner's --repo / --repos-dir / --targets
-# are mutually exclusive), plus any of the others.
-REPO_SOURCES = ("repo", "repos_dir", "targets_file")
-TARGET_KINDS: dict[str, str] = {
-    "repo": "str", "repos_dir": "str", "targets_file": "str",
-    "images": "str_list", "images_file": "str",
-    "urls": "str_list", "urls_file": "str",
-    "api_spec": "str", "k8s_context": "str", "k8s_namespace": "str", "k8s_all_namespaces": "bool",
-}
-EXCLUSIVE_TARGETS = (("images", "images_file"), ("urls", "urls_file"), ("k8s_namespace", "k8s_all_namespaces"))
-OPTION_KINDS: dict[str, Any] = {
-    "fail_on": SEVERITIES,
-    "threads": ("int", 1, 256),
-    "timeout": ("int", 1, 7 * 24 * 3600),
-    "allow_missing_tools": "bool",
-    "human_logs": "bool",
-    "log_level": LOG_LEVELS,
-}
-# backend.config keys each backend understands: name -> kind. Kinds: "str", "str_list",
-# "str_or_list", "bool", "int:<lo>:<hi>", "gitlab_retry", "mapping", "duration", "gitlab_stage".
-BACKEND_CONFIG: dict[str, dict[str, str]] = {
-    "github-actions": {
-        "image": "str", "runs-on": "str_or_list", "environment": "str", "action": "action_ref", "codeScanning": "bool",
-    },
-    "gitlab-ci": {"image": "str", "tags": "str_list", "timeout": "duration", "retry": "gitlab_retry", "ref": "str",
-                  "stage": "gitlab_stage"},
-    "kubernetes": {
-        "image": "str", "namespace": "str", "serviceAccountName": "str", "resultsVolumeClaim": "str",
-        "webhookSecret": "str", "imagePullSecrets": "str_list",
-    },
-    "local-cron": {"scanner": "str"},
-}
-GITLAB_RETRY_WHEN = (
-    "always", "unknown_failure", "script_failure", "api_failure", "stuck_or_timeout_failure",
-    "runner_system_failure", "runner_unsupported", "stale_schedule", "job_execution_timeout", "archived_failure",
-    "unmet_prerequisites", "scheduler_failure", "data_integrity_failure",
-)
-GITLAB_RESERVED_STAGES = (".pre", ".post")
-# Schedulers that start runs late on their own cadence, and why: a startingDeadlineSeconds
-# under LATE_START_SECONDS makes the guard skip runs the platform merely started late.
-LATE_START_BACKENDS: dict[str, str] = {
-    "github-actions": "GitHub Actions starts scheduled runs late at busy times (the start of every hour most) "
-                      "and may drop them",
-    "gitlab-ci": "GitLab's pipeline schedule worker starts scheduled pipelines on its own cadence "
-                 "(every 5 minutes on GitLab.com, every 10 by default on GitLab Self-Managed), later under load",
-}
-LATE_START_SECONDS = 15 * 60
-GITLAB_DURATION_RE = re.compile(r"^\s*\d+(\.\d+)?\s*(s|sec|seconds?|m|min|minutes?|h|hr|hours?|d|days?|w|weeks?)?(\s+\d+(\.\d+)?\s*(s|sec|seconds?|m|min|minutes?|h|hr|hours?|d|days?|w|weeks?)?)*\s*$", re.I)
+    from .model import ScanSchedule
 
 
 def type_name(value: Any) -> str:
@@ -125,6 +72,9 @@ def type_name(value: Any) -> str:
 
 
 def suggest(key: str, allowed: tuple[str, ...] | list[str]) -> str:
+    """The allowed field `key` most likely meant, or ""."""
+    import difflib  # only for a file with a wrong key: valid files never pay for it
+
     lowered = {a.lower(): a for a in allowed}
     if key.lower() in lowered:
         return lowered[key.lower()]
@@ -138,8 +88,6 @@ def suggest(key: str, allowed: tuple[str, ...] | list[str]) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _parse_cron(expr: str) -> Any:
-    from . import cron
-
     try:
         return cron.parse(expr)
     except cron.CronError as exc:
@@ -148,8 +96,6 @@ def _parse_cron(expr: str) -> Any:
 
 @functools.lru_cache(maxsize=1024)
 def _zone_error(name: str) -> str | None:
-    from . import cron
-
     try:
         cron.get_zone(name)
     except ValueError as exc:
@@ -159,8 +105,6 @@ def _zone_error(name: str) -> str | None:
 
 @functools.lru_cache(maxsize=4096)
 def _min_interval(expr: str) -> int:
-    from . import cron
-
     return cron.min_interval_minutes(expr)
 
 
@@ -261,7 +205,7 @@ def path_text(path: tuple) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         elif CONTROL_RE.search(str(part)):
-            import json
+            import json  # only for a key holding a control character: valid files never pay for it
 
             out += "[" + json.dumps(str(part), ensure_ascii=False) + "]"
         else:
@@ -396,15 +340,9 @@ def check_spec(c: Checker, value: Any, path: tuple) -> str | None:
         err = _zone_error(spec["timezone"])
         if err:
             c.error(path + ("timezone",), err)
-    if "suspend" in spec:
-        c.boolean(spec["suspend"], path + ("suspend",))
-    if "concurrencyPolicy" in spec:
-        c.enum(spec["concurrencyPolicy"], path + ("concurrencyPolicy",), CONCURRENCY_POLICIES)
-    if "startingDeadlineSeconds" in spec and spec["startingDeadlineSeconds"] is not None:
-        c.integer(spec["startingDeadlineSeconds"], path + ("startingDeadlineSeconds",), 0)
-    for key in ("successfulJobsHistoryLimit", "failedJobsHistoryLimit"):
+    for key, kind in SPEC_KINDS.items():
         if key in spec:
-            c.integer(spec[key], path + (key,), 0, 10_000)
+            kind.check(c, spec[key], path + (key,))
     backend_type = DEFAULT_BACKEND
     if "backend" in spec:
         backend_type = check_backend(c, spec["backend"], path + ("backend",)) or backend_type
@@ -466,53 +404,9 @@ def check_backend(c: Checker, value: Any, path: tuple) -> str | None:
     if cfg is None:
         return btype
     for key, val in cfg.items():
-        kind = allowed.get(key)
-        kpath = path + ("config", key)
-        if kind == "str":
-            c.string(val, kpath)
-        elif kind == "str_list":
-            c.str_list(val, kpath)
-        elif kind == "str_or_list":
-            if isinstance(val, list):
-                c.str_list(val, kpath)
-            else:
-                c.string(val, kpath)
-        elif kind == "bool":
-            c.boolean(val, kpath)
-        elif kind == "duration":
-            if c.string(val, kpath) and not GITLAB_DURATION_RE.match(val):
-                c.error(kpath, f"{val!r} is not a duration such as 1h, 30m or \"1h 30m\"")
-        elif kind == "gitlab_retry":
-            check_gitlab_retry(c, val, kpath)
-        elif kind == "gitlab_stage":
-            if c.string(val, kpath) and val in GITLAB_RESERVED_STAGES:
-                c.error(kpath, f"{val}: GitLab does not run a pipeline that has only .pre/.post jobs, so the scan "
-                               "might never run; use a stage from your stages: list (default test)")
-        elif kind == "action_ref":
-            if c.string(val, kpath) and not ACTION_REF_RE.match(val):
-                c.error(kpath, f"{val!r} is not an action reference such as jmo/schedule-action@<commit sha>")
+        if key in allowed:
+            allowed[key].check(c, val, path + ("config", key))
     return btype
-
-
-def check_gitlab_retry(c: Checker, value: Any, path: tuple) -> None:
-    if isinstance(value, dict):
-        retry = c.mapping(value, path, ("max", "when", "exit_codes"))
-        if retry is None:
-            return
-        if "max" in retry:
-            c.integer(retry["max"], path + ("max",), 0, 2)
-        if "when" in retry:
-            whens = retry["when"] if isinstance(retry["when"], list) else [retry["when"]]
-            for i, w in enumerate(whens):
-                c.enum(w, path + ("when", i) if isinstance(retry["when"], list) else path + ("when",), GITLAB_RETRY_WHEN)
-        if "exit_codes" in retry:
-            if isinstance(retry["exit_codes"], list):
-                for i, code in enumerate(retry["exit_codes"]):
-                    c.integer(code, path + ("exit_codes", i), 0, 255)
-            else:
-                c.integer(retry["exit_codes"], path + ("exit_codes",), 0, 255)
-    else:
-        c.integer(value, path, 0, 2)
 
 
 def check_job(c: Checker, value: Any, path: tuple) -> None:
@@ -540,13 +434,8 @@ def check_targets(c: Checker, value: Any, path: tuple) -> None:
     if targets is None:
         return
     for key, val in targets.items():
-        kind = TARGET_KINDS.get(key)
-        if kind == "str":
-            c.string(val, path + (key,))
-        elif kind == "str_list":
-            c.str_list(val, path + (key,))
-        elif kind == "bool":
-            c.boolean(val, path + (key,))
+        if key in TARGET_KINDS:
+            TARGET_KINDS[key].check(c, val, path + (key,))
     sources = [k for k in REPO_SOURCES if k in targets]
     if len(sources) > 1:
         c.error(
@@ -565,13 +454,8 @@ def check_options(c: Checker, value: Any, path: tuple) -> None:
     if options is None:
         return
     for key, val in options.items():
-        kind = OPTION_KINDS.get(key)
-        if kind == "bool":
-            c.boolean(val, path + (key,))
-        elif isinstance(kind, tuple) and kind and kind[0] == "int":
-            c.integer(val, path + (key,), kind[1], kind[2])
-        elif isinstance(kind, tuple):
-            c.enum(val, path + (key,), kind)
+        if key in OPTION_KINDS:
+            OPTION_KINDS[key].check(c, val, path + (key,))
 
 
 def check_notifications(c: Checker, value: Any, path: tuple) -> None:
@@ -681,30 +565,3 @@ def check_duplicates(found: list[tuple[str, int | None, int | None, str, str]], 
             others = [e for e in entries if e is not entry]
             where = ", ".join(f"line {e[1]}" if e[1] is not None else e[3] for e in others)
             problems.append(Problem(entry[0], entry[1], entry[2], entry[3], f"duplicate name {name!r} (also at {where})"))
-
-
-def schedule_problems(schedule: ScanSchedule, committed: bool = False, filename: str | None = None) -> list[Problem]:
-    """Validate a model object (built through the Python API)."""
-    from .model import BackendConfig, JobTemplateSpec, ScheduleMetadata, ScheduleSpec, ScheduleStatus
-
-    c = Checker(filename or f"<schedule {getattr(schedule.metadata, 'name', '?')}>", None, committed)
-    # The parts must be the model's classes before they can be turned into a dict.
-    parts: list[tuple[tuple[str, ...], object, type]] = [
-        (("metadata",), schedule.metadata, ScheduleMetadata),
-        (("spec",), schedule.spec, ScheduleSpec),
-        (("status",), schedule.status, ScheduleStatus),
-    ]
-    if isinstance(schedule.spec, ScheduleSpec):
-        parts += [
-            (("spec", "backend"), schedule.spec.backend, BackendConfig),
-            (("spec", "jobTemplate"), schedule.spec.jobTemplate, JobTemplateSpec),
-        ]
-    for path, value, cls in parts:
-        if not isinstance(value, cls):
-            c.error(path, f"expected a {cls.__name__}, got {type_name(value)}")
-    if c.problems:
-        return c.problems
-    data = schedule.to_dict(include_status=not committed)
-    check_schedule(c, data)
-    return c.problems
-

@@ -22,7 +22,7 @@ from ..core.cron import next_runs
 from ..core.model import ScanSchedule
 from ..core.selector import matches, parse_selector
 from ..core.timefmt import rfc3339
-from ..core.validate import schedule_problems
+from ..core.model import schedule_problems
 from ..errors import AlreadyExistsError, ConflictError, NotFoundError, Problem, ValidationError
 from .committed import CommittedFile
 from .store import Store, default_path

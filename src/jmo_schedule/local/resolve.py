@@ -13,7 +13,7 @@ import os
 from datetime import datetime
 from typing import Callable, NamedTuple
 
-from ..core.loader import DEFAULT_FILE
+from ..core.check import DEFAULT_FILE
 from ..core.model import ScanSchedule
 from ..errors import JmoError, NotFoundError
 from .manager import ScheduleManager

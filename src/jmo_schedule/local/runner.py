@@ -41,6 +41,7 @@ from typing import Any, Callable, Mapping, TextIO
 from . import history as rh
 from . import runlock
 from ..errors import JmoError
+from ..core import policy
 from .manager import ScheduleManager, next_schedule_time
 from .resolve import schedules
 from ..core.timefmt import compact_duration, parse_timestamp, rfc3339, run_stamp
@@ -308,17 +309,20 @@ def _decide(schedule: ScanSchedule, now: datetime, manual: bool = False) -> _Dec
                                      f"{nominal_text} was already handled; next run {_next_time(schedule, now) or 'none'}",
                                      crashed=crashed)
                 late = (now - nominal).total_seconds()
+            # The one run policy (core/policy.py); who else is running: this machine's lock slots.
+            verdict = policy.decide(spec, now=now, nominal=nominal, who_else=lambda: active)
             reason = message = ""
-            if spec.suspend:
-                reason, message = "Suspended", f"schedule is suspended; {not_run}"
-            elif not manual and spec.startingDeadlineSeconds is not None and late > spec.startingDeadlineSeconds:
-                reason = "MissedDeadline"
+            if verdict.reason == policy.SUSPENDED:
+                message = f"schedule is suspended; {not_run}"
+            elif verdict.reason == policy.MISSED_DEADLINE:
                 message = (f"started {compact_duration(late)} after {nominal_text}, later than startingDeadlineSeconds "
                            f"({spec.startingDeadlineSeconds}s)")
-            elif active and spec.concurrencyPolicy == "Forbid":
-                ids = ", ".join(f"{a.run_id} (pid {a.pid})" for a in active)
+            elif verdict.reason == policy.FORBIDDEN:
+                ids = ", ".join(f"{a.run_id} (pid {a.pid})" for a in verdict.others)
                 skipped = f"{nominal_text} skipped" if nominal_text else "the manual run was not started"
-                reason, message = "ConcurrencyForbidden", f"concurrencyPolicy Forbid: run {ids} still active; {skipped}"
+                message = f"concurrencyPolicy Forbid: run {ids} still active; {skipped}"
+            if not verdict.run:
+                reason = verdict.reason
             run_id = f"{run_stamp(now)}-{secrets.token_hex(3)}"
             record: dict[str, Any] = {"id": run_id, "startTime": rfc3339(now)}
             if manual:
@@ -329,7 +333,7 @@ def _decide(schedule: ScanSchedule, now: datetime, manual: bool = False) -> _Dec
                 record.update(result=rh.SKIPPED, reason=reason, message=message, endTime=rfc3339(now), exitCode=0)
                 data["runs"].append(record)
                 return _Decision("skip", reason, message, run_id, crashed=crashed)
-            replace = tuple(active) if spec.concurrencyPolicy == "Replace" else ()
+            replace = verdict.others if verdict.reason == policy.REPLACE else ()
             for info in replace:
                 runlock.mark_replaced(name, info.run_id)
             run_dir = _make_run_dir(schedule, now)

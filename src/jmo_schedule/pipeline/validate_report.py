@@ -1,23 +1,23 @@
 """Reporting `validate` results for CI systems: GitHub annotations and step summary,
 GitLab Code Quality, and plain JSON.
 
-Loading and checking live in `loader.py`; this module only turns results into text, so
-every function here is pure: the caller passes the clock (`now`) for next-run times.
+Reading and checking live in core/check.py; this module only turns results into text,
+so every function here is pure: the caller passes the clock (`now`) for next-run times.
+It is on the path of every pull request: the json, hashlib and cron descriptions of the
+machine formats are imported by the function that writes them, never for plain text.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from collections.abc import Sequence
+from datetime import datetime
 
+from ..core.check import CheckedFile
+from ..core.cron import describe, next_runs
+from ..core.rules import DEFAULT_BACKEND, SPEC_DEFAULTS
+from ..core.timefmt import local_time
 from ..errors import Problem
 from .workflow_commands import escape_data, escape_property
-from ..core.loader import LoadResult
-from ..core.timefmt import local_time
-
-# hashlib, json, datetime and typing are imported where used: `validate` start-up time.
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from datetime import datetime
-    from typing import Sequence
 
 FORMATS = ("text", "github", "codequality", "json")
 
@@ -31,17 +31,20 @@ CODEQUALITY_SEVERITY = {"error": "major", "warning": "minor"}
 CHECK_NAME = "jmo-schedule-validate"
 
 
-@dataclass
 class FileReport:
     """What validating one file found: its result, or the one-line reason it could not be read."""
 
-    file: str
-    result: LoadResult | None = None
-    read_error: str | None = None
-    problems: list[Problem] = field(default_factory=list)
+    __slots__ = ("file", "result", "read_error", "problems")
+
+    def __init__(self, file: str, result: CheckedFile | None = None, read_error: str | None = None,
+                 problems: list[Problem] | None = None) -> None:
+        self.file = file
+        self.result = result
+        self.read_error = read_error
+        self.problems: list[Problem] = [] if problems is None else problems
 
     @classmethod
-    def from_result(cls, result: LoadResult) -> FileReport:
+    def from_result(cls, result: CheckedFile) -> FileReport:
         return cls(result.file, result, None, list(result.problems))
 
     @classmethod
@@ -66,8 +69,6 @@ class FileReport:
 def repo_path(file: str, root: str | None) -> str:
     """`file` relative to the repository root when it lies inside it (annotations and
     Code Quality locations are repository paths); otherwise unchanged."""
-    import os
-
     if not root or not os.path.isabs(file):
         return file
     rel = os.path.relpath(file, root)
@@ -103,8 +104,6 @@ def _cell(text: str) -> str:
 def step_summary(reports: Sequence[FileReport], now: datetime, root: str | None = None) -> str:
     """Markdown for $GITHUB_STEP_SUMMARY: every valid schedule (cron, zone, description,
     next three runs, backend, suspended), then every problem (paths relative to `root`)."""
-    from ..core.cron import describe, next_runs
-
     lines = ["## jmo-schedule validate", ""]
     n_errors = sum(len(r.errors) for r in reports)
     n_schedules = sum(len(r.result.items) for r in reports if r.result)
@@ -115,17 +114,18 @@ def step_summary(reports: Sequence[FileReport], now: datetime, root: str | None 
     rows = []
     for report in reports:
         for item in report.result.items if report.result else []:
-            s = item.schedule
-            spec = s.spec
+            spec = {**SPEC_DEFAULTS, **item.data["spec"]}
+            cron, zone, suspend = spec["schedule"], spec["timezone"], spec["suspend"]
+            backend = (spec.get("backend") or {}).get("type", DEFAULT_BACKEND)
             try:
-                runs = [] if spec.suspend else next_runs(spec.schedule, spec.timezone, now, 3)
-                text = describe(spec.schedule, spec.timezone)
+                runs = [] if suspend else next_runs(cron, zone, now, 3)
+                text = describe(cron, zone)
             except ValueError:  # validated already; never let the summary break the step
                 runs, text = [], ""
-            shown = "<br>".join(local_time(r, spec.timezone) for r in runs) or ("suspended" if spec.suspend else "never")
+            shown = "<br>".join(local_time(r, zone) for r in runs) or ("suspended" if suspend else "never")
             rows.append(
-                f"| `{_cell(s.metadata.name)}` | `{_cell(spec.schedule)}` | {_cell(spec.timezone)} | {_cell(text)} "
-                f"| {shown} | {_cell(spec.backend.type)} | {'yes' if spec.suspend else 'no'} |"
+                f"| `{_cell(item.name)}` | `{_cell(cron)}` | {_cell(zone)} | {_cell(text)} "
+                f"| {shown} | {_cell(backend)} | {'yes' if suspend else 'no'} |"
             )
     if rows:
         lines += [
@@ -191,7 +191,7 @@ def json_report(reports: Sequence[FileReport]) -> str:
         files.append({
             "file": r.file,
             "valid": r.valid,
-            "schedules": [i.schedule.metadata.name for i in r.result.items] if r.result else [],
+            "schedules": [i.name for i in r.result.items] if r.result else [],
             "problems": [
                 {"file": p.file, "line": p.line, "column": p.column, "path": p.path,
                  "message": p.message, "severity": p.severity}

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from .._version import __version__
-from ..core.validate import ACTION_REF_RE
+from ..core.rules import ACTION_REF_RE
 from ..generators.github_actions import RELEASE_ACTION, OwnAction
 
 REPOSITORY_VAR = "JMO_ACTION_REPOSITORY"

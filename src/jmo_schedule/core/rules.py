@@ -1,0 +1,321 @@
+"""The rules of a schedules file, as data: the names and constants of the model, the
+patterns a value must match, and for each field that takes a value of some kind the Kind
+that knows both how the validator checks it and how the JSON Schema states it.
+
+`validate.py` walks a document with these tables; `scripts/generate_schema.py` turns the
+same tables into schema/schedules.schema.json. A field's rule is written once, here.
+"""
+from __future__ import annotations
+
+import re
+
+TYPE_CHECKING = False  # the validate path stays free of typing (start-up budget, bench/cli_startup.py)
+if TYPE_CHECKING:
+    from typing import Any
+
+API_VERSION = "jmo.security/v1alpha1"
+KIND = "ScanSchedule"
+LIST_KIND = "ScanScheduleList"
+
+CONCURRENCY_POLICIES = ("Forbid", "Allow", "Replace")
+BACKEND_TYPES = ("github-actions", "gitlab-ci", "local-cron", "kubernetes")
+PROFILES = ("fast", "slim", "balanced", "deep")
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+LOG_LEVELS = ("DEBUG", "INFO", "WARN", "ERROR")
+DEFAULT_BACKEND = "local-cron"
+DEFAULT_PROFILE = "balanced"
+# spec fields the model fills in when a file leaves them out.
+SPEC_DEFAULTS: dict[str, Any] = {
+    "timezone": "UTC",
+    "suspend": False,
+    "concurrencyPolicy": "Forbid",
+    "successfulJobsHistoryLimit": 30,
+    "failedJobsHistoryLimit": 10,
+}
+
+MAX_NAME = 63
+NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+LABEL_NAME_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$")
+DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+ENV_REF_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# `uses:` of this project's action (owner/repo[/path]@ref); written into generated workflows.
+ACTION_REF_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[A-Za-z0-9_./-]+$")
+UID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+GITLAB_DURATION_RE = re.compile(r"^\s*\d+(\.\d+)?\s*(s|sec|seconds?|m|min|minutes?|h|hr|hours?|d|days?|w|weeks?)?(\s+\d+(\.\d+)?\s*(s|sec|seconds?|m|min|minutes?|h|hr|hours?|d|days?|w|weeks?)?)*\s*$", re.I)
+
+TOP_FIELDS = ("apiVersion", "kind", "metadata", "spec", "status")
+LIST_FIELDS = ("apiVersion", "kind", "metadata", "items")
+METADATA_FIELDS = ("name", "uid", "labels", "annotations", "creationTimestamp", "generation", "resourceVersion")
+SPEC_FIELDS = (
+    "schedule", "timezone", "suspend", "concurrencyPolicy", "startingDeadlineSeconds",
+    "successfulJobsHistoryLimit", "failedJobsHistoryLimit", "backend", "jobTemplate",
+)
+BACKEND_FIELDS = ("type", "config")
+JOB_FIELDS = ("profile", "targets", "results", "options", "notifications")
+STATUS_FIELDS = (
+    "conditions", "nextScheduleTime", "lastScheduleTime", "lastSuccessfulTime", "active", "succeeded", "failed",
+)
+CONDITION_FIELDS = ("type", "status", "lastTransitionTime", "reason", "message")
+NOTIFICATION_FIELDS = ("enabled", "channels")
+CHANNEL_FIELDS = ("type", "url")
+RESULTS_FIELDS = ("dir",)
+
+GITLAB_RETRY_WHEN = (
+    "always", "unknown_failure", "script_failure", "api_failure", "stuck_or_timeout_failure",
+    "runner_system_failure", "runner_unsupported", "stale_schedule", "job_execution_timeout", "archived_failure",
+    "unmet_prerequisites", "scheduler_failure", "data_integrity_failure",
+)
+GITLAB_RESERVED_STAGES = (".pre", ".post")
+# Schedulers that start runs late on their own cadence, and why: a startingDeadlineSeconds
+# under LATE_START_SECONDS makes the guard skip runs the platform merely started late.
+LATE_START_BACKENDS: dict[str, str] = {
+    "github-actions": "GitHub Actions starts scheduled runs late at busy times (the start of every hour most) "
+                      "and may drop them",
+    "gitlab-ci": "GitLab's pipeline schedule worker starts scheduled pipelines on its own cadence "
+                 "(every 5 minutes on GitLab.com, every 10 by default on GitLab Self-Managed), later under load",
+}
+LATE_START_SECONDS = 15 * 60
+
+# JSON Schema pieces for a string the validator accepts: not empty, no control characters.
+STRING_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1, "pattern": r"^[^\x00-\x1f\x7f]*$"}
+STR_LIST_SCHEMA: dict[str, Any] = {"type": "array", "items": STRING_SCHEMA, "minItems": 1}
+
+
+def int_schema(lo: int | None = None, hi: int | None = None, nullable: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": ["integer", "null"] if nullable else "integer"}
+    if lo is not None:
+        out["minimum"] = lo
+    if hi is not None:
+        out["maximum"] = hi
+    return out
+
+
+def ignore_case(pattern: str) -> str:
+    """Spell a case-insensitive Python pattern for ECMA-262 (which has no inline flags):
+    every letter outside a character class and not after a backslash becomes [xX]."""
+    out, in_class, escaped = [], False, False
+    for ch in pattern:
+        if escaped:
+            out.append(ch)
+            escaped = False
+        elif ch == "\\":
+            out.append(ch)
+            escaped = True
+        elif ch == "[":
+            in_class = True
+            out.append(ch)
+        elif ch == "]":
+            in_class = False
+            out.append(ch)
+        elif ch.isalpha() and not in_class:
+            out.append(f"[{ch.lower()}{ch.upper()}]")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------------------
+# Kinds of values: `check(c, value, path)` reports through the validator's Checker `c`
+# (True when the value is fine); `schema()` is the same rule as JSON Schema.
+
+
+class Kind:
+    def check(self, c: Any, value: Any, path: tuple) -> bool:
+        raise NotImplementedError
+
+    def schema(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class Str(Kind):
+    """A non-empty string without control characters."""
+
+    def check(self, c: Any, value: Any, path: tuple) -> bool:
+        return bool(c.string(value, path))
+
+    def schema(self) -> dict[str, Any]:
+        return STRING_SCHEMA
+
+
+class StrList(Kind):
+    """A non-empty list of such strings."""
+
+    def check(self, c: Any, value: Any, path: tuple) -> bool:
+        return bool(c.str_list(value, path))
+
+    def schema(self) -> dict[str, Any]:
+        return STR_LIST_SCHEMA
+
+
+class StrOrList(Kind):
+    """One string, or a list of them (GitHub's runs-on)."""
+
+    def check(self, c: Any, value: Any, path: tuple) -> bool:
+        return bool(c.str_list(value, path) if isinstance(value, list) else c.string(value, path))
+
+    def schema(self) -> dict[str, Any]:
+        return {"oneOf": [STRING_SCHEMA, STR_LIST_SCHEMA]}
+
+
+class Bool(Kind):
+    def check(self, c: Any, value: Any, path: tuple) -> bool:
+        return bool(c.boolean(value, path))
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "boolean"}
+
+
+class Int(Kind):
+    """A whole number within [lo, hi]; with `nullable`, null is accepted too."""
+
+    def __init__(self, lo: int | None = None, hi: int | None = None, nullable: bool = False) -> None:
+        self.lo, self.hi, self.nullable = lo, hi, nullable
+
+    def check(self, c: Any, value: Any, path: tuple) -> bool:
+        if value is None and self.nullable:
+            return True
+        return bool(c.integer(value, path, self.lo, self.hi))
+
+    def schema(self) -> dict[str, Any]:
+        return int_schema(self.lo, self.hi, self.nullable)
+
+
+class Enum(Kind):
+    """One of `choices`."""
+
+    def __init__(self, choices: tuple[str, ...]) -> None:
+        self.choices = choices
+
+    def check(self, c: Any, value: Any, path: tuple) -> bool:
+        return bool(c.enum(value, path, self.choices))
+
+    def schema(self) -> dict[str, Any]:
+        return {"enum": list(self.choices)}
+
+
+class Pattern(Kind):
+    """A string matching `regex` (`what` names it in the message)."""
+
+    def __init__(self, regex: re.Pattern[str], what: str, schema_pattern: str | None = None) -> None:
+        self.regex, self.what, self.schema_pattern = regex, what, schema_pattern
+
+    def check(self, c: Any, value: Any, path: tuple) -> bool:
+        if not c.string(value, path):
+            return False
+        if not self.regex.match(value):
+            c.error(path, f"{value!r} is not {self.what}")
+            return False
+        return True
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": self.schema_pattern or self.regex.pattern}
+
+
+class GitLabStage(Kind):
+    """A stage name, but not .pre / .post: a pipeline of only those jobs never runs."""
+
+    def check(self, c: Any, value: Any, path: tuple) -> bool:
+        if not c.string(value, path):
+            return False
+        if value in GITLAB_RESERVED_STAGES:
+            c.error(path, f"{value}: GitLab does not run a pipeline that has only .pre/.post jobs, so the scan "
+                          "might never run; use a stage from your stages: list (default test)")
+            return False
+        return True
+
+    def schema(self) -> dict[str, Any]:
+        return {**STRING_SCHEMA, "not": {"enum": list(GITLAB_RESERVED_STAGES)}}
+
+
+class GitLabRetry(Kind):
+    """GitLab's `retry:`: 0-2, or {max, when, exit_codes}."""
+
+    def check(self, c: Any, value: Any, path: tuple) -> bool:
+        before = len(c.problems)
+        if not isinstance(value, dict):
+            c.integer(value, path, 0, 2)
+            return len(c.problems) == before
+        retry = c.mapping(value, path, ("max", "when", "exit_codes"))
+        if retry is None:
+            return False
+        if "max" in retry:
+            c.integer(retry["max"], path + ("max",), 0, 2)
+        if "when" in retry:
+            whens = retry["when"] if isinstance(retry["when"], list) else [retry["when"]]
+            for i, w in enumerate(whens):
+                c.enum(w, path + ("when", i) if isinstance(retry["when"], list) else path + ("when",), GITLAB_RETRY_WHEN)
+        if "exit_codes" in retry:
+            if isinstance(retry["exit_codes"], list):
+                for i, code in enumerate(retry["exit_codes"]):
+                    c.integer(code, path + ("exit_codes", i), 0, 255)
+            else:
+                c.integer(retry["exit_codes"], path + ("exit_codes",), 0, 255)
+        return len(c.problems) == before
+
+    def schema(self) -> dict[str, Any]:
+        when = {"enum": list(GITLAB_RETRY_WHEN)}
+        code = int_schema(0, 255)
+        return {"oneOf": [
+            int_schema(0, 2),
+            {"type": "object", "additionalProperties": False, "properties": {
+                "max": int_schema(0, 2),
+                "when": {"oneOf": [when, {"type": "array", "items": when}]},
+                "exit_codes": {"oneOf": [code, {"type": "array", "items": code}]},
+            }},
+        ]}
+
+
+# --------------------------------------------------------------------------------------
+# The tables
+
+# spec fields that take a plain value (schedule, timezone, backend and jobTemplate have
+# checks of their own in validate.py).
+SPEC_KINDS: dict[str, Kind] = {
+    "suspend": Bool(),
+    "concurrencyPolicy": Enum(CONCURRENCY_POLICIES),
+    "startingDeadlineSeconds": Int(0, nullable=True),
+    "successfulJobsHistoryLimit": Int(0, 10_000),
+    "failedJobsHistoryLimit": Int(0, 10_000),
+}
+
+# Targets: one repository source at most (the scanner's --repo / --repos-dir / --targets
+# are mutually exclusive), plus any of the others.
+REPO_SOURCES = ("repo", "repos_dir", "targets_file")
+TARGET_KINDS: dict[str, Kind] = {
+    "repo": Str(), "repos_dir": Str(), "targets_file": Str(),
+    "images": StrList(), "images_file": Str(),
+    "urls": StrList(), "urls_file": Str(),
+    "api_spec": Str(), "k8s_context": Str(), "k8s_namespace": Str(), "k8s_all_namespaces": Bool(),
+}
+EXCLUSIVE_TARGETS = (("images", "images_file"), ("urls", "urls_file"), ("k8s_namespace", "k8s_all_namespaces"))
+
+OPTION_KINDS: dict[str, Kind] = {
+    "fail_on": Enum(SEVERITIES),
+    "threads": Int(1, 256),
+    "timeout": Int(1, 7 * 24 * 3600),
+    "allow_missing_tools": Bool(),
+    "human_logs": Bool(),
+    "log_level": Enum(LOG_LEVELS),
+}
+
+# backend.config keys each backend understands.
+BACKEND_CONFIG: dict[str, dict[str, Kind]] = {
+    "github-actions": {
+        "image": Str(), "runs-on": StrOrList(), "environment": Str(),
+        "action": Pattern(ACTION_REF_RE, "an action reference such as jmo/schedule-action@<commit sha>"),
+        "codeScanning": Bool(),
+    },
+    "gitlab-ci": {
+        "image": Str(), "tags": StrList(),
+        "timeout": Pattern(GITLAB_DURATION_RE, 'a duration such as 1h, 30m or "1h 30m"',
+                           ignore_case(GITLAB_DURATION_RE.pattern)),
+        "retry": GitLabRetry(), "ref": Str(), "stage": GitLabStage(),
+    },
+    "kubernetes": {
+        "image": Str(), "namespace": Str(), "serviceAccountName": Str(), "resultsVolumeClaim": Str(),
+        "webhookSecret": Str(), "imagePullSecrets": StrList(),
+    },
+    "local-cron": {"scanner": Str()},
+}
