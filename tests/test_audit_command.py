@@ -374,6 +374,10 @@ def test_local_history_with_a_missed_night(machine: Path, tmp_path: Path, capsys
     subprocess.run(["crontab", "-r"], check=True)
     code, data, _ = audit_json(capsys, "-f", path, "--now", "2026-11-07T00:00:00Z")
     assert data[0]["problems"][0]["message"] == "not installed in the crontab or systemd timers: run jmo-schedule install"
+    (history / "laptop.json").write_text("{broken")
+    code, data, _ = audit_json(capsys, "-f", path, "--now", "2026-11-07T00:00:00Z")
+    assert data[0]["state"] == "Unknown"
+    assert data[0]["problems"][0]["message"].startswith(f"{history / 'laptop.json'}: cannot read the run history (")
 
 
 # ------------------------------------------------------------------------------------

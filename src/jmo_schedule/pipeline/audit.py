@@ -25,7 +25,7 @@ Unknown (the backend could not be read) > Disabled > Missed > Failing > Late > H
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -161,7 +161,6 @@ class Audit:
     problems: tuple[Problem, ...] = ()
     fixed: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
-    channels: tuple[Any, ...] = field(default=(), compare=False)
 
     def of(self, kind: str) -> list[FireTime]:
         return [f for f in self.fire_times if f.kind == kind]
@@ -241,7 +240,6 @@ def account(
     since: datetime,
     grace: timedelta = DEFAULT_GRACE,
     late: timedelta = DEFAULT_LATE,
-    channels: tuple[Any, ...] = (),
 ) -> Audit:
     """The account of one schedule: its fire times from the later of `since` and when it
     began on the backend, up to `now`, each classified, and the schedule's state."""
@@ -249,7 +247,7 @@ def account(
     runs = tuple(sorted(observed.runs, key=lambda r: (r.created, r.id)))
     if observed.unknown is not None:
         return Audit(name, backend, UNKNOWN, (start, now), (), runs,
-                     (Problem("unknown", observed.unknown),), observed.fixed, observed.notes, channels)
+                     (Problem("unknown", observed.unknown),), observed.fixed, observed.notes)
     times = [t for t in fire_times(schedule, tz, start, now) if observed.began is None or t > observed.began]
     scheduled = [r for r in runs if r.scheduled]
     by_nominal = {r.nominal: r for r in scheduled if r.nominal is not None}
@@ -274,7 +272,7 @@ def account(
             state = candidate
             break
     return Audit(name, backend, state, (start, now), tuple(classes), runs, tuple(problems), observed.fixed,
-                 observed.notes, channels)
+                 observed.notes)
 
 
 _STATE_OF = {"unknown": UNKNOWN, "disabled": DISABLED, "missed": MISSED_STATE, "failure": FAILING, "late": LATE}

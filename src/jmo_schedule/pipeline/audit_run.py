@@ -129,7 +129,11 @@ def _local() -> Collector:
             if not manager:
                 runner = ("the systemd user manager is not running, so the timers do not fire: "
                           "loginctl enable-linger USER")
-        return audit_sources.local(schedule, history.read(schedule.name), installed=where, runner=runner)
+        try:
+            record = history.read(schedule.name)
+        except JmoError as exc:  # a damaged history: this schedule is Unknown, the rest go on
+            return Observed(unknown=str(exc))
+        return audit_sources.local(schedule, record, installed=where, runner=runner)
 
     return collect
 

@@ -140,8 +140,10 @@ def _github_skip(client: Any, run_id: str) -> tuple[bool, str | None]:
         if not any(isinstance(s, dict) and s.get("name") == SCAN_STEP and s.get("conclusion") == "skipped"
                    for s in steps):
             continue
+        # A job is a check run: its check_run_url ends in the check run's id (the job's own).
+        check_run = str(job.get("check_run_url") or "").rstrip("/").rsplit("/", 1)[-1] or str(job.get("id"))
         try:
-            notices = client.annotations(str(job.get("id")), hints={403: ""})
+            notices = client.annotations(check_run, hints={403: ""})
         except ApiError as exc:
             if exc.status == 403:
                 return True, f"reason not readable: the token in ${client.token_variable} needs checks: read"
