@@ -17,7 +17,7 @@ from pull_request import BRANCH, GENERATED, SCHEDULES, git, make_repository, pus
 
 from jmo_schedule.sync import drift
 from jmo_schedule.cli import main
-from jmo_schedule.commands.sync import plan_file
+from jmo_schedule.sync.core import plan_file
 
 # What GitLab's receive side answers a token without write access (as its git over HTTP does).
 REFUSE = """#!/bin/sh

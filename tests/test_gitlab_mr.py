@@ -58,12 +58,6 @@ def pushes(remote: Path) -> list[str]:
     return log.read_text().splitlines() if log.exists() else []
 
 
-def test_parse_github_output() -> None:
-    text = "changed=true\nfiles<<EOF_x\na.yml\n.gitlab/b.yml\nEOF_x\n"
-    assert gitlab_mr.parse_github_output(text) == gitlab_mr.SyncResult(True, ["a.yml", ".gitlab/b.yml"])
-    assert gitlab_mr.parse_github_output("changed=false\nfiles<<D\nD\n") == gitlab_mr.SyncResult(False, [])
-
-
 def test_push_options_are_single_lines() -> None:
     opts = gitlab_mr.push_options("main", "a\ntitle", ["x", " ", "y"], "line one\nline two")
     assert opts == ["-o", "merge_request.create", "-o", "merge_request.target=main", "-o", "merge_request.title=a title",

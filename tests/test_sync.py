@@ -18,6 +18,7 @@ import pytest
 
 from jmo_schedule.sync import plan as sync
 from jmo_schedule import generators as workflow_generators
+from jmo_schedule.sync import core as sync_core
 from jmo_schedule.cli import main
 from jmo_schedule.core.loader import load_text
 from jmo_schedule.core.model import ScanSchedule
@@ -51,7 +52,7 @@ def fake_generate_all(schedules: Sequence[ScanSchedule], source: str, github_act
 
 @pytest.fixture
 def fake_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(workflow_generators, "generate_all", fake_generate_all)
+    monkeypatch.setattr(sync_core, "generate_all", fake_generate_all)  # where sync looks it up
 
 
 def doc(name: str, cron: str = "17 2 * * *", backend: str = "github-actions", repo: str = ".", tz: str = "UTC") -> str:
@@ -743,7 +744,7 @@ def test_two_schedules_writing_one_path_is_an_error(tmp_path: Path, capsys: pyte
     def clash(schedules: Sequence[ScanSchedule], source: str, github_action: object = None) -> dict[str, str]:
         raise ValueError("two schedules generate the same file x.yml")
 
-    monkeypatch.setattr(workflow_generators, "generate_all", clash)
+    monkeypatch.setattr(sync_core, "generate_all", clash)
     (tmp_path / "s.yaml").write_text(doc("a"))
     assert run_cli(capsys, "-f", str(tmp_path / "s.yaml"), "--root", str(tmp_path)) == (
         1, "", "jmo-schedule: error: two schedules generate the same file x.yml\n")

@@ -1,4 +1,4 @@
-"""The GitLab bot merge request: regenerate, commit the changed files on one fixed branch,
+"""The GitLab bot merge request: regenerate (sync/core.py), commit the changed files on one fixed branch,
 and push it with GitLab's merge request push options, which open the merge request or,
 when one is already open for the branch, update it.
 
@@ -9,7 +9,7 @@ in .git/config or in the log. Nothing is pushed when the branch on the remote al
 holds exactly these files, so reruns create nothing new.
 
 Push options cannot hold a newline, so after the push the merge request's description is set
-to the full body `sync --pr-body` writes (a table of each file and why it changed) through the
+to the full body sync's plan gives (a table of each file and why it changed) through the
 REST API, with the same token (it needs the api scope; without it the description stays one
 line and a warning says so). When sync finds nothing to change but a merge request from the
 bot branch is still open, it is closed with a note and the branch deleted, as
@@ -22,11 +22,12 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import JmoError
+from .core import summary, sync
 from .git_remote import BOT_EMAIL, BOT_NAME, COMMIT_MESSAGE, Git, one_line, token_env
+from .plan import change_line, pr_body
 from ..errors import GitLabError
 from ..platforms.gitlab import GitLab
 from ..core.plural import counted
@@ -35,33 +36,6 @@ DEFAULT_BRANCH = "jmo-schedule/sync"
 DEFAULT_TITLE = COMMIT_MESSAGE
 DESCRIPTION_LIMIT = 1_048_576  # characters GitLab keeps of a merge request description
 TRUNCATED = "\n\n_(truncated: the list is longer than GitLab keeps)_\n"
-
-
-@dataclass(frozen=True)
-class SyncResult:
-    changed: bool
-    files: list[str]
-
-
-def parse_github_output(text: str) -> SyncResult:
-    """Read `changed=` and `files<<DELIM` from what sync wrote to its output file."""
-    changed = False
-    files: list[str] = []
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("changed="):
-            changed = line.split("=", 1)[1].strip() == "true"
-        elif line.startswith("files<<"):
-            delim = line[len("files<<"):]
-            i += 1
-            while i < len(lines) and lines[i] != delim:
-                if lines[i].strip():
-                    files.append(lines[i])
-                i += 1
-        i += 1
-    return SyncResult(changed, files)
 
 
 def push_options(target: str, title: str, labels: Sequence[str], description: str) -> list[str]:
@@ -90,28 +64,6 @@ def default_remote(env: Mapping[str, str]) -> str:
         raise JmoError("no remote to push to: pass --remote or run inside GitLab CI ($CI_SERVER_URL, $CI_PROJECT_PATH)")
     scheme, _, rest = server.partition("://")
     return f"{scheme}://oauth2@{rest}/{project}.git"
-
-
-def run_sync(file: str, pr_body: str) -> SyncResult:
-    """`jmo-schedule sync -f FILE --pr-body BODY`, reading its changed/files outputs."""
-    from ..cli import main as cli_main
-
-    with tempfile.TemporaryDirectory(prefix="jmo-schedule-") as tmp:
-        out = os.path.join(tmp, "output")
-        open(out, "w").close()
-        saved = os.environ.get("GITHUB_OUTPUT")
-        os.environ["GITHUB_OUTPUT"] = out
-        try:
-            code = cli_main(["sync", "-f", file, "--pr-body", pr_body])
-        finally:
-            if saved is None:
-                os.environ.pop("GITHUB_OUTPUT", None)
-            else:
-                os.environ["GITHUB_OUTPUT"] = saved
-        if code != 0:
-            raise SystemExit(code)
-        with open(out, encoding="utf-8") as fh:
-            return parse_github_output(fh.read())
 
 
 def bot_merge_request(merge_requests: Sequence[Mapping[str, Any]], branch: str, target: str) -> Mapping[str, Any] | None:
@@ -210,19 +162,23 @@ def open_merge_request(args: argparse.Namespace, env: Mapping[str, str], log: Ca
     full description. Returns what happened: `in-sync` (nothing to change; a stale bot
     merge request is closed), `unchanged` (the remote branch already has these files) or `pushed`."""
     root = Git(os.getcwd(), env).run("rev-parse", "--show-toplevel").stdout.strip()
+    planned = sync(args.file, root, env=env, warn=warn)
+    plan = planned.plan
+    for change in plan.changes:
+        log(change_line(change))
+    log(summary(plan))
+    files = [c.path for c in plan.changes]
+    source = planned.source
     with tempfile.TemporaryDirectory(prefix="jmo-schedule-mr-") as tmp:
-        body_path = os.path.join(tmp, "body.md")
-        result = run_sync(args.file, body_path)
         git = Git(root, token_env(env, tmp, args.token_variable or ""))
-        source = os.path.relpath(os.path.abspath(args.file), root).replace(os.sep, "/")
-        if not result.changed:
+        if plan.in_sync:
             log("jmo-schedule: generated files are in sync; no merge request needed")
             _close_stale_merge_request(args, env, git, source, log, warn)
             return "in-sync"
         remote = args.remote or default_remote(env)
         identity = ["-c", f"user.name={args.author_name}", "-c", f"user.email={args.author_email}"]
         git.run("checkout", "-q", "-B", args.branch)
-        git.run("add", "-A", "--", *result.files)
+        git.run("add", "-A", "--", *files)
         git.run(*identity, "commit", "-q", "--no-verify", "-m", args.commit_message)
         # Same files as the branch already on the remote: nothing to push, nothing new.
         outcome = "pushed"
@@ -231,15 +187,13 @@ def open_merge_request(args: argparse.Namespace, env: Mapping[str, str], log: Ca
             log(f"jmo-schedule: branch {args.branch} already holds these changes; nothing pushed")
             outcome = "unchanged"
         else:
-            options = push_options(args.target, args.title, _labels(args.labels), describe(result.files, source))
+            options = push_options(args.target, args.title, _labels(args.labels), describe(files, source))
             try:
                 git.run("push", "-q", "--force", *options, remote, f"HEAD:refs/heads/{args.branch}")
             except JmoError as exc:
                 raise JmoError(f"{exc}; {push_fix(args.token_variable, env)}") from None
-            log(f"jmo-schedule: pushed {args.branch} ({counted(len(result.files), 'file')}); merge request into {args.target} opened or updated")
-        with open(body_path, encoding="utf-8") as fh:
-            body = fh.read()
-        _set_description(args, env, body, log, warn)
+            log(f"jmo-schedule: pushed {args.branch} ({counted(len(files), 'file')}); merge request into {args.target} opened or updated")
+        _set_description(args, env, pr_body(plan, planned.command), log, warn)
         return outcome
 
 
