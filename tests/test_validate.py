@@ -452,10 +452,48 @@ def test_notification_channels() -> None:
         "schedules.yaml:13:11: spec.jobTemplate.notifications.channels[1]: type is required (type: slack)",
         "schedules.yaml:14:11: spec.jobTemplate.notifications.channels[2]: url is required (url: ${SLACK_WEBHOOK_URL})",
         "schedules.yaml:16:16: spec.jobTemplate.notifications.channels[3].url: expected a string, got a number",
-        "schedules.yaml:17:11: spec.jobTemplate.notifications.channels[3].token: unknown field (expected one of: type, url)",
+        "schedules.yaml:17:11: spec.jobTemplate.notifications.channels[3].token: unknown field (expected one of: "
+        "type, url, events, minSeverity)",
     ]
     assert spec_problems('schedule: "0 2 * * *"\njobTemplate: {notifications: {channels: x}}\n') == [
         "schedules.yaml:7:43: spec.jobTemplate.notifications.channels: expected a list of channels, got a string"
+    ]
+
+
+def test_channel_events_and_min_severity() -> None:
+    assert spec_problems("""\
+        schedule: "0 2 * * *"
+        jobTemplate:
+          notifications:
+            channels:
+              - type: slack
+                url: ${SLACK_A}
+                events: [success, new-finding, failure, failure, 3]
+                minSeverity: high
+              - type: slack
+                url: ${SLACK_B}
+                events: missed
+              - type: slack
+                url: ${SLACK_C}
+                events: []
+                minSevrity: LOW
+              - type: slack
+                url: ${SLACK_D}
+                events: [new-findings, skipped, missed]
+                minSeverity: MEDIUM
+        """) == [
+        "schedules.yaml:12:29: spec.jobTemplate.notifications.channels[0].events[1]: 'new-finding' is not one of "
+        "success, failure, new-findings, skipped, missed (did you mean new-findings?)",
+        "schedules.yaml:12:51: spec.jobTemplate.notifications.channels[0].events[3]: failure is listed twice",
+        "schedules.yaml:12:60: spec.jobTemplate.notifications.channels[0].events[4]: a number is not one of "
+        "success, failure, new-findings, skipped, missed",
+        "schedules.yaml:13:24: spec.jobTemplate.notifications.channels[0].minSeverity: 'high' is not one of "
+        "CRITICAL, HIGH, MEDIUM, LOW, INFO",
+        "schedules.yaml:16:19: spec.jobTemplate.notifications.channels[1].events: expected a list such as "
+        "[success, failure], got a string",
+        "schedules.yaml:19:19: spec.jobTemplate.notifications.channels[2].events: must not be an empty list",
+        "schedules.yaml:20:11: spec.jobTemplate.notifications.channels[2].minSevrity: unknown field "
+        "(did you mean minSeverity?)",
     ]
 
 

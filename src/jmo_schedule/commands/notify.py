@@ -21,9 +21,14 @@ is printed: a Slack outage must not fail a passed scan); with --strict, 1 when a
 channel failed. 1 for bad input (unknown schedule, unreadable file); 2 for usage errors.
 Webhook URLs are never printed; on GitHub Actions they are masked with ::add-mask::.
 
+Each channel gets the message when its events take it (notifications.channels[].events:
+success, failure, new-findings, skipped; default success and failure): a failure reaches
+every channel; a success goes to success channels, and to new-findings channels when a
+finding not in --baseline DIR (the previous run's results) is at or above their minSeverity.
+
 Inside a GitLab job's after_script, --status takes $CI_JOB_STATUS as it is (failed,
-canceled and timedout are a failure); --guard FILE sends nothing when the guard's dotenv
-says it skipped the run; --once FILE sends at most once per FILE (a later job that finds it
+canceled and timedout are a failure); --guard FILE makes it a skip, told to the channels
+with skipped, when the guard's dotenv says it skipped the run; --once FILE sends at most once per FILE (a later job that finds it
 sends nothing). --gitlab-schedule names the schedule the pipeline schedule started
 (its description 'jmo-schedule: NAME', else $JMO_SCHEDULE).
 
@@ -31,14 +36,16 @@ examples:
   jmo-schedule notify --status success --schedule nightly-scan -f schedules.yaml
   jmo-schedule notify --status failure --schedule nightly-scan --message "scan step failed"
   jmo-schedule notify --status success --results results --webhook '${SLACK_WEBHOOK_URL}'
+  jmo-schedule notify --status success --schedule nightly-scan --baseline previous-results
   jmo-schedule notify --status success --schedule nightly-scan --dry-run   # print the JSON
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--status", required=True, choices=("success", "failure", *GITLAB_FAILURES),
-        help="how the scan ended (GitLab's $CI_JOB_STATUS words failed, canceled and timedout mean failure)",
+        "--status", required=True, choices=("success", "failure", "skipped", *GITLAB_FAILURES),
+        help="how the scan ended (GitLab's $CI_JOB_STATUS words failed, canceled and timedout mean failure; "
+        "skipped: the guard's skip, --message its reason)",
     )
     who = parser.add_mutually_exclusive_group()
     who.add_argument("--schedule", metavar="NAME", help="the schedule that ran (channels, fail_on, results folder)")
@@ -56,6 +63,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="results folder with summaries/findings.json or findings.sarif (default: the schedule's results.dir, else results)",
     )
     parser.add_argument(
+        "--baseline", metavar="DIR",
+        help="the previous run's results folder: the message says what is new, fixed and open "
+        "(missing or empty: the first run)",
+    )
+    parser.add_argument(
         "--webhook", metavar="URL|${VAR}",
         help="post to this webhook instead of the schedule's channels; prefer '${VAR}' over a literal URL",
     )
@@ -65,7 +77,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="outcome of the run's SARIF upload step (GitHub: steps.<id>.outcome); failure adds a note to the message",
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when any channel did not get the message")
-    parser.add_argument("--guard", metavar="FILE", help="the guard's dotenv file: send nothing when it skipped the run")
+    parser.add_argument("--guard", metavar="FILE",
+                        help="the guard's dotenv file: when it skipped the run, tell only the channels with skipped")
     parser.add_argument("--once", metavar="FILE", help="send nothing when FILE exists; write it after deciding")
     parser.add_argument("--dry-run", action="store_true", help="print the payload JSON and send nothing")
 
@@ -91,9 +104,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     skipped = _guard_skip(args.guard) if args.guard else None
     if skipped is not None:
-        sys.stdout.write(f"notify: the guard skipped this run ({skipped}); nothing sent\n")
-        _record(args.once, f"skipped by the guard: {skipped}")
-        return 0
+        args.status, args.message = "skipped", f"the guard skipped this run: {skipped}"
     if args.status in GITLAB_FAILURES:
         args.message = args.message or GITLAB_FAILURES[args.status]
         args.status = "failure"
@@ -120,8 +131,15 @@ def run(args: argparse.Namespace) -> int:
 
     outcome = notify_schedule(
         schedule, args.status, results_dir=results, message=args.message, env=env,
-        webhook=args.webhook, dry_run=args.dry_run, notes=run_notes(args.sarif_upload),
+        webhook=args.webhook, dry_run=args.dry_run, notes=run_notes(args.sarif_upload), baseline=args.baseline,
     )
+    if skipped is not None and not outcome.channels:
+        sys.stdout.write(f"notify: the guard skipped this run ({skipped}); no channel's events include skipped: "
+                         "nothing sent\n")
+        _record(args.once, f"skipped by the guard: {skipped}")
+        return 0
+    for line in outcome.passed_over:
+        (sys.stderr if args.dry_run else sys.stdout).write(f"notify: {line}\n")
     if args.dry_run:
         sys.stdout.write(payload_json(outcome.payload) + "\n")
         if outcome.channels:
@@ -136,6 +154,9 @@ def run(args: argparse.Namespace) -> int:
     _record(args.once, f"{args.status}: " + ("; ".join(str(r) for r in outcome.results) or outcome.note or "nothing sent"))
     if not outcome.results:
         disabled = bool(outcome.note and "disabled" in outcome.note)
+        if outcome.passed_over and not outcome.note:
+            sys.stdout.write("notify: no channel takes this message; nothing sent\n")
+            return 0
         if disabled:
             sys.stdout.write(f"notify: {outcome.note}; nothing sent\n")
             return 0

@@ -59,7 +59,11 @@ STATUS_FIELDS = (
 )
 CONDITION_FIELDS = ("type", "status", "lastTransitionTime", "reason", "message")
 NOTIFICATION_FIELDS = ("enabled", "channels")
-CHANNEL_FIELDS = ("type", "url")
+CHANNEL_FIELDS = ("type", "url", "events", "minSeverity")
+CHANNEL_REQUIRED = ("type", "url")
+# What a channel is told of (docs/notifications.md, "Events"); a failure reaches every channel.
+EVENTS = ("success", "failure", "new-findings", "skipped", "missed")
+DEFAULT_EVENTS = ("success", "failure")
 RESULTS_FIELDS = ("dir",)
 
 GITLAB_RETRY_WHEN = (
@@ -267,6 +271,37 @@ class GitLabRetry(Kind):
         ]}
 
 
+class Choices(Kind):
+    """A non-empty list of distinct values from `choices`; an unknown one names the closest."""
+
+    def __init__(self, choices: tuple[str, ...], default: tuple[str, ...]) -> None:
+        self.choices, self.default = choices, default
+
+    def check(self, c: Any, value: Any, path: tuple) -> bool:
+        if not isinstance(value, list):
+            c.error(path, f"expected a list such as [{', '.join(self.default)}], got {c.type_name(value)}")
+            return False
+        if not value:
+            c.error(path, "must not be an empty list")
+            return False
+        ok = True
+        for i, item in enumerate(value):
+            if item not in self.choices:
+                shown = repr(item) if isinstance(item, str) else c.type_name(item)
+                hint = c.suggest(item, self.choices) if isinstance(item, str) else ""
+                c.error(path + (i,), f"{shown} is not one of {', '.join(self.choices)}"
+                        + (f" (did you mean {hint}?)" if hint else ""))
+                ok = False
+            elif item in value[:i]:
+                c.error(path + (i,), f"{item} is listed twice")
+                ok = False
+        return ok
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "array", "items": {"enum": list(self.choices)}, "minItems": 1, "uniqueItems": True,
+                "default": list(self.default)}
+
+
 # --------------------------------------------------------------------------------------
 # The tables
 
@@ -298,6 +333,12 @@ OPTION_KINDS: dict[str, Kind] = {
     "allow_missing_tools": Bool(),
     "human_logs": Bool(),
     "log_level": Enum(LOG_LEVELS),
+}
+
+# A channel's routing (type and url have checks of their own in validate.py).
+CHANNEL_KINDS: dict[str, Kind] = {
+    "events": Choices(EVENTS, DEFAULT_EVENTS),
+    "minSeverity": Enum(SEVERITIES),
 }
 
 # backend.config keys each backend understands.

@@ -16,6 +16,7 @@ from .rules import (
     BACKEND_FIELDS,
     BACKEND_TYPES,
     CHANNEL_FIELDS,
+    CHANNEL_KINDS,
     CONDITION_FIELDS,
     CONTROL_RE,
     DEFAULT_BACKEND,
@@ -110,6 +111,9 @@ def _min_interval(expr: str) -> int:
 
 class Checker:
     """Collects problems for one document, resolving paths to file positions."""
+
+    type_name = staticmethod(type_name)  # for the Kinds in rules.py
+    suggest = staticmethod(suggest)
 
     def __init__(self, filename: str, doc: Document | None, committed: bool, source_lines: list[str] | None = None):
         self.filename = filename
@@ -479,6 +483,9 @@ def check_notifications(c: Checker, value: Any, path: tuple) -> None:
             c.error(cpath, "type is required (type: slack)")
         else:
             c.enum(channel["type"], cpath + ("type",), ("slack",))
+        for key, kind in CHANNEL_KINDS.items():
+            if key in channel:
+                kind.check(c, channel[key], cpath + (key,))
         if "url" not in channel:
             c.error(cpath, "url is required (url: ${SLACK_WEBHOOK_URL})")
             continue
