@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 
-from ..errors import Problem
 from . import cron
+from ..errors import Problem
 from .rules import (
     API_VERSION,
     BACKEND_CONFIG,

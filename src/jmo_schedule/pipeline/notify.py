@@ -19,13 +19,16 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .._version import __version__
+from ..core.masking import mask_url
+from ..core.model import ScanSchedule
 from ..errors import JmoError, NotifyError
+from ..platforms.slack import MessageFacts, STATUSES, SendResult, build_payload, check_webhook_url, post_webhook
+from .ci_env import RunContext
+from .findings import FindingsError, find_results_file, load_summary
 
-if TYPE_CHECKING:
-    from ..core.model import ScanSchedule
-    from ..platforms.slack import SendResult
 
 ENV_VAR = "SLACK_WEBHOOK_URL"
 SARIF_NOT_UPLOADED = (
@@ -87,8 +90,6 @@ class NotifyOutcome:
 def resolve_reference(value: str, env: Mapping[str, str], where: str) -> Channel:
     """A channel from a URL or a whole `${VAR}` reference; a missing variable is a problem
     that names the variable, never a value."""
-    from ..core.masking import mask_url
-
     value = value.strip()
     m = _ENV_REF.match(value)
     if m:
@@ -106,8 +107,6 @@ def resolve_reference(value: str, env: Mapping[str, str], where: str) -> Channel
 
 
 def _checked(channel: Channel) -> Channel:
-    from ..platforms.slack import check_webhook_url
-
     problem = check_webhook_url(channel.url or "")
     return Channel(channel.label, None, problem) if problem else channel
 
@@ -154,8 +153,6 @@ def resolve_channels(
 
 def summarize_results(results_dir: str | os.PathLike[str] | None) -> tuple[Any, str | None]:
     """(FindingsSummary or None, a note saying why there is none)."""
-    from .findings import FindingsError, find_results_file, load_summary
-
     if results_dir is None:
         return None, None
     folder = os.fspath(results_dir)
@@ -181,10 +178,6 @@ def build_notification(
     """The Slack payload for one run of `schedule` (or of `name` when there is no schedule).
 
     `notes` are one-line remarks on what went wrong without failing the scan."""
-    from .._version import __version__
-    from .ci_env import RunContext
-    from ..platforms.slack import MessageFacts, build_payload
-
     env = os.environ if env is None else env
     if schedule is not None and results_dir is None:
         results_dir = schedule.spec.jobTemplate.results_dir
@@ -228,8 +221,6 @@ def notify_schedule(
     `dry_run` resolves channels but sends nothing. `send(url, payload)` replaces the HTTP
     post (tests); by default slack.post_webhook. `notes` go into the message as warnings.
     """
-    from ..platforms.slack import STATUSES
-
     if status not in STATUSES:
         raise JmoError(f"unknown status {status!r}: expected success or failure")
     env = os.environ if env is None else env
@@ -266,9 +257,6 @@ def run_notes(sarif_upload: str | None) -> list[str]:
 
 
 def _default_sender() -> Sender:
-    from .._version import __version__
-    from ..platforms.slack import post_webhook
-
     def send(url: str, payload: Mapping[str, Any]) -> SendResult:
         return post_webhook(url, payload, user_agent=f"jmo-schedule/{__version__}")
 

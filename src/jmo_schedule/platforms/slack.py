@@ -11,20 +11,24 @@ Callers name a channel with a `label` that is safe to print.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import JmoError
+import requests
+
 from ..core.plural import counted
 from ..core.timefmt import format_duration
+from ..errors import JmoError
+from ..pipeline.ci_env import RunContext
+from ..pipeline.findings import FindingsSummary
 from ..pipeline.workflow_commands import command
 
-if TYPE_CHECKING:
-    from ..pipeline.ci_env import RunContext
-    from ..pipeline.findings import FindingsSummary
 
 # Slack's documented limits (Block Kit reference, incoming webhooks).
 MAX_BLOCKS = 50
@@ -313,14 +317,10 @@ class _redacted_logs:
         self.filter = _Redact([url, path] if len(path) > 1 else [url])
 
     def __enter__(self) -> None:
-        import logging
-
         for name in self._LOGGERS:
             logging.getLogger(name).addFilter(self.filter)
 
     def __exit__(self, *exc: object) -> None:
-        import logging
-
         for name in self._LOGGERS:
             logging.getLogger(name).removeFilter(self.filter)
 
@@ -329,8 +329,6 @@ def _post(
     url: str, payload: Mapping[str, Any], timeout: float, retries: int, backoff: float, max_wait: float,
     sleep: Sleep, session: Any, user_agent: str,
 ) -> SendResult:
-    import requests
-
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": user_agent}
     poster = session if session is not None else requests
@@ -422,13 +420,10 @@ def _retry_after(value: str | None) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
-        from email.utils import parsedate_to_datetime
-
         try:
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
-        from datetime import datetime, timezone
 
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
