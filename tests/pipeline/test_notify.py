@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_apis import NO_SERVICE, SERVER_ERROR, SLACK_OK, FakeServer, rate_limited
+from fakes.slack import FakeSlack, NO_SERVICE, SERVER_ERROR, SLACK_OK, rate_limited
 from jmo_fixtures import MIXED, make_results
 from jmo_schedule import cli
 from jmo_schedule.platforms import slack
@@ -66,7 +66,7 @@ spec:
 
 @pytest.fixture
 def server():
-    fake = FakeServer().start()
+    fake = FakeSlack().start()
     yield fake
     fake.stop()
 

@@ -7,10 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from fake_apis import (
-    ACTION_PROHIBITED, CHANNEL_IS_ARCHIVED, CHANNEL_NOT_FOUND, DROP, INVALID_PAYLOAD, NO_SERVICE,
-    SERVER_ERROR, SLACK_OK, FakeServer, rate_limited, slow,
-)
+from fakes.slack import ACTION_PROHIBITED, CHANNEL_IS_ARCHIVED, CHANNEL_NOT_FOUND, DROP, FakeSlack, INVALID_PAYLOAD, NO_SERVICE, SERVER_ERROR, SLACK_OK, rate_limited, slow
 from jmo_schedule.platforms import slack
 from jmo_schedule.pipeline.ci_env import RunContext
 from jmo_schedule.errors import JmoError
@@ -22,12 +19,12 @@ SECRET_PATH = "/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX"
 
 @pytest.fixture
 def server():
-    fake = FakeServer().start()
+    fake = FakeSlack().start()
     yield fake
     fake.stop()
 
 
-def url_of(server: FakeServer) -> str:
+def url_of(server: FakeSlack) -> str:
     return server.base + SECRET_PATH
 
 
