@@ -10,8 +10,8 @@ from ..core.gitlab_names import schedule_name_from_env
 from ..errors import JmoError
 from ..local.resolve import find
 from ..pipeline.guard import read_dotenv
-from ..pipeline.notify import notify_schedule, resolve_channels, run_notes, secrets_of
-from ..platforms.slack import add_mask_commands, payload_json
+from ..pipeline.notify import add_mask_commands, notify_schedule, resolve_channels, run_notes, secrets_of
+from ..pipeline.slack_message import payload_json
 
 
 DESCRIPTION = """\

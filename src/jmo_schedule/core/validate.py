@@ -52,8 +52,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-    from .model import ScanSchedule
-
 
 def type_name(value: Any) -> str:
     if value is None:

@@ -5,8 +5,8 @@
    `notifications.channels` (each `url` a `${VAR}` resolved from the environment), else
    `$SLACK_WEBHOOK_URL`;
 2. what to say: the run (ci_env.RunContext), the findings summary of the results folder
-   (findings.py) and the schedule's fail_on threshold, rendered by slack.build_payload;
-3. send to each channel (slack.post_webhook), collecting one result per channel.
+   (findings.py) and the schedule's fail_on threshold, rendered by slack_message.build_payload;
+3. send to each channel (platforms/slack.post_webhook), collecting one result per channel.
 
 A notification that fails is reported, not raised, unless `strict=True`: a Slack outage
 must not turn a passed scan red. Webhook URLs are never in any message: channels are
@@ -20,14 +20,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from .._version import __version__
 from ..core.masking import mask_url
 from ..core.model import ScanSchedule
 from ..errors import JmoError, NotifyError
-from ..platforms.slack import MessageFacts, STATUSES, SendResult, build_payload, check_webhook_url, post_webhook
+from ..platforms.slack import SendResult, check_webhook_url, post_webhook
 from .ci_env import RunContext
 from .findings import FindingsError, find_results_file, load_summary
+from .slack_message import MessageFacts, STATUSES, build_payload
+from .workflow_commands import command
 
 
 ENV_VAR = "SLACK_WEBHOOK_URL"
@@ -271,3 +274,22 @@ def _scrub(text: str, secret: str) -> str:
 def secrets_of(channels: Sequence[Channel]) -> list[str]:
     """The resolved webhook URLs (for `::add-mask::`)."""
     return [c.url for c in channels if c.url]
+
+
+def add_mask_commands(secrets: Sequence[str]) -> list[str]:
+    """GitHub Actions `::add-mask::` lines for each secret (and its path, the token part)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for secret in secrets:
+        values = [secret]
+        try:
+            path = urlsplit(secret).path
+        except ValueError:
+            path = ""
+        if len(path) > 8:
+            values.append(path)
+        for value in values:
+            if value and value not in seen:
+                seen.add(value)
+                out.append(command("add-mask", value))
+    return out
