@@ -96,8 +96,9 @@ exec "{uv}" "$@"
 GENERATE = """\
 import sys
 from pathlib import Path
-from jmo_schedule.core.loader import load_file
-from jmo_schedule.generators import generate_all
+# The public paths: the same in every version a --before checkout may hold.
+from jmo_schedule import load_file
+from jmo_schedule.workflow_generators import generate_all
 import jmo_schedule
 assert str(Path(jmo_schedule.__file__).resolve()).startswith(sys.argv[2]), jmo_schedule.__file__
 root = Path(sys.argv[1])
