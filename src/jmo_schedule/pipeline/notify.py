@@ -5,8 +5,8 @@
    `notifications.channels` (each `url` a `${VAR}` resolved from the environment), else
    `$SLACK_WEBHOOK_URL`;
 2. what to say: the run (ci_env.RunContext), the findings summary of the results folder
-   (findings.py) and the schedule's fail_on threshold, rendered by slack.build_payload;
-3. send to each channel (slack.post_webhook), collecting one result per channel.
+   (findings.py) and the schedule's fail_on threshold, rendered by slack_message.build_payload;
+3. send to each channel (platforms/slack.post_webhook), collecting one result per channel.
 
 A notification that fails is reported, not raised, unless `strict=True`: a Slack outage
 must not turn a passed scan red. Webhook URLs are never in any message: channels are
@@ -19,13 +19,21 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from urllib.parse import urlsplit
 
+from .._version import __version__
+from ..core import rules
+from ..core.masking import mask_url
+from ..core.model import ScanSchedule
 from ..errors import JmoError, NotifyError
+from ..platforms.slack import SendResult, check_webhook_url, post_webhook
+from .ci_env import RunContext
+from .compare import Comparison, compare
+from .findings import SEVERITIES, FindingsError, FindingsSummary, find_results_file, load_findings
+from .slack_message import MessageFacts, STATUSES, build_payload
+from .workflow_commands import command
 
-if TYPE_CHECKING:
-    from ..core.model import ScanSchedule
-    from ..platforms.slack import SendResult
 
 ENV_VAR = "SLACK_WEBHOOK_URL"
 SARIF_NOT_UPLOADED = (
@@ -37,10 +45,8 @@ _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 Sender = Callable[[str, Mapping[str, Any]], "SendResult"]
 
 
-# The same names as core/rules.py EVENTS and DEFAULT_EVENTS (a test holds them equal); not
-# imported from there: notify runs in every pipeline and loads no validation rules.
-EVENTS = frozenset({"success", "failure", "new-findings", "skipped", "missed"})
-DEFAULT_EVENTS = frozenset({"success", "failure"})
+EVENTS = frozenset(rules.EVENTS)
+DEFAULT_EVENTS = frozenset(rules.DEFAULT_EVENTS)
 
 
 @dataclass(frozen=True)
@@ -100,8 +106,6 @@ class NotifyOutcome:
 def resolve_reference(value: str, env: Mapping[str, str], where: str) -> Channel:
     """A channel from a URL or a whole `${VAR}` reference; a missing variable is a problem
     that names the variable, never a value."""
-    from ..core.masking import mask_url
-
     value = value.strip()
     m = _ENV_REF.match(value)
     if m:
@@ -119,8 +123,6 @@ def resolve_reference(value: str, env: Mapping[str, str], where: str) -> Channel
 
 
 def _checked(channel: Channel) -> Channel:
-    from ..platforms.slack import check_webhook_url
-
     problem = check_webhook_url(channel.url or "")
     return Channel(channel.label, None, problem) if problem else channel
 
@@ -173,8 +175,6 @@ def resolve_channels(
 
 
 def _lower(a: str | None, b: str | None) -> str | None:
-    from .findings import SEVERITIES
-
     if a is None or b is None:
         return None
     return max(a, b, key=SEVERITIES.index)
@@ -186,8 +186,8 @@ class Verdict:
     findings count as new (all of them on a first run)."""
 
     status: str
-    changes: Any = None  # compare.Comparison
-    summary: Any = None  # findings.FindingsSummary
+    changes: Comparison | None = None
+    summary: FindingsSummary | None = None
 
     def new_findings(self, min_severity: str | None) -> int:
         if self.changes is not None:
@@ -217,15 +217,11 @@ def summarize_results(results_dir: str | os.PathLike[str] | None) -> tuple[Any, 
     findings, note = read_results(results_dir)
     if findings is None:
         return None, note
-    from .findings import FindingsSummary, find_results_file
-
     return FindingsSummary.from_findings(findings, source=str(find_results_file(os.fspath(results_dir or "")))), None
 
 
 def read_results(results_dir: str | os.PathLike[str] | None, what: str = "") -> tuple[list[Any] | None, str | None]:
     """(the findings of a results folder, or None with a note saying why there are none)."""
-    from .findings import FindingsError, find_results_file, load_findings
-
     if results_dir is None:
         return None, None
     folder = os.fspath(results_dir)
@@ -241,26 +237,18 @@ def _prepare(
     schedule: ScanSchedule | None, status: str, *, results_dir: str | os.PathLike[str] | None,
     baseline: str | os.PathLike[str] | None, message: str | None, env: Mapping[str, str], now: datetime | None,
     name: str | None, notes: Sequence[str],
-) -> tuple[Any, Verdict]:
+) -> tuple[MessageFacts, Verdict]:
     """The message's facts and what the run amounts to for routing."""
-    from .._version import __version__
-    from ..platforms.slack import MessageFacts
-    from .ci_env import RunContext
-
     if schedule is not None and results_dir is None:
         results_dir = schedule.spec.jobTemplate.results_dir
     summary = changes = note = first_run = None
     if status != "skipped":  # a skipped run has no results of its own
         findings, note = read_results(results_dir)
         if findings is not None:
-            from .findings import FindingsSummary, find_results_file
-
             summary = FindingsSummary.from_findings(findings, source=str(find_results_file(os.fspath(results_dir))))
             if baseline is not None:
                 previous, first_run = read_results(baseline, "the baseline ")
                 if previous is not None:
-                    from .compare import compare
-
                     changes = compare(findings, previous)
     title = name or (schedule.metadata.name if schedule is not None else None)
     title = title or (env.get("JMO_SCHEDULE") or env.get("GITHUB_WORKFLOW") or env.get("CI_PROJECT_PATH") or "scan")
@@ -296,8 +284,6 @@ def build_notification(
 
     `notes` are one-line remarks on what went wrong without failing the scan; `baseline` is
     the previous run's results folder (the message then says what is new, fixed and open)."""
-    from ..platforms.slack import build_payload
-
     env = os.environ if env is None else env
     facts, _ = _prepare(schedule, status, results_dir=results_dir, baseline=baseline, message=message, env=env,
                         now=now, name=name, notes=notes)
@@ -331,8 +317,6 @@ def notify_schedule(
     `dry_run` resolves channels but sends nothing. `send(url, payload)` replaces the HTTP
     post (tests); by default slack.post_webhook. `notes` go into the message as warnings.
     """
-    from ..platforms.slack import STATUSES, build_payload
-
     if status not in STATUSES:
         raise JmoError(f"unknown status {status!r}: expected success, failure or skipped")
     env = os.environ if env is None else env
@@ -381,9 +365,6 @@ def run_notes(sarif_upload: str | None) -> list[str]:
 
 
 def _default_sender() -> Sender:
-    from .._version import __version__
-    from ..platforms.slack import post_webhook
-
     def send(url: str, payload: Mapping[str, Any]) -> SendResult:
         return post_webhook(url, payload, user_agent=f"jmo-schedule/{__version__}")
 
@@ -398,3 +379,22 @@ def _scrub(text: str, secret: str) -> str:
 def secrets_of(channels: Sequence[Channel]) -> list[str]:
     """The resolved webhook URLs (for `::add-mask::`)."""
     return [c.url for c in channels if c.url]
+
+
+def add_mask_commands(secrets: Sequence[str]) -> list[str]:
+    """GitHub Actions `::add-mask::` lines for each secret (and its path, the token part)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for secret in secrets:
+        values = [secret]
+        try:
+            path = urlsplit(secret).path
+        except ValueError:
+            path = ""
+        if len(path) > 8:
+            values.append(path)
+        for value in values:
+            if value and value not in seen:
+                seen.add(value)
+                out.append(command("add-mask", value))
+    return out

@@ -11,7 +11,7 @@ from jmo_fixtures import finding, make_results
 from jmo_schedule.pipeline.compare import compare
 from jmo_schedule.pipeline.findings import load_findings, load_findings_file, parse_sarif
 
-PAIRS = Path(__file__).parent / "fixtures" / "sarif" / "pairs"
+PAIRS = Path(__file__).parents[1] / "fixtures" / "sarif" / "pairs"
 
 
 def pair(tool: str):

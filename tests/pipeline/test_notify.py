@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from fake_apis import NO_SERVICE, SERVER_ERROR, SLACK_OK, FakeServer, rate_limited
+from fakes.slack import FakeSlack, NO_SERVICE, SERVER_ERROR, SLACK_OK, rate_limited
 from jmo_fixtures import MIXED, make_results
 from jmo_schedule import cli
 from jmo_schedule.platforms import slack
+from jmo_schedule.pipeline import slack_message
 from jmo_schedule.errors import JmoError
 from jmo_schedule.core.model import JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
-from jmo_schedule.pipeline.notify import Channel, NotifyError, notify_schedule, resolve_channels
+from jmo_schedule.pipeline.notify import Channel, NotifyError, add_mask_commands, notify_schedule, resolve_channels
 
 HOOK_PATH_A = "/services/T000A/B000A/aaaaaaaaaaaaaaaaaaaaaaaa"
 HOOK_PATH_B = "/services/T000B/B000B/bbbbbbbbbbbbbbbbbbbbbbbb"
@@ -66,7 +67,7 @@ spec:
 
 @pytest.fixture
 def server():
-    fake = FakeServer().start()
+    fake = FakeSlack().start()
     yield fake
     fake.stop()
 
@@ -483,7 +484,7 @@ def test_cli_gitlab_schedule_outside_a_jmo_pipeline_schedule(workdir, hooks, ser
 
 # --- events, minSeverity and the baseline ---------------------------------------------
 
-PAIRS = Path(__file__).parent / "fixtures" / "sarif" / "pairs"
+PAIRS = Path(__file__).parents[1] / "fixtures" / "sarif" / "pairs"
 
 ROUTED = """\
 apiVersion: jmo.security/v1alpha1
@@ -623,22 +624,21 @@ def test_hundreds_of_new_findings_stay_within_slacks_limits(tmp_path):
     outcome = notify_schedule(None, "success", results_dir=tmp_path / "results", baseline=tmp_path / "previous",
                               env=env, webhook="https://hooks.slack.com/services/T/B/X", dry_run=True)
     blocks = outcome.payload["blocks"]
-    assert len(blocks) <= slack.MAX_BLOCKS
+    assert len(blocks) <= slack_message.MAX_BLOCKS
     texts = [b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b]
-    assert all(len(t) <= slack.MAX_SECTION_TEXT for t in texts)
+    assert all(len(t) <= slack_message.MAX_SECTION_TEXT for t in texts)
     listed = next(t for t in texts if t.startswith("*New findings:*"))
     shown = listed.count("\n• ")
-    assert 0 < shown <= slack.MAX_NEW_LISTED
+    assert 0 < shown <= slack_message.MAX_NEW_LISTED
     assert listed.endswith(f"\n… and {500 - shown} more")
     assert "https://gitlab.example.com/g/p/-/blob/89abcdef0123456789abcdef0123456789abcdef/src/module_" in listed
     assert "*Since the previous run:* 500 new · 0 fixed · 0 open" in texts
-    assert len(outcome.payload["text"]) <= slack.MAX_FALLBACK_TEXT
+    assert len(outcome.payload["text"]) <= slack_message.MAX_FALLBACK_TEXT
     assert outcome.payload["text"].endswith("— 500 new, 0 fixed, 0 open")
 
 
-def test_event_names_match_the_rules():
-    from jmo_schedule.core import rules
-    from jmo_schedule.pipeline import notify
-
-    assert notify.EVENTS == frozenset(rules.EVENTS)
-    assert notify.DEFAULT_EVENTS == frozenset(rules.DEFAULT_EVENTS)
+def test_add_mask_commands_mask_url_and_token_path():
+    assert add_mask_commands(["https://hooks.slack.com/services/T0/B0/XYZ%41", "https://hooks.slack.com/services/T0/B0/XYZ%41"]) == [
+        "::add-mask::https://hooks.slack.com/services/T0/B0/XYZ%2541",
+        "::add-mask::/services/T0/B0/XYZ%2541",
+    ]
