@@ -19,6 +19,7 @@ from typing import Any, Callable
 import pytest
 
 from conftest import STUB_SCANNER_DIR
+from jmo_fixtures import finding
 from fakes.slack import FakeSlack
 from jmo_schedule.local import history as run_history, runlock
 from jmo_schedule.cli import main
@@ -452,6 +453,38 @@ def test_notifies_through_the_shared_notify_code(tmp_path: Path, stub_log: Path,
     record = run_history.read("scan")["runs"][0]
     assert record["notification"] == "sent to channel 1 (${LOCAL_HOOK})"
     assert "secret" not in (Path(outcome.results_dir or "") / "run.log").read_text()
+
+
+def test_the_previous_run_folder_is_the_baseline_and_a_skip_reaches_skipped_channels(
+        tmp_path: Path, stub_log: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCAL_HOOK", slack.hook("/all"))
+    monkeypatch.setenv("SKIPS_HOOK", slack.hook("/skips"))
+    make(tmp_path, notifications={"channels": [
+        {"type": "slack", "url": "${LOCAL_HOOK}"},
+        {"type": "slack", "url": "${SKIPS_HOOK}", "events": ["skipped", "new-findings"], "minSeverity": "HIGH"}]})
+    findings = tmp_path / "findings.json"
+    monkeypatch.setenv("JMO_STUB_FINDINGS", str(findings))
+    findings.write_text(json.dumps([finding("semgrep", "subprocess-shell-true", "MEDIUM", "app/run.py", 40, "shell=True")]))
+    run_schedule("scan", now=utc("2026-11-25T02:05:00Z"), scanner=STUB)
+    # moved, and a new HIGH
+    findings.write_text(json.dumps([finding("semgrep", "subprocess-shell-true", "MEDIUM", "app/run.py", 44, "shell=True"),
+                                    finding("gitleaks", "generic-api-key", "HIGH", "config/settings.py", 12, "key")]))
+    second = run_schedule("scan", now=utc("2026-11-25T02:10:00Z"), scanner=STUB)
+    texts = [(p["path"], json.dumps(p["body"], ensure_ascii=False)) for p in slack.received]
+    assert [path for path, _ in texts] == ["/all", "/all", "/skips"]
+    assert "first run" in texts[0][1]  # no run before it: nothing to compare with
+    assert "*Since the previous run:* 1 new · 0 fixed · 1 open" in texts[1][1] and texts[1][1] == texts[2][1]
+    assert run_history.read("scan")["runs"][1]["notification"] == (
+        "sent to channel 1 (${LOCAL_HOOK}); sent to channel 2 (${SKIPS_HOOK})")
+    assert second.exit_code == 0
+
+    s = stored()
+    s.spec.suspend = True
+    ScheduleManager().update(s)
+    assert run_schedule("scan", now=utc("2026-11-25T02:15:00Z"), scanner=STUB).action == "skipped"
+    [skip] = slack.received[3:]
+    assert skip["path"] == "/skips"
+    assert skip["body"]["text"].startswith("⏭️ Security scan skipped: scan — ")
 
 
 # ------------------------------------------------------------------------------------

@@ -84,3 +84,17 @@ def update_run(name: str, run_id: str, change: Callable[[dict[str, Any]], None],
 
 def find_run(data: dict[str, Any], run_id: str) -> dict[str, Any] | None:
     return next((r for r in data["runs"] if r.get("id") == run_id), None)
+
+
+def previous_results(name: str, run_id: str, home: str | None = None) -> str | None:
+    """The results folder of the last run of `name` that finished before `run_id` (succeeded
+    or failed: a run that failed on its findings is the previous scan all the same) and whose
+    folder is still there; None when there is none. What `notify --baseline` compares with."""
+    runs = read(name, home)["runs"]
+    ids = [r.get("id") for r in runs]
+    upto = ids.index(run_id) if run_id in ids else len(runs)
+    for record in reversed(runs[:upto]):
+        folder = record.get("resultsDir")
+        if record.get("result") in (SUCCEEDED, FAILED) and folder and not record.get("pruned") and os.path.isdir(folder):
+            return str(folder)
+    return None

@@ -263,6 +263,7 @@ def run_schedule(
             status.set_condition(SKIP_CONDITION, "True", decision.reason, message, rfc3339(started))
 
         sink.patch(skipped)
+        _notify(schedule, "skipped", None, message, env, started, None)
         return RunOutcome("skipped", 0, decision.reason, message, decision.run_id)
 
     assert decision.slot is not None and decision.run_id is not None and decision.run_dir is not None
@@ -485,7 +486,9 @@ def _execute(
                           endTime=rfc3339(ended), exitCode=exit_code, findings=findings)
 
         rh.update_run(name, run_id, finish)
-        notified = None if reason == "Replaced" else _notify(schedule, succeeded, run_dir, message, env, ended, log)
+        notified = None if reason == "Replaced" else _notify(
+            schedule, "success" if succeeded else "failure", run_dir, None if succeeded else message, env, ended, log,
+            rh.previous_results(name, run_id))
         if notified:
             rh.update_run(name, run_id, lambda r: r.update(notification=notified))
     finally:
@@ -561,21 +564,24 @@ def _findings(run_dir: str) -> dict[str, Any] | None:
     return {"total": summary.total, "counts": dict(summary.counts)}
 
 
-def _notify(schedule: ScanSchedule, succeeded: bool, run_dir: str, message: str, env: dict[str, str],
-            ended: datetime, log: TextIO) -> str | None:
-    """Post the run's message through notify.notify_schedule; never fails the run."""
+def _notify(schedule: ScanSchedule, status: str, run_dir: str | None, message: str | None, env: dict[str, str],
+            ended: datetime, log: TextIO | None, baseline: str | None = None) -> str | None:
+    """Post the run's message through notify.notify_schedule (`baseline`: the previous run's
+    folder, see history.previous_results); never fails the run."""
     notifications = schedule.spec.jobTemplate.notifications or {}
     if not notifications.get("channels") or notifications.get("enabled", True) is False:
         return None
     try:
-        outcome = notify_schedule(schedule, "success" if succeeded else "failure", results_dir=run_dir,
-                                  message=None if succeeded else message, env=env, now=ended)
+        outcome = notify_schedule(schedule, status, results_dir=run_dir, message=message, env=env, now=ended,
+                                  baseline=baseline, no_baseline=None if baseline else "no earlier run in the history")
     except JmoError as exc:
-        log.write(f"jmo-schedule: notify: {exc}\n")
+        if log is not None:
+            log.write(f"jmo-schedule: notify: {exc}\n")
         return f"failed: {exc}"
     parts = [str(r) for r in outcome.results] or ([outcome.note] if outcome.note else [])
-    text = "; ".join(parts) or "nothing sent"
-    log.write(f"jmo-schedule: notify: {text}\n")
+    text = "; ".join(parts or list(outcome.passed_over)) or "nothing sent"
+    if log is not None:
+        log.write(f"jmo-schedule: notify: {text}\n")
     return text
 
 

@@ -236,12 +236,13 @@ def read_results(results_dir: str | os.PathLike[str] | None, what: str = "") -> 
 def _prepare(
     schedule: ScanSchedule | None, status: str, *, results_dir: str | os.PathLike[str] | None,
     baseline: str | os.PathLike[str] | None, message: str | None, env: Mapping[str, str], now: datetime | None,
-    name: str | None, notes: Sequence[str],
+    name: str | None, notes: Sequence[str], no_baseline: str | None = None,
 ) -> tuple[MessageFacts, Verdict]:
     """The message's facts and what the run amounts to for routing."""
     if schedule is not None and results_dir is None:
         results_dir = schedule.spec.jobTemplate.results_dir
-    summary = changes = note = first_run = None
+    summary = changes = note = None
+    first_run = no_baseline
     if status != "skipped":  # a skipped run has no results of its own
         findings, note = read_results(results_dir)
         if findings is not None:
@@ -305,12 +306,14 @@ def notify_schedule(
     send: Sender | None = None,
     notes: Sequence[str] = (),
     baseline: str | os.PathLike[str] | None = None,
+    no_baseline: str | None = None,
 ) -> NotifyOutcome:
     """Build the message for one run and post it to every channel it reaches.
 
     `status` is "success", "failure" or "skipped" (the guard's skip; `message` its reason).
     `results_dir` defaults to the schedule's results folder; `baseline` is the previous
-    run's (a missing or empty one makes this the first run). Each channel gets the message
+    run's (a missing or empty one makes this the first run; so does `no_baseline`, which
+    says why there is none). Each channel gets the message
     when `reaches` says so (a failure reaches all); the others are listed in `passed_over`.
     Returns a NotifyOutcome with one result per channel sent to; never raises for a
     delivery problem unless `strict`, then NotifyError lists every failed channel.
@@ -321,7 +324,7 @@ def notify_schedule(
         raise JmoError(f"unknown status {status!r}: expected success, failure or skipped")
     env = os.environ if env is None else env
     facts, verdict = _prepare(schedule, status, results_dir=results_dir, baseline=baseline, message=message,
-                              env=env, now=now, name=name, notes=notes)
+                              env=env, now=now, name=name, notes=notes, no_baseline=no_baseline)
     payload = build_payload(facts)
     resolved, note = resolve_channels(schedule, webhook=webhook, env=env)
     channels = [c for c in resolved if reaches(c, verdict)]
