@@ -4,11 +4,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 
 from ..core.files import atomic_write
 from ..core.gitlab_names import schedule_name_from_env
 from ..errors import JmoError
 from ..local.resolve import find
+from ..pipeline.baseline import describe as describe_baseline, fetch as fetch_baseline
 from ..pipeline.guard import read_dotenv
 from ..pipeline.notify import add_mask_commands, notify_schedule, resolve_channels, run_notes, secrets_of
 from ..pipeline.slack_message import payload_json
@@ -76,6 +78,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(missing or empty: the first run)",
     )
     parser.add_argument(
+        "--fetch-baseline", action="store_true",
+        help="compare with the previous run's results, fetched from the CI platform (GitHub: the "
+        "jmo-results-NAME artifact, actions: read; GitLab: the jmo-scan-NAME job's artifacts with "
+        "$JMO_GITLAB_TOKEN, else $CI_JOB_TOKEN) or the local run history",
+    )
+    parser.add_argument(
         "--webhook", metavar="URL|${VAR}",
         help="post to this webhook instead of the schedule's channels; prefer '${VAR}' over a literal URL",
     )
@@ -128,10 +136,17 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write("\n".join(masks) + "\n")
             sys.stdout.flush()
 
-    outcome = notify_schedule(
-        schedule, args.status, results_dir=results, message=args.message, env=env,
-        webhook=args.webhook, dry_run=args.dry_run, notes=run_notes(args.sarif_upload), baseline=args.baseline,
-    )
+    with tempfile.TemporaryDirectory(prefix="jmo-baseline-") as fetched_to:
+        baseline, no_baseline = args.baseline, None
+        if args.fetch_baseline and args.status != "skipped" and not args.baseline and name:
+            fetched = fetch_baseline(name, fetched_to, env)
+            sys.stdout.write(f"notify: {describe_baseline(fetched)}\n")
+            baseline, no_baseline = fetched.folder, None if fetched.folder else fetched.note
+        outcome = notify_schedule(
+            schedule, args.status, results_dir=results, message=args.message, env=env,
+            webhook=args.webhook, dry_run=args.dry_run, notes=run_notes(args.sarif_upload), baseline=baseline,
+            no_baseline=no_baseline,
+        )
     if skipped is not None and not outcome.channels:
         sys.stdout.write(f"notify: the guard skipped this run ({skipped}); no channel's events include skipped: "
                          "nothing sent\n")

@@ -27,7 +27,7 @@ class GitLab(Api):
     status (429 may say `{wait}`: "in 60 seconds" from Retry-After, else "later")."""
 
     def __init__(self, api: str, project: str, token: str, *, token_variable: str | None = None,
-                 hints: Mapping[int, str] | None = None, timeout: float = TIMEOUT) -> None:
+                 hints: Mapping[int, str] | None = None, timeout: float = TIMEOUT, job_token: bool = False) -> None:
         if not api:
             raise JmoError("no GitLab API URL: pass --api-url or run inside GitLab CI ($CI_API_V4_URL)")
         if not project:
@@ -37,7 +37,9 @@ class GitLab(Api):
             raise JmoError(f"no GitLab token: set ${name} (a masked CI/CD variable) to a project access token "
                            "with the Maintainer role and the api scope")
         super().__init__(
-            api, service="GitLab API", error=GitLabError, timeout=timeout, credential={"PRIVATE-TOKEN": token},
+            api, service="GitLab API", error=GitLabError, timeout=timeout,
+            # A CI job's own token travels in JOB-TOKEN; access tokens in PRIVATE-TOKEN.
+            credential={"JOB-TOKEN" if job_token else "PRIVATE-TOKEN": token},
             hints={401: f"the token in ${name} is missing, expired or revoked",
                    403: f"the token in ${name} lacks the api scope or the Maintainer role this needs",
                    404: f"no such project or schedule, or the token in ${name} cannot see it",

@@ -47,6 +47,11 @@ def host(url: str) -> str:
     return origin(url)[1] or "the server"
 
 
+def _loopback(netloc: str) -> bool:
+    name = netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
+    return name in ("127.0.0.1", "localhost", "[::1]")
+
+
 def next_link(link: str | None) -> str | None:
     """The URL of `rel="next"` in an RFC 8288 `Link` header, or None on the last page."""
     if not link:
@@ -121,6 +126,17 @@ class Api:
             raise self.error(self.refusal(answer, what, hints), answer.status)
         return answer
 
+    def download(self, url: str, what: str, *, max_bytes: int, hints: Mapping[int, str] | None = None,
+                 allow: Container[int] = ()) -> Answer:
+        """GET a file (an artifact archive) of up to `max_bytes`. The API may redirect it to a
+        storage host (GitHub's artifact blobs, a CDN in front of GitLab): such a redirect is
+        followed WITHOUT the credential, as the platforms document, and only to https (plain
+        http only on loopback); once dropped, the credential is never sent again."""
+        answer = self._attempt("GET", url, what, None, None, None, drop_credential=True, max_body=max_bytes)
+        if answer.status >= 400 and answer.status not in allow:
+            raise self.error(self.refusal(answer, what, hints), answer.status)
+        return answer
+
     def json(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
         """`send`, and the answer's JSON (None when empty); a body that is not JSON is an error."""
         answer = self.send(method, url, what, **kwargs)
@@ -172,10 +188,13 @@ class Api:
 
     # -- the wire ------------------------------------------------------------------
     def _attempt(self, method: str, url: str, what: str, params: Mapping[str, Any] | None, json_body: Any,
-                 data: Mapping[str, Any] | None) -> Answer:
+                 data: Mapping[str, Any] | None, drop_credential: bool = False, max_body: int | None = None) -> Answer:
         deadline = time.monotonic() + self.timeout
+        limit = self.max_body if max_body is None else max_body
+        credential: Mapping[str, str] = self._credential
+        headers: Mapping[str, str] = self._headers
         for _ in range(MAX_REDIRECTS + 1):
-            if origin(url) != self.origin:
+            if credential and origin(url) != self.origin:
                 raise self.error(f"{self.service}: {what}: {host(url)} is not the API host {self.origin[1]}; "
                                  "not sending the token there")
             left = deadline - time.monotonic()
@@ -184,7 +203,7 @@ class Api:
             try:
                 response = self._session.request(
                     method, url, params=params, json=json_body, data=data,
-                    headers={**self._headers, **self._credential}, allow_redirects=False, stream=True,
+                    headers={**headers, **credential}, allow_redirects=False, stream=True,
                     timeout=(min(CONNECT_TIMEOUT, left), left))
             except requests.Timeout:
                 raise self._timed_out(what, url) from None
@@ -192,11 +211,17 @@ class Api:
                 # The exception's text may hold the URL; the name and the host are enough.
                 raise self.error(f"{self.service}: {what}: {type(exc).__name__}: cannot reach {host(url)}") from None
             with response:
-                body = self._read(response, what, url, deadline)
+                body = self._read(response, what, url, deadline, limit)
             location = response.headers.get("Location")
             if response.status_code in REDIRECTS and location:
                 target = urljoin(url, location)
-                if origin(target) != self.origin:
+                if drop_credential and origin(target) != self.origin:
+                    scheme, where = origin(target)
+                    if scheme != "https" and not (scheme == "http" and _loopback(where)):
+                        raise self.error(f"{self.service}: {what}: HTTP {response.status_code} redirects to "
+                                         f"{host(target)} without https; not following it")
+                    credential, headers = {}, {"User-Agent": self._headers["User-Agent"]}
+                elif credential and origin(target) != self.origin:
                     raise self.error(f"{self.service}: {what}: HTTP {response.status_code} redirects to another host "
                                      f"({host(target)}); not following it with the token")
                 url, params = target, None  # the Location carries its own query
@@ -206,17 +231,17 @@ class Api:
             return Answer(response.status_code, response.headers, body, url)
         raise self.error(f"{self.service}: {what}: more than {MAX_REDIRECTS} redirects")
 
-    def _read(self, response: requests.Response, what: str, url: str, deadline: float) -> bytes:
+    def _read(self, response: requests.Response, what: str, url: str, deadline: float, limit: int) -> bytes:
         declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > self.max_body:
-            raise self._too_large(what)
+        if declared.isdigit() and int(declared) > limit:
+            raise self._too_large(what, limit)
         chunks: list[bytes] = []
         size = 0
         try:
             for chunk in response.iter_content(64 * 1024):
                 size += len(chunk)
-                if size > self.max_body:
-                    raise self._too_large(what)
+                if size > limit:
+                    raise self._too_large(what, limit)
                 if time.monotonic() > deadline:
                     raise self._timed_out(what, url)
                 chunks.append(chunk)
@@ -230,7 +255,7 @@ class Api:
     def _timed_out(self, what: str, url: str) -> ApiError:
         return self.error(f"{self.service}: {what}: no complete answer from {host(url)} within {self.timeout:g}s")
 
-    def _too_large(self, what: str) -> ApiError:
+    def _too_large(self, what: str, limit: int) -> ApiError:
         mib = 1024 * 1024
-        size = f"{self.max_body // mib} MiB" if self.max_body % mib == 0 else f"{self.max_body} bytes"
+        size = f"{limit // mib} MiB" if limit % mib == 0 else f"{limit} bytes"
         return self.error(f"{self.service}: {what}: the answer is larger than {size}; not reading it")
