@@ -120,8 +120,21 @@ def test_weekly_example_structure() -> None:
     )
     notify = steps["Notify"]
     assert notify["env"] == {"SLACK_WEBHOOK_URL": "${{ secrets.SLACK_WEBHOOK_URL }}"}
+    assert notify["if"] == "always() && steps.guard.outputs.run == 'true'"
     assert notify["with"]["status"] == "${{ job.status == 'success' && 'success' || 'failure' }}"
     assert notify["with"]["sarif-upload"] == "${{ steps.sarif.outcome }}"
+    # The previous run's artifact, read with the job's token (actions: read).
+    assert notify["with"]["fetch-baseline"] is True and "message" not in notify["with"]
+
+
+def test_a_channel_told_of_skips_makes_notify_run_after_a_skip_too() -> None:
+    s = _schedule(notifications={"channels": [{"type": "slack", "url": "${TEAM_HOOK}"},
+                                              {"type": "slack", "url": "${OPS_HOOK}", "events": ["skipped"]}]})
+    notify = _steps(workflow(s))["Notify"]
+    assert notify["if"] == "always()"
+    assert notify["with"]["status"] == ("${{ steps.guard.outputs.run == 'false' && 'skipped' || "
+                                        "(job.status == 'success' && 'success' || 'failure') }}")
+    assert notify["with"]["message"] == "${{ steps.guard.outputs.reason }}"
 
 
 def test_code_scanning_false_drops_the_upload_and_its_permission() -> None:
@@ -256,6 +269,8 @@ def workflows_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _schedule("allow-policy", policy="Allow", targets={"repos_dir": "/repos", "images": ["a", "b"]}),
         _schedule("notify-literal", notifications={"enabled": True, "channels": [
             {"type": "slack", "url": "${A_HOOK}"}, {"type": "slack", "url": "${B_HOOK}"}]}),
+        _schedule("notify-skips", notifications={"channels": [
+            {"type": "slack", "url": "${A_HOOK}", "events": ["skipped", "new-findings"], "minSeverity": "HIGH"}]}),
         *[s for s in load_file(EXAMPLE) if s.spec.backend.type == "github-actions"],
     ]
     for path, text in generate_all(variants, "schedules.yaml").items():
