@@ -651,7 +651,7 @@ def test_cron_superset_end_to_end(tmp_path: Path, cron: str, tz: str, machine: s
     """Call `run` at every minute the installed crontab lines name (Debian cron, machine
     zone, DST rule for the repeated hour): each fire time runs exactly once, nothing else."""
     from jmo_schedule.core.cron import get_zone, iter_runs, parse
-    from jmo_schedule.generators.local_cron import cron_fields
+    from jmo_schedule.core.cron_translate import cron_fields
 
     make(tmp_path, schedule=cron, tz=tz)
     with run_history.editing("scan") as data:
