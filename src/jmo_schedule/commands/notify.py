@@ -10,7 +10,9 @@ from ..core.files import atomic_write
 from ..core.gitlab_names import schedule_name_from_env
 from ..errors import JmoError
 from ..local.resolve import find
-from ..pipeline.baseline import describe as describe_baseline, fetch as fetch_baseline
+from ..local.history import previous_results
+from ..pipeline.baseline import Baseline, describe as describe_baseline, fetch as fetch_baseline
+from ..pipeline.ci_env import LOCAL, provider
 from ..pipeline.guard import read_dotenv
 from ..pipeline.notify import add_mask_commands, notify_schedule, resolve_channels, run_notes, secrets_of
 from ..pipeline.slack_message import payload_json
@@ -139,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="jmo-baseline-") as fetched_to:
         baseline, no_baseline = args.baseline, None
         if args.fetch_baseline and args.status != "skipped" and not args.baseline and name:
-            fetched = fetch_baseline(name, fetched_to, env)
+            fetched = _previous_local_run(name) if provider(env) == LOCAL else fetch_baseline(name, fetched_to, env)
             sys.stdout.write(f"notify: {describe_baseline(fetched)}\n")
             baseline, no_baseline = fetched.folder, None if fetched.folder else fetched.note
         outcome = notify_schedule(
@@ -189,6 +191,15 @@ def run(args: argparse.Namespace) -> int:
             f"{'s' if len(outcome.results) != 1 else ''} did not get the message; {tail}\n"
         )
     return outcome.exit_code(args.strict)
+
+
+def _previous_local_run(name: str) -> Baseline:
+    """Outside CI: the folder of the schedule's previous finished run in the local history."""
+    try:
+        folder = previous_results(name, "")
+    except JmoError as exc:
+        return Baseline(None, str(exc))
+    return Baseline(folder, f"the previous run's folder {folder}" if folder else "no earlier run in the history")
 
 
 def _guard_skip(path: str) -> str | None:

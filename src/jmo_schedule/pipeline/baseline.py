@@ -17,7 +17,8 @@ compare with all the same.
   (GitLab Premium and Ultimate accept it for artifacts), the artifacts of that job in the
   latest SUCCESSFUL pipeline of the ref: a failed scan, or any later successful pipeline of
   the ref without the job, leaves no baseline.
-- local: the results folder of the previous finished run in the run history.
+- local runs are the local layer's: `run` and `notify --fetch-baseline` outside CI take the
+  previous finished run's folder from the run history (local/history.previous_results).
 
 Only the findings files (`findings.json`, `findings.sarif`) are taken out of an archive,
 into `<dest>/summaries/`, whatever folder they were in; members with absolute or `..` paths
@@ -36,7 +37,6 @@ from urllib.parse import quote
 from ..core.files import atomic_write
 from ..core.gitlab_names import managed_name
 from ..errors import JmoError
-from ..local import history
 from ..platforms import github, gitlab
 from . import ci_env
 from .findings import DEFAULT_MAX_BYTES, JSON_NAME, SARIF_NAME
@@ -57,20 +57,18 @@ class Baseline:
     note: str
 
 
-def fetch(name: str, dest: str, env: Mapping[str, str], *, run_id: str | None = None) -> Baseline:
-    """The previous results of schedule `name` for this run's platform (read from `env`),
-    written under `dest` (GitHub, GitLab) or found in the local history (`run_id`: this
-    local run, whose own folder is never its baseline). Never raises for a platform problem."""
+def fetch(name: str, dest: str, env: Mapping[str, str]) -> Baseline:
+    """The previous results of schedule `name` from this CI run's platform (read from `env`),
+    written under `dest`. Never raises for a platform problem."""
     where = ci_env.provider(env)
     try:
         if where == ci_env.GITHUB:
             return _github(name, dest, env)
         if where == ci_env.GITLAB:
             return _gitlab(name, dest, env)
-        folder = history.previous_results(name, run_id or "")
-        return Baseline(folder, f"the previous run's folder {folder}" if folder else "no earlier run in the history")
     except JmoError as exc:
         return Baseline(None, str(exc))
+    return Baseline(None, "not a GitHub Actions or GitLab CI job")
 
 
 # --- GitHub ----------------------------------------------------------------------------
