@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import os
 import sys
-from importlib import import_module
 
 from ._version import PROG, __version__
-from .errors import JmoError, UsageError, ValidationError
 
-TYPE_CHECKING = False  # argparse is imported when a command is parsed, not for --version
+TYPE_CHECKING = False  # --version, run by every CI job, imports nothing but _version
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
@@ -90,6 +88,8 @@ def _terminal_width() -> int:
 
 def command_module(name: str) -> ModuleType:
     """The module of the command `name` (KeyError for a command that does not exist)."""
+    from importlib import import_module  # past --version: see main
+
     module = {cmd: mod for cmd, mod, _ in COMMANDS}[name]
     return import_module(f"{__package__}.commands.{module}")
 
@@ -103,10 +103,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         def error(self, message: str) -> None:  # type: ignore[override]  # one line, exit 2
             self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
+    columns = _terminal_width()
+
     class Formatter(argparse.RawDescriptionHelpFormatter):
+        # argparse makes a formatter for every argument; without a width each would ask shutil.
         def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
                      width: int | None = None) -> None:
-            super().__init__(prog, indent_increment, max_help_position, width or _terminal_width())
+            super().__init__(prog, indent_increment, max_help_position, width or columns)
 
     chosen = None if argv is None else _chosen_command(argv)
     parser = Parser(
@@ -154,7 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv == ["--version"]:  # answered before building the parser: CI calls it a lot
         sys.stdout.write(f"{PROG} {__version__}\n")
         return 0
+    # Past --version, the rest: the one place this module defers its imports.
     import warnings
+
+    from .errors import JmoError, UsageError, ValidationError
 
     args = build_parser(argv).parse_args(argv)
     previous = warnings.showwarning

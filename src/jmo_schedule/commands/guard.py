@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from ..local.resolve import find
+from ..pipeline.guard import guard, skip_notice
 from .options import add_now
 
 DESCRIPTION = """\
@@ -44,12 +47,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
-    import os
-
-    from ..pipeline.guard import guard, skip_notice
-
     schedule = find(args.name, args.file, repository=True).schedule
     decision = guard(schedule, now=args.now, dotenv=args.dotenv)
     sys.stdout.write(decision.line() + "\n")
