@@ -7,8 +7,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..core.timefmt import compact_duration, rfc3339
+from ..platforms.slack import post_webhook
 from . import audit
 from .audit import Audit
+from .notify import resolve_channels
+from .slack_message import MAX_SECTION_TEXT, escape, truncate
+from .workflow_commands import command
 
 MAX_SCHEDULES_PER_MESSAGE = 40  # Block Kit allows 50 blocks: a header, a context, one per schedule
 
@@ -50,16 +54,12 @@ def table(audits: Sequence[Audit]) -> str:
 
 def warnings(audits: Sequence[Audit]) -> list[str]:
     """One GitHub `::warning` per schedule that is not Healthy, with its first problem."""
-    from .workflow_commands import command
-
     return [command("warning", f"{a.name}: {a.state}: {a.problems[0].message}" if a.problems else
                     f"{a.name}: {a.state}", title="jmo-schedule audit") for a in audits if not a.healthy]
 
 
 def slack_payload(audits: Sequence[Audit], where: str | None = None) -> dict[str, Any]:
     """A Block Kit message listing each schedule that is not Healthy and what is wrong."""
-    from ..platforms.slack import MAX_SECTION_TEXT, escape, truncate
-
     wrong = [a for a in audits if not a.healthy]
     title = (f"jmo-schedule audit: {len(wrong)} schedules need attention" if len(wrong) != 1 else
              "jmo-schedule audit: 1 schedule needs attention")
@@ -86,11 +86,7 @@ def notify(audits: Sequence[Audit], schedules: Mapping[str, Any], env: Mapping[s
            where: str | None = None, send: Sender | None = None) -> list[str]:
     """Post one message to each channel of the schedules that are not Healthy, listing
     only those schedules; nothing when all are. Returns one line per channel (never a URL)."""
-    from .notify import resolve_channels
-
     if send is None:
-        from ..platforms.slack import post_webhook
-
         send = post_webhook
     groups: dict[str, tuple[str, list[Audit]]] = {}
     lines: list[str] = []
