@@ -121,9 +121,12 @@ def test_sync_workflow_runs_the_action_in_sync_mode() -> None:
     assert wf["on"]["schedule"][0]["cron"] == "17 5 * * *"
     assert wf["on"]["push"]["paths"] == ["schedules.yaml"]
     job = wf["jobs"]["sync"]
-    assert job["permissions"] == {"contents": "write", "pull-requests": "write", "actions": "write"}
+    # actions: write prunes and lets the audit enable workflows; checks: read gives it skip reasons.
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write", "actions": "write",
+                                  "checks": "read"}
     action = next(s for s in job["steps"] if s.get("uses") == "./")
     assert action["with"]["command"] == "sync"
+    assert action["env"] == {"SLACK_WEBHOOK_URL": "${{ secrets.SLACK_WEBHOOK_URL }}"}
     assert "secrets.JMO_SCHEDULE_TOKEN" in action["with"]["token"]
 
 

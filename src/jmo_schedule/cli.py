@@ -39,6 +39,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("notify", "notify", "post the Slack success/failure message for a scan run"),
     ("guard", "guard", "decide whether a scheduled scan job runs (suspend, deadline, concurrency)"),
     ("run", "run", "what cron calls: the scan due now on this machine, as a CronJob controller would"),
+    ("audit", "audit", "account for every fire time: ran, skipped by the guard, or missed; exit 1 unless all Healthy"),
     ("trigger", "trigger", "start one run now on the schedule's backend (run, dispatch, play or kubectl job)"),
     ("install", "install", "install schedules into the user's crontab or systemd timers"),
     ("uninstall", "uninstall", "remove installed crontab entries / systemd timers"),

@@ -8,7 +8,8 @@ import re
 import threading
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from datetime import datetime, timezone
+from urllib.parse import parse_qs, quote, urlsplit
 
 from .server import serve
 
@@ -33,6 +34,17 @@ class FakeGitHub:
       "Workflow does not have 'workflow_dispatch' trigger", 422 without `ref`; else a queued
       workflow_dispatch run, answered 200 {workflow_run_id, run_url, html_url} when
       return_run_details is true (GitHub since 2026-02) and 204 otherwise.
+    - `GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}`: the workflow, with `state`
+      (active, disabled_inactivity, disabled_manually, ...) and `created_at`; 404 when unknown.
+    - `PUT /repos/{owner}/{repo}/actions/workflows/{workflow_id}/enable`: 204, the state becomes
+      active; 403 without actions: write.
+    - The runs list also filters by `event` and by `created` (`>=TIME`, `<=TIME`, `A..B`, a
+      date or a date-time), and its `Link` keeps every filter.
+    - `GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs`: {total_count, jobs}, each job
+      with `steps` (name, status, conclusion, number); a run the guard skipped has its `Scan`
+      step concluded `skipped`.
+    - `GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations`: the job's annotations
+      (the guard's `::notice`); 403 without checks: read (`can_read_checks`).
     """
 
     def __init__(self, repo: str, token: str, page_cap: int = 2, can_write: bool = True, can_read: bool = True,
@@ -54,10 +66,17 @@ class FakeGitHub:
         self.workflow_ids: dict[str, int] = {}  # file name -> workflow id
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
+        self.can_read_checks = True  # the token has checks: read
+        self.workflow_state: dict[str, str] = {}  # file name -> state
+        self.workflow_created: dict[str, str] = {}  # file name -> created_at
+        self.skips: dict[int, str | None] = {}  # run id -> the guard's reason (its Scan step skipped)
 
-    def add_workflow(self, workflow: str, dispatchable: bool = True) -> None:
+    def add_workflow(self, workflow: str, dispatchable: bool = True, state: str = "active",
+                     created_at: str = "2026-01-05T10:00:00.000Z") -> None:
         self.workflows[workflow] = dispatchable
         self.workflow_ids.setdefault(workflow, 161335 + len(self.workflow_ids))
+        self.workflow_state[workflow] = state
+        self.workflow_created[workflow] = created_at
 
     def add(self, workflow: str, run_id: int, conclusion: str | None, status: str = "completed",
             event: str = "schedule", run_number: int | None = None, created_at: str | None = None) -> None:
@@ -69,6 +88,13 @@ class FakeGitHub:
             "created_at": created_at or f"2026-11-{(run_id - 100) % 100:02d}T02:00:05Z",
             "html_url": f"https://github.com/{self.repo}/actions/runs/{run_id}",
         }
+
+    def skip(self, run_id: int, reason: str | None) -> None:
+        """Mark run `run_id` as one whose guard said skip (its notice says `reason`; None: no notice)."""
+        self.skips[run_id] = reason
+
+    def enables(self) -> list[str]:
+        return [r["path"].split("/")[-2] for r in self.requests if r["method"] == "PUT" and r["path"].endswith("/enable")]
 
     def cancels(self) -> list[str]:
         return [r["path"].split("/")[-2] for r in self.requests if r["method"] == "POST" and r["path"].endswith("/cancel")]
@@ -110,6 +136,8 @@ class FakeGitHub:
                                                         "status": "401"}, {}
                     elif self.command == "POST":
                         status, answer, headers = fake.post(parts.path, body)
+                    elif self.command == "PUT":
+                        status, answer, headers = fake.put(parts.path)
                     else:
                         status, answer, headers = fake.route(self.command, parts.path, query)
                     if token in fake.scopes and fake.scopes[token] is not None:
@@ -124,7 +152,7 @@ class FakeGitHub:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_DELETE = do_POST = _handle
+            do_GET = do_DELETE = do_POST = do_PUT = _handle
 
         self.server = serve(Handler)
         return self
@@ -144,6 +172,33 @@ class FakeGitHub:
             return 200, {"id": 1296269, "name": name, "full_name": self.repo, "owner": {"login": owner},
                          "private": True, "default_branch": self.default_branch,
                          "html_url": f"https://github.com/{self.repo}"}, {}
+        w = re.fullmatch(rf"/repos/{repo}/actions/workflows/([^/]+)", path)
+        if method == "GET" and w:
+            names = [x for x, wid in self.workflow_ids.items() if w.group(1) in (x, str(wid))]
+            if not names:
+                return 404, self.NOT_FOUND, {}
+            return (403, self.DENIED, {}) if not self.can_read else (200, self._workflow(names[0]), {})
+        j = re.fullmatch(rf"/repos/{repo}/actions/runs/(\d+)/jobs", path)
+        if method == "GET" and j:
+            run = self.runs.get(int(j.group(1)))
+            if run is None:
+                return 404, self.NOT_FOUND, {}
+            return (403, self.DENIED, {}) if not self.can_read else (200, self._jobs(run), {})
+        a = re.fullmatch(rf"/repos/{repo}/check-runs/(\d+)/annotations", path)
+        if method == "GET" and a:
+            run_id = int(a.group(1)) - 1_000_000
+            if run_id not in self.runs:
+                return 404, self.NOT_FOUND, {}
+            if not self.can_read_checks:
+                return 403, {"message": "Resource not accessible by integration",
+                             "documentation_url": "https://docs.github.com/rest/checks/runs#list-check-run-annotations",
+                             "status": "403"}, {}
+            reason = self.skips.get(run_id)
+            notes = [] if reason is None else [{
+                "path": ".github", "start_line": 1, "end_line": 1, "start_column": None, "end_column": None,
+                "annotation_level": "notice", "title": "jmo-schedule guard", "message": f"skip: {reason}",
+                "raw_details": None, "blob_href": f"https://github.com/{self.repo}/blob/0/.github"}]
+            return 200, notes, {}
         m = re.fullmatch(rf"/repos/{repo}/actions/workflows/([^/]+)/runs", path)
         if method == "GET" and m:
             names = [w for w, wid in self.workflow_ids.items() if m.group(1) in (w, str(wid))]
@@ -206,6 +261,44 @@ class FakeGitHub:
                          "html_url": f"https://github.com/{self.repo}/actions/runs/{run_id}"}, {}
         return 204, None, {}
 
+    def put(self, path: str) -> tuple[int, Any, dict[str, str]]:
+        m = re.fullmatch(rf"/repos/{re.escape(self.repo)}/actions/workflows/([^/]+)/enable", path)
+        names = [x for x, wid in self.workflow_ids.items() if m and m.group(1) in (x, str(wid))]
+        if not names:
+            return 404, self.NOT_FOUND, {}
+        if not self.can_write:
+            return 403, {"message": "Resource not accessible by integration",
+                         "documentation_url": "https://docs.github.com/rest/actions/workflows#enable-a-workflow",
+                         "status": "403"}, {}
+        self.workflow_state[names[0]] = "active"
+        return 204, None, {}
+
+    def _workflow(self, workflow: str) -> dict[str, Any]:
+        wid = self.workflow_ids[workflow]
+        return {"id": wid, "node_id": f"W_{wid}", "name": f"jmo-schedule: {workflow}",
+                "path": f".github/workflows/{workflow}", "state": self.workflow_state.get(workflow, "active"),
+                "created_at": self.workflow_created.get(workflow, "2026-01-05T10:00:00.000Z"),
+                "updated_at": "2026-01-05T10:00:00.000Z",
+                "url": f"{self.url}/repos/{self.repo}/actions/workflows/{wid}",
+                "html_url": f"https://github.com/{self.repo}/blob/main/.github/workflows/{workflow}",
+                "badge_url": f"https://github.com/{self.repo}/workflows/{workflow}/badge.svg"}
+
+    def _jobs(self, run: dict[str, Any]) -> dict[str, Any]:
+        done = run["status"] == "completed"
+        skipped = run["id"] in self.skips
+
+        def step(number: int, name: str, conclusion: str | None) -> dict[str, Any]:
+            return {"name": name, "status": "completed" if done else "in_progress", "conclusion": conclusion,
+                    "number": number, "started_at": run["created_at"], "completed_at": run["created_at"]}
+
+        scan = "skipped" if skipped else run["conclusion"]
+        steps = [step(1, "Set up job", "success"), step(2, "Guard (suspend, deadline, concurrency)", "success"),
+                 step(3, "Scan", scan if done else None), step(4, "Complete job", "success" if done else None)]
+        job = {"id": 1_000_000 + run["id"], "run_id": run["id"], "name": "Scan", "status": run["status"],
+               "conclusion": run["conclusion"], "started_at": run["created_at"], "completed_at": run["created_at"],
+               "check_run_url": f"{self.url}/repos/{self.repo}/check-runs/{1_000_000 + run['id']}", "steps": steps}
+        return {"total_count": 1, "jobs": [job]}
+
     def _public(self, run: dict[str, Any]) -> dict[str, Any]:
         out = {k: v for k, v in run.items() if k != "workflow"}
         out.update(workflow_id=self.workflow_ids[run["workflow"]], run_started_at=run["created_at"],
@@ -219,10 +312,35 @@ class FakeGitHub:
         runs = [r for _, r in sorted(self.runs.items(), reverse=True) if r["workflow"] == workflow]
         if wanted and self.honor_status_filter:
             runs = [r for r in runs if wanted in (r["status"], r["conclusion"])]
+        if query.get("event"):
+            runs = [r for r in runs if r["event"] == query["event"]]
+        if query.get("created"):
+            runs = [r for r in runs if _created_matches(r["created_at"], query["created"])]
         chunk = runs[(page - 1) * per_page: page * per_page]
         last = max(1, -(-len(runs) // per_page))
-        link = f"{self.url}/repos/{self.repo}/actions/workflows/{asked}/runs?status={wanted}&per_page={per_page}"
+        kept = "&".join(f"{k}={quote(v)}" for k, v in query.items() if k not in ("page", "per_page"))
+        link = f"{self.url}/repos/{self.repo}/actions/workflows/{asked}/runs?{kept}&per_page={per_page}"
         rels = [(1, "first"), (page - 1, "prev")] if page > 1 else []
         rels += [(page + 1, "next"), (last, "last")] if page < last else []
         headers = {"Link": ", ".join(f'<{link}&page={n}>; rel="{rel}"' for n, rel in rels)} if rels else {}
         return 200, {"total_count": len(runs), "workflow_runs": [self._public(r) for r in chunk]}, headers
+
+
+def _when(text: str) -> datetime:
+    """A date (its midnight, UTC) or a date-time, as GitHub's search syntax takes them."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _created_matches(created: str, query: str) -> bool:
+    """GitHub's `created` qualifier: `>=T`, `>T`, `<=T`, `<T`, `A..B` or `T` (docs: "Understanding
+    the search syntax", query for dates)."""
+    at = _when(created)
+    for op in (">=", "<=", ">", "<"):
+        if query.startswith(op):
+            bound = _when(query[len(op):])
+            return {">=": at >= bound, "<=": at <= bound, ">": at > bound, "<": at < bound}[op]
+    if ".." in query:
+        low, high = query.split("..", 1)
+        return _when(low) <= at <= _when(high)
+    return _when(query).date() == at.date()

@@ -24,6 +24,11 @@ the token's user has the Owner role, `role`) and POST /projects/:id/pipelines/:p
 (200 with the pipeline whatever its state, as documented; active ones become `canceled`;
 needs the api scope and at least the Developer role).
 
+Jobs and artifacts (the audit): GET /projects/:id/pipelines/:pid/jobs (the pipeline's jobs,
+paginated) and GET /projects/:id/jobs/:job_id/artifacts/*artifact_path (one file of the job's
+artifacts archive, extracted by GitLab and answered as is; 404 "404 Not Found" for a job
+without artifacts or a path not in them; 403 for a Guest, who may not read jobs).
+
 Tokens: only PRIVATE-TOKEN authenticates here. GitLab lets CI_JOB_TOKEN call a short list of
 endpoints (docs: ci/jobs/ci_job_token.md, "Job token access"), and pipeline schedules, their
 pipelines and cancel are not on it: a JOB-TOKEN header is ignored, the request is anonymous,
@@ -42,6 +47,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+
+class RawText(str):
+    """An answer sent as it is (an artifact file), not as JSON."""
 
 
 # Pipeline statuses of a pipeline that has finished (GitLab's Ci::HasStatus COMPLETED_STATUSES).
@@ -65,14 +74,25 @@ class FakeGitLab:
         self.pipelines: dict[int, dict[str, Any]] = {}  # by id; "schedule" is the pipeline schedule id
         self.role = "owner"  # the token user's role: only an Owner may delete pipelines, a Developer may play
         self.played: set[int] = set()  # schedules played this minute (the play rate limit)
+        self.jobs: dict[int, list[dict[str, Any]]] = {}  # pipeline id -> its jobs
+        self.artifacts: dict[int, dict[str, str]] = {}  # job id -> {path: text}
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
     # -- fixtures -----------------------------------------------------------------
     def add_pipeline(self, schedule_id: int, pipeline_id: int, status: str, created_at: str | None = None,
-                     updated_at: str | None = None) -> None:
+                     updated_at: str | None = None, scan_job: str | None = None,
+                     artifacts: dict[str, str] | None = None) -> None:
         """A pipeline the pipeline schedule started, by default created on day `pipeline_id % 100`
-        of November 2026."""
+        of November 2026; with `scan_job`, one job of that name whose artifacts hold `artifacts`
+        ({path: text})."""
+        if scan_job:
+            self.jobs[pipeline_id] = [{"id": pipeline_id * 10 + 1, "name": scan_job, "stage": "test", "status": status,
+                                       "ref": "main", "tag": False, "allow_failure": False,
+                                       "web_url": f"https://gitlab.example.com/acme/app/-/jobs/{pipeline_id * 10 + 1}",
+                                       "artifacts": [{"file_type": "archive", "filename": "artifacts.zip"}]
+                                       if artifacts else []}]
+            self.artifacts[pipeline_id * 10 + 1] = dict(artifacts or {})
         day = pipeline_id % 100
         self.pipelines[pipeline_id] = {
             "id": pipeline_id, "iid": day, "project_id": int(self.project) if self.project.isdigit() else 1,
@@ -183,9 +203,10 @@ class FakeGitLab:
                 return {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
 
             def _send(self, status: int, data: Any = None, headers: dict[str, str] | None = None) -> None:
-                body = b"" if data is None else json.dumps(data).encode()
+                raw = isinstance(data, RawText)
+                body = b"" if data is None else data.encode() if raw else json.dumps(data).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/plain; charset=utf-8" if raw else "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
@@ -233,6 +254,21 @@ class FakeGitLab:
 
     # -- the API --------------------------------------------------------------------
     def route(self, method: str, path: str, body: dict[str, Any], query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        jobs = re.fullmatch(r"/api/v4/projects/([^/]+)/pipelines/(\d+)/jobs", path)
+        if jobs and unquote(jobs.group(1)) == self.project and method == "GET":
+            if self.role == "guest":
+                return 403, {"message": "403 Forbidden"}, {}
+            if int(jobs.group(2)) not in self.pipelines:
+                return 404, {"message": "404 Not found"}, {}
+            return self._page(self.jobs.get(int(jobs.group(2)), []), query, f"pipelines/{jobs.group(2)}/jobs")
+        art = re.fullmatch(r"/api/v4/projects/([^/]+)/jobs/(\d+)/artifacts/(.+)", path)
+        if art and unquote(art.group(1)) == self.project and method == "GET":
+            if self.role == "guest":
+                return 403, {"message": "403 Forbidden"}, {}
+            text = self.artifacts.get(int(art.group(2)), {}).get(unquote(art.group(3)))
+            if text is None:
+                return 404, {"message": "404 Not Found"}, {}
+            return 200, RawText(text), {}
         pl = re.fullmatch(r"/api/v4/projects/([^/]+)/(?:pipeline_schedules/(\d+)/pipelines|pipelines/(\d+)(/cancel)?)", path)
         if pl and unquote(pl.group(1)) == self.project:
             if pl.group(4):

@@ -89,7 +89,9 @@ def test_install_and_uninstall_keep_the_users_lines(cron_user: str | None, tmp_p
     assert [line for line in lines if not line.startswith("#")] == [
         f"0 7,8 * * 1 cd {tmp_path} && {exe} run {name} --scanner /opt/jmo/bin/jmo >> {log}/{name}.log 2>&1"
         for name in ("nightly", "weekly-scan")
-    ]
+    ] + [f"17 9 * * * cd {tmp_path} && {exe} audit --backend local-cron --notify --exit-zero >> {log}/audit.log 2>&1"]
+    assert lines[-3] == ("# audit: jmo-schedule audit every day at 09:17 (machine time): missed runs reach the "
+                         "schedules' Slack channels")
     assert "elsewhere" not in block
     who = f"the crontab of {cron_user}" if cron_user else "your crontab"
     assert capsys.readouterr().out == (
@@ -114,11 +116,30 @@ def test_install_and_uninstall_keep_the_users_lines(cron_user: str | None, tmp_p
     # Uninstall one, then all: the user's bytes come back exactly.
     assert main(["uninstall", "nightly", *user_args(cron_user)]) == 0
     assert b"run nightly" not in (crontab_l(cron_user) or b"")
+    assert b" audit --backend local-cron " in (crontab_l(cron_user) or b"")  # the audit stays while one is installed
     assert main(["uninstall", *user_args(cron_user)]) == 0
     assert crontab_l(cron_user) == b"# top\n" + USER_TABLE + b"@reboot true\n"
     assert capsys.readouterr().out.endswith("removed 1 schedule (weekly-scan) from the crontab\n")
     assert main(["uninstall", *user_args(cron_user)]) == 0
     assert capsys.readouterr().out == "nothing to remove from the crontab\n"
+
+
+def test_the_daily_audit_entry_is_opt_out(cron_user: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JMO_SCANNER", "/opt/jmo/bin/jmo")
+    add("weekly-scan")
+    assert main(["install", "--no-audit", *user_args(cron_user)]) == 0
+    table = (crontab_l(cron_user) or b"").decode()
+    assert "# schedule weekly-scan: " in table and " audit --backend" not in table
+    # Every install without --no-audit puts it back; with it, takes it out.
+    assert main(["install", "weekly-scan", *user_args(cron_user)]) == 0
+    assert (crontab_l(cron_user) or b"").decode().splitlines()[-3].startswith("# audit: jmo-schedule audit every day")
+    assert main(["install", "--no-audit", "weekly-scan", *user_args(cron_user)]) == 0
+    assert " audit --backend" not in (crontab_l(cron_user) or b"").decode()
+    assert main(["uninstall", *user_args(cron_user)]) == 0
+    assert crontab_l(cron_user) is None
+    capsys.readouterr()
 
 
 def test_a_crontab_that_was_only_ours_is_removed(cron_user: str | None, tmp_path: Path,

@@ -549,6 +549,7 @@ def workdir(tmp_path, monkeypatch):
 def test_cli_run_and_skip_both_exit_0(workdir, capfd, monkeypatch):
     out_file = workdir / "out"
     monkeypatch.setenv("GITHUB_OUTPUT", str(out_file))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(workdir / "summary.md"))
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_EVENT_NAME", "schedule")
     assert cli.main(["guard", "nightly-scan", "--now", "2026-03-08T07:04:00Z"]) == 0
@@ -557,7 +558,10 @@ def test_cli_run_and_skip_both_exit_0(workdir, capfd, monkeypatch):
     assert cli.main(["guard", "nightly-scan", "-f", "schedules.yaml", "--now", "2026-03-08T07:10:00Z",
                      "--dotenv", "guard.env"]) == 0
     skip = "started 10m 00s after its nominal time 2026-03-08T07:00:00Z (03:00 EDT), more than startingDeadlineSeconds 300"
-    assert capfd.readouterr().out == f"skip: {skip}\n"
+    # The skip leaves a record the audit reads back: a notice annotation (check-run
+    # annotations API) and a step summary line.
+    assert capfd.readouterr().out == f"skip: {skip}\n::notice title=jmo-schedule guard::skip: {skip}\n"
+    assert (workdir / "summary.md").read_text() == f"jmo-schedule: nightly-scan: skip: {skip}\n"
     assert out_file.read_text().splitlines()[-2:] == ["run=false", f"reason={skip}"]
     assert (workdir / "guard.env").read_text() == f"JMO_GUARD_RUN=false\nJMO_GUARD_REASON={skip}\n"
 

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ..local.resolve import find
-from ..pipeline.guard import guard
+from ..pipeline.guard import guard, skip_notice
 from .options import add_now
 
 DESCRIPTION = """\
@@ -25,7 +26,8 @@ read schedules). Replace cancels the older runs instead (GitHub: actions: write;
 JMO_GITLAB_TOKEN with api). A manual run (workflow_dispatch, a GitLab pipeline not started
 by a schedule) always runs unless suspended. --dotenv writes JMO_GUARD_RUN=true|false and
 JMO_GUARD_REASON=... (namespaced: dotenv report variables reach every later job of the
-pipeline).
+pipeline). On GitHub a skip also leaves a `::notice title=jmo-schedule guard::skip: ...`
+annotation and a step summary line, which `jmo-schedule audit` reads back.
 
 examples:
   jmo-schedule guard nightly-scan -f schedules.yaml
@@ -48,4 +50,7 @@ def run(args: argparse.Namespace) -> int:
     schedule = find(args.name, args.file, repository=True).schedule
     decision = guard(schedule, now=args.now, dotenv=args.dotenv)
     sys.stdout.write(decision.line() + "\n")
+    notice = skip_notice(decision, os.environ)
+    if notice:
+        sys.stdout.write(notice + "\n")
     return 0

@@ -37,6 +37,11 @@ warns when lingering is off, since the timers then stop when you log out.
 Without NAME every local-cron schedule is installed and entries of schedules that are gone
 are removed; with NAMEs only those entries change.
 
+With --crontab, one more entry runs `jmo-schedule audit --backend local-cron --notify` every
+day at 09:17 machine time: a night cron missed (the machine was off, the daemon stopped)
+reaches the schedules' Slack channels. --no-audit leaves it out; it goes with the last
+schedule uninstalled.
+
 examples:
   jmo-schedule install                       every local-cron schedule of the local store
   jmo-schedule install weekly-scan --dry-run print the crontab it would install
@@ -62,6 +67,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common(parser, "install")
     parser.add_argument("-f", "--file", metavar="FILE",
                         help="install the schedules of this file (the entries run them with -f FILE)")
+    parser.add_argument("--no-audit", dest="audit", action="store_false",
+                        help="crontab: leave out the daily `jmo-schedule audit` entry that tells the schedules' "
+                        "Slack channels about missed runs")
 
 
 def _listed(schedules: list) -> str:
@@ -131,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     log_dir = os.path.join(jmo_home(), "logs")
     opts = ct.InstallOptions(
         executable=ct.executable(), log_dir=log_dir, workdir=os.getcwd(), scanner=scanner, file=file,
-        machine_zone=ct.machine_zone(),
+        machine_zone=ct.machine_zone(), audit=args.audit,
     )
     if not args.dry_run:
         ensure_private_dir(jmo_home())

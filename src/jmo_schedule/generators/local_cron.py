@@ -88,6 +88,27 @@ def crontab_entry(
     return out
 
 
+# The daily audit of the installed schedules (`install --no-audit` leaves it out): a
+# minute off the hour, when the machine is likely up and cron least busy.
+AUDIT_PREFIX = "# audit: "
+AUDIT_TIME = ("17", "9")  # minute, hour: machine time
+
+
+def audit_entry(executable: str = DEFAULT_EXECUTABLE, log_dir: str | None = None, *, workdir: str | None = None,
+                file: str | None = None) -> list[str]:
+    """The crontab lines of the daily `jmo-schedule audit` of this machine's schedules: it
+    tells their Slack channels about missed nights, and never fails (--exit-zero)."""
+    parts = [f"cd {_cron_quote(workdir)} &&"] if workdir else []
+    parts += [_cron_quote(executable), "audit", "--backend", "local-cron", "--notify", "--exit-zero"]
+    if file:
+        parts += ["-f", _cron_quote(file)]
+    log = '"$HOME/.jmo/logs/audit.log"' if log_dir is None else _cron_quote(posixpath.join(log_dir, "audit.log"))
+    parts += [">>", log, "2>&1"]
+    minute, hour = AUDIT_TIME
+    return [f"{AUDIT_PREFIX}jmo-schedule audit every day at {hour.zfill(2)}:{minute} (machine time): missed runs "
+            "reach the schedules' Slack channels", f"{minute} {hour} * * * {' '.join(parts)}"]
+
+
 def crontab_lines(
     schedules: Sequence[ScanSchedule],
     machine_zone: str,

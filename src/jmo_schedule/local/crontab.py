@@ -34,6 +34,8 @@ from ..generators.local_cron import crontab_entry, systemd_units
 BEGIN = "# >>> jmo-schedule: managed by `jmo-schedule install`; change the schedules, not these lines >>>"
 END = "# <<< jmo-schedule <<<"
 _ENTRY_RE = re.compile(r"^# schedule ([a-z0-9]([-a-z0-9]*[a-z0-9])?): ")
+_AUDIT_RE = re.compile(r"^# audit: ")
+AUDIT_KEY = "@audit"  # the daily audit's entry: not a schedule name (no DNS label starts with @)
 _C_ENV = {"LC_ALL": "C", "LANG": "C"}
 
 
@@ -225,8 +227,8 @@ class Crontab:
         for line in lines[start + 1 : end]:
             line = line.rstrip("\r\n")
             m = _ENTRY_RE.match(line)
-            if m:
-                current = entries.setdefault(m.group(1), [])
+            if m or _AUDIT_RE.match(line):
+                current = entries.setdefault(m.group(1) if m else AUDIT_KEY, [])
             if current is not None:
                 current.append(line)
         return cls("".join(lines[:start]), "".join(lines[end + 1 :]), entries, True)
@@ -255,6 +257,7 @@ class InstallOptions:
     scanner: str | None = None
     file: str | None = None
     machine_zone: str = "UTC"
+    audit: bool = True  # a daily `jmo-schedule audit` entry while any schedule is installed
 
 
 def crontab_entries(schedules: Sequence[ScanSchedule], opts: InstallOptions) -> dict[str, list[str]]:
@@ -274,10 +277,12 @@ def install_crontab(schedules: Sequence[ScanSchedule], opts: InstallOptions, *, 
     current = read_crontab(user)
     table = Crontab.parse(current)
     new = crontab_entries(schedules, opts)
+    table.entries.pop(AUDIT_KEY, None)
     if replace_all:
         table.entries = new
     else:
         table.entries.update(new)
+    _place_audit(table, audit_lines(opts) if opts.audit else None)
     text = table.render()
     changed = text != current
     if changed and not dry_run:
@@ -291,16 +296,30 @@ def uninstall_crontab(names: Sequence[str] | None, *, user: str | None = None,
     current = read_crontab(user)
     table = Crontab.parse(current)
     if names is None:
-        removed = list(table.entries)
+        removed = [n for n in table.entries if n != AUDIT_KEY]
         table.entries = {}
     else:
-        removed = [n for n in names if n in table.entries]
+        removed = [n for n in names if n in table.entries and n != AUDIT_KEY]
         for n in removed:
             del table.entries[n]
+        _place_audit(table, table.entries.pop(AUDIT_KEY, None))
     text = table.render() if table.has_block else current
     if text != current and not dry_run:
         write_crontab(text, user)
     return removed, text
+
+
+def audit_lines(opts: InstallOptions) -> list[str]:
+    from ..generators.local_cron import audit_entry
+
+    return audit_entry(opts.executable, opts.log_dir, workdir=opts.workdir, file=opts.file)
+
+
+def _place_audit(table: Crontab, lines: list[str] | None) -> None:
+    """The audit entry goes last, and only while a schedule's entry is installed."""
+    table.entries.pop(AUDIT_KEY, None)
+    if lines and table.entries:
+        table.entries[AUDIT_KEY] = lines
 
 
 # ------------------------------------------------------------------------------------

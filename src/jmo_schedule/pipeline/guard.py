@@ -314,10 +314,14 @@ def read_dotenv(path: str) -> Decision | None:
     or it holds no decision."""
     try:
         with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
+            return parse_dotenv(fh.read())
     except (OSError, UnicodeDecodeError):
         return None
-    values = dict(line.split("=", 1) for line in lines if "=" in line)
+
+
+def parse_dotenv(text: str) -> Decision | None:
+    """The decision in the text of a guard's dotenv file; None when it holds none."""
+    values = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
     if values.get(DOTENV_RUN) not in ("true", "false"):
         return None
     return Decision(values[DOTENV_RUN] == "true", values.get(DOTENV_REASON, ""))
@@ -354,5 +358,29 @@ def guard(
     env = os.environ if env is None else env
     decision = decide(schedule, now=now or datetime.now(timezone.utc), env=env, apis=apis)
     write_outputs(decision, github_output=env.get("GITHUB_OUTPUT") or None, dotenv=dotenv)
+    if not decision.run and env.get("GITHUB_ACTIONS") == "true" and env.get("GITHUB_STEP_SUMMARY"):
+        _append(env["GITHUB_STEP_SUMMARY"], f"jmo-schedule: {schedule.metadata.name}: {decision.line()}\n")
     return decision
+
+
+# The title of the ::notice a skip leaves on a GitHub job: `jmo-schedule audit` reads the
+# reason back through the check-run annotations API (the step summary has no API).
+NOTICE_TITLE = "jmo-schedule guard"
+
+
+def skip_notice(decision: Decision, env: Mapping[str, str]) -> str | None:
+    """The `::notice` line that records a skip on a GitHub job (None: a run, or not GitHub)."""
+    from .workflow_commands import command
+
+    if decision.run or env.get("GITHUB_ACTIONS") != "true":
+        return None
+    return command("notice", decision.line(), title=NOTICE_TITLE)
+
+
+def _append(path: str, text: str) -> None:
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise JmoError(f"{path}: cannot append the step summary: {exc.strerror}") from None
 

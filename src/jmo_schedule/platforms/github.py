@@ -7,7 +7,10 @@ GitHub documents, and every endpoint this package calls, on the one HTTP layer (
   `GET .../actions/runs/{run_id}`, `POST .../actions/runs/{run_id}/cancel` (202; 409 when it
   has finished), `DELETE .../actions/runs/{run_id}` (204; 404 when gone);
 - dispatch: `POST .../actions/workflows/{workflow}/dispatches` (204, or 200 with the run
-  when `return_run_details` is set).
+  when `return_run_details` is set);
+- the audit: `GET .../actions/workflows/{workflow}` (state, created_at), `PUT
+  .../actions/workflows/{workflow}/enable` (204), `GET .../actions/runs/{run_id}/jobs` (the
+  steps and their conclusions), `GET .../check-runs/{job_id}/annotations` (the guard's notice).
 
 The token only ever travels in the Authorization header, to the API's own host.
 """
@@ -97,13 +100,14 @@ class GitHub(Api):
         return {s.strip() for s in header.split(",") if s.strip()}
 
     # -- workflow runs --------------------------------------------------------------
-    def workflow_runs(self, workflow: str, *, status: str, what: str, hints: Mapping[int, str] | None = None,
+    def workflow_runs(self, workflow: str, *, status: str | None, what: str, hints: Mapping[int, str] | None = None,
                       missing_ok: bool = False, max_pages: int = 100, **params: str) -> list[dict[str, Any]] | None:
-        """Every run of `workflow` (file name or id) with `status`, across all pages. With
-        `missing_ok`, None when GitHub has no such workflow (404 on the first page)."""
+        """Every run of `workflow` (file name or id) with `status` (None: any), across all
+        pages; `params` are further filters (event, created). With `missing_ok`, None when
+        GitHub has no such workflow (404 on the first page)."""
         url = f"{self.repo_url}/actions/workflows/{quote(workflow)}/runs"
         out: list[dict[str, Any]] = []
-        query = {"status": status, "per_page": PER_PAGE, **params}
+        query: dict[str, Any] = {"per_page": PER_PAGE, **params, **({"status": status} if status else {})}
         allow_missing = {404: ""} if missing_ok else {}
         try:
             for _, data in self.pages(url, what, query, hints={**(hints or {}), **allow_missing}, max_pages=max_pages):
@@ -157,6 +161,37 @@ class GitHub(Api):
             return None
         link = data.get("html_url") if isinstance(data, dict) else None
         return link if isinstance(link, str) and link.startswith("https://") else None
+
+    # -- the audit ------------------------------------------------------------------
+    def workflow(self, workflow: str, what: str, hints: Mapping[int, str] | None = None) -> dict[str, Any] | None:
+        """The workflow (`id`, `state`, `created_at`, ...) by file name or id; None when
+        GitHub has none (404: never pushed to the default branch, or deleted)."""
+        answer = self.send("GET", f"{self.repo_url}/actions/workflows/{quote(workflow)}", what, hints=hints,
+                           allow=(404,))
+        if answer.status == 404:
+            return None
+        data = self.parse(answer, what)
+        return data if isinstance(data, dict) else None
+
+    def enable_workflow(self, workflow: str, hints: Mapping[int, str] | None = None) -> None:
+        """Set the workflow's state to active (204; needs actions: write)."""
+        self.send("PUT", f"{self.repo_url}/actions/workflows/{quote(workflow)}/enable", f"enable {workflow}",
+                  hints=hints)
+
+    def run_jobs(self, run_id: str, hints: Mapping[int, str] | None = None) -> list[dict[str, Any]]:
+        """The jobs of a run's latest attempt, with their `steps` (first page: 100 jobs)."""
+        what = f"list the jobs of run {run_id}"
+        data = self.json("GET", f"{self.repo_url}/actions/runs/{quote(run_id)}/jobs", what,
+                         params={"filter": "latest", "per_page": PER_PAGE}, hints=hints)
+        jobs = data.get("jobs") if isinstance(data, dict) else None
+        return [j for j in jobs if isinstance(j, dict)] if isinstance(jobs, list) else []
+
+    def annotations(self, check_run_id: str, hints: Mapping[int, str] | None = None) -> list[dict[str, Any]]:
+        """The annotations of a check run (a job's id is its check run's; first page)."""
+        what = f"list the annotations of check run {check_run_id}"
+        data = self.json("GET", f"{self.repo_url}/check-runs/{quote(check_run_id)}/annotations", what,
+                         params={"per_page": PER_PAGE}, hints=hints)
+        return [a for a in data if isinstance(a, dict)] if isinstance(data, list) else []
 
 
 # --- who else is running (the guard's concurrencyPolicy) ------------------------------

@@ -112,6 +112,19 @@ class GitLab(Api):
                            allow=(404,))
         return answer.status != 404
 
+    # -- the audit: what a pipeline's jobs left ---------------------------------------
+    def pipeline_jobs(self, pipeline_id: str) -> list[dict[str, Any]]:
+        """The jobs of a pipeline (every page)."""
+        return list(self._list(f"{self.project_url}/pipelines/{quote(pipeline_id)}/jobs",
+                               f"list the jobs of pipeline {pipeline_id}"))
+
+    def artifact_file(self, job_id: str, path: str) -> str | None:
+        """One file of a job's artifacts archive as text (GitLab extracts it server-side);
+        None when the job has no artifacts or no such file (404)."""
+        url = f"{self.project_url}/jobs/{quote(job_id)}/artifacts/{quote(path)}"
+        answer = self.send("GET", url, f"read {path} of job {job_id}", allow=(404,))
+        return None if answer.status == 404 else answer.body.decode("utf-8", "replace")
+
     # -- merge requests ---------------------------------------------------------------
     def open_merge_requests(self, source_branch: str, target_branch: str) -> list[dict[str, Any]]:
         """Open merge requests from `source_branch` into `target_branch`, across all pages."""
