@@ -17,7 +17,7 @@ LAYERS = {
     "platforms": 3,
     "pipeline": 4,
     "sync": 5, "local": 5,
-    "trigger": 6, "schedule_manager": 6, "workflow_generators": 6,
+    "trigger": 6, "audit_run": 6, "schedule_manager": 6, "workflow_generators": 6,
     "commands": 7,
     "cli": 8,
     "__init__": 9, "__main__": 9,

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import os
 import sys
-from importlib import import_module
 
 from ._version import PROG, __version__
-from .errors import JmoError, UsageError, ValidationError
 
-TYPE_CHECKING = False  # argparse is imported when a command is parsed, not for --version
+TYPE_CHECKING = False  # --version, run by every CI job, imports nothing but _version
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
@@ -90,6 +88,8 @@ def _terminal_width() -> int:
 
 def command_module(name: str) -> ModuleType:
     """The module of the command `name` (KeyError for a command that does not exist)."""
+    from importlib import import_module  # past --version: see main
+
     module = {cmd: mod for cmd, mod, _ in COMMANDS}[name]
     return import_module(f"{__package__}.commands.{module}")
 
@@ -157,7 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv == ["--version"]:  # answered before building the parser: CI calls it a lot
         sys.stdout.write(f"{PROG} {__version__}\n")
         return 0
+    # Past --version, the rest: the one place this module defers its imports.
     import warnings
+
+    from .errors import JmoError, UsageError, ValidationError
 
     args = build_parser(argv).parse_args(argv)
     previous = warnings.showwarning

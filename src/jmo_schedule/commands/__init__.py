@@ -1,6 +1,3 @@
-"""CLI commands that live in their own modules.
-
-Each module defines `DESCRIPTION` (optional), `add_arguments(parser)` and `run(args) -> int`.
-Keep module top levels light (argparse only): heavy imports go inside `run`, so
-`jmo-schedule --version` and the in-pipeline commands start fast.
-"""
+"""The commands of the CLI, one module each (cli.py lists them and imports only the one
+that runs). Each module defines `DESCRIPTION`, `add_arguments(parser)` and `run(args) -> int`,
+and raises JmoError / UsageError for what a user can get wrong: cli.main prints it."""

@@ -2,12 +2,20 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
-from datetime import datetime, timedelta
-
+import sys
 from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 
+from ..audit_run import Options, audit_all
+from ..core.files import jmo_home
+from ..core.loader import DEFAULT_FILE
 from ..core.timefmt import parse_cli_time, rfc3339
+from ..errors import UsageError
+from ..local.resolve import schedules as resolve
+from ..local.runner import ENV_FILE, load_env_file
+from ..pipeline import audit_report
 from .options import add_now
 
 DESCRIPTION = """\
@@ -105,16 +113,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-    import sys
-    from datetime import timezone
-
-    from ..core.loader import DEFAULT_FILE
-    from ..errors import UsageError
-    from ..local.resolve import schedules as resolve
-    from ..pipeline import audit_report
-    from ..pipeline.audit_run import Options, audit_all
-
     now = args.now or datetime.now(timezone.utc)
     start = now - args.since if isinstance(args.since, timedelta) else args.since
     if start >= now:
@@ -152,10 +150,7 @@ def run(args: argparse.Namespace) -> int:
 def _environment() -> dict[str, str]:
     """The process environment over the KEY=VALUE lines of $JMO_HOME/env, where local
     schedules keep their webhook secrets (as `jmo-schedule run` reads them)."""
-    import os
 
-    from ..core.files import jmo_home
-    from ..local.runner import ENV_FILE, load_env_file
 
     return {**load_env_file(os.path.join(jmo_home(), ENV_FILE)), **os.environ}
 

@@ -7,8 +7,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..core.timefmt import compact_duration, rfc3339
+from ..platforms.slack import post_webhook
 from . import audit
 from .audit import Audit
+from .notify import resolve_channels
+from .slack_message import MAX_SECTION_TEXT, escape, truncate
+from .workflow_commands import command
 
 MAX_SCHEDULES_PER_MESSAGE = 40  # Block Kit allows 50 blocks: a header, a context, one per schedule
 
@@ -61,16 +65,12 @@ def table(audits: Sequence[Audit]) -> str:
 
 def warnings(audits: Sequence[Audit]) -> list[str]:
     """One GitHub `::warning` per schedule that is not Healthy, with its first problem."""
-    from .workflow_commands import command
-
     return [command("warning", f"{a.name}: {a.state}: {a.problems[0].message}" if a.problems else
                     f"{a.name}: {a.state}", title="jmo-schedule audit") for a in audits if not a.healthy]
 
 
 def slack_payload(audits: Sequence[Audit], where: str | None = None) -> dict[str, Any]:
     """A Block Kit message listing each schedule that is not Healthy and what is wrong."""
-    from .slack_message import MAX_SECTION_TEXT, escape, truncate
-
     wrong = [a for a in audits if not a.healthy]
     title = (f"jmo-schedule audit: {len(wrong)} schedules need attention" if len(wrong) != 1 else
              "jmo-schedule audit: 1 schedule needs attention")
@@ -99,11 +99,7 @@ def notify(audits: Sequence[Audit], schedules: Mapping[str, Any], env: Mapping[s
     only those schedules and only what the channel's events take (EVENT_OF_STATE: `missed`,
     or a failure, which every channel takes); nothing when all are Healthy. Returns one line
     per channel (never a URL)."""
-    from .notify import resolve_channels
-
     if send is None:
-        from ..platforms.slack import post_webhook
-
         send = post_webhook
     groups: dict[str, tuple[str, list[Audit]]] = {}
     lines: list[str] = []

@@ -27,6 +27,8 @@ from ..core.gitlab_names import managed_name
 from ..core.model import ScanSchedule
 from ..core.timefmt import parse_timestamp, rfc3339
 from ..errors import ApiError, JmoError
+from ..generators.github_actions import path_for
+from ..generators.gitlab_ci import job_names
 from . import audit
 from .audit import Observed, Run
 from .guard import NOTICE_TITLE, parse_dotenv
@@ -56,8 +58,6 @@ def github(schedule: ScanSchedule, client: Any, *, start: datetime, fix: bool = 
            inspect: int = INSPECT_LIMIT) -> Observed:
     """The workflow `jmo-NAME.yml` and its runs created since `start`, through `client`
     (platforms.github.GitHub); with `fix`, a workflow disabled for inactivity is enabled."""
-    from ..generators.github_actions import path_for
-
     workflow = os.path.basename(path_for(schedule))
     variable = client.token_variable
     read = {403: f"the token in ${variable} needs actions: read on {client.repository}"}
@@ -201,8 +201,6 @@ def gitlab(schedule: ScanSchedule, client: Any, listed: list[dict[str, Any]], *,
 
 def _gitlab_runs(client: Any, schedule: ScanSchedule, sid: int, start: datetime, inspect: int,
                  notes: list[str]) -> list[Run]:
-    from ..generators.gitlab_ci import job_names
-
     runs: list[Run] = []
     pipelines = [p for p in client.schedule_pipelines(sid, newest_first=True)
                  if (_when(p.get("created_at")) or start) >= start]

@@ -183,7 +183,7 @@ def _unpack(archive: bytes, dest: str, what: str) -> Baseline:
     return Baseline(dest, what)
 
 
-def _depth(info: zipfile.ZipInfo) -> tuple[int, bool]:
+def _depth(info: zipfile.ZipInfo) -> tuple[bool, int]:
     parts = info.filename.replace("\\", "/").split("/")
     return ("summaries" not in parts, len(parts))
 

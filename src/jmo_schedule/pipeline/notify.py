@@ -245,7 +245,7 @@ def _prepare(
     first_run = no_baseline
     if status != "skipped":  # a skipped run has no results of its own
         findings, note = read_results(results_dir)
-        if findings is not None:
+        if findings is not None and results_dir is not None:  # findings come from a folder
             summary = FindingsSummary.from_findings(findings, source=str(find_results_file(os.fspath(results_dir))))
             if baseline is not None:
                 previous, first_run = read_results(baseline, "the baseline ")

@@ -4,15 +4,19 @@ that cannot be asked (no token, no kubectl) makes its schedules Unknown with one
 that says what to set; the others are still audited."""
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..core.model import ScanSchedule
-from ..errors import ApiError, JmoError
-from . import audit, audit_sources
-from .audit import Audit, Observed
+from .core.model import ScanSchedule
+from .errors import ApiError, JmoError
+from .local import crontab, history
+from .pipeline import audit, audit_sources
+from .pipeline.audit import Audit, Observed
+from .platforms.github import GitHub, api_url, token_from
+from .platforms.gitlab import GitLab
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,6 @@ def _collector(backend: str, schedules: list[ScanSchedule], options: Options, en
 
 
 def _github(options: Options, env: Mapping[str, str]) -> Collector:
-    from ..platforms.github import GitHub, api_url, token_from
-
     variable, token = token_from(env)
     if not token:
         return _unknown("no GitHub token in $GITHUB_TOKEN (or $GH_TOKEN): set it to a token with actions: read "
@@ -80,8 +82,6 @@ def _github(options: Options, env: Mapping[str, str]) -> Collector:
 
 
 def _gitlab(options: Options, env: Mapping[str, str]) -> Collector:
-    from ..platforms.gitlab import GitLab
-
     variable = options.gitlab_token_variable
     token = (env.get(variable) or "").strip()
     if not token:
@@ -111,8 +111,6 @@ def _kubernetes(schedules: list[ScanSchedule], options: Options) -> Collector:
 
 
 def _local() -> Collector:
-    from ..local import crontab, history
-
     installed = local_installed()
     daemon = crontab.cron_daemon()
     manager = None
@@ -140,9 +138,7 @@ def _local() -> Collector:
 
 def local_installed() -> dict[str, str]:
     """{schedule name: "crontab" | "systemd"} for the entries installed on this machine."""
-    import os
 
-    from ..local import crontab
 
     out: dict[str, str] = {}
     folder = crontab.systemd_user_dir()

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes.github import FakeGitHub as FakeGitHubActions
-from fakes.slack import FakeSlack as FakeServer
+from fakes.github import FakeGitHub
+from fakes.slack import FakeSlack
 from fakes.crontab import install_fake
 from fakes.gitlab import FakeGitLab
 
@@ -23,7 +23,7 @@ from jmo_schedule.local import crontab as ct
 GH_TOKEN = "ghs_SECRET-github-token-do-not-print"
 GL_TOKEN = "glpat-SECRET-gitlab-token-do-not-print"
 REPO = "acme/app"
-FIXTURES = Path(__file__).parent / "fixtures" / "audit"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "audit"
 
 SCHEDULE = """\
 apiVersion: jmo.security/v1alpha1
@@ -62,8 +62,8 @@ def audit_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, lis
 
 
 @pytest.fixture
-def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServer]:
-    fake = FakeServer().start()
+def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlack]:
+    fake = FakeSlack().start()
     monkeypatch.setenv("SLACK_WEBHOOK_URL", fake.base + "/services/T000/B000/XXXX")
     yield fake
     fake.stop()
@@ -74,8 +74,8 @@ def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServer]:
 
 
 @pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHubActions]:
-    fake = FakeGitHubActions(REPO, GH_TOKEN, page_cap=2).start()
+def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
+    fake = FakeGitHub(REPO, GH_TOKEN, page_cap=2).start()
     monkeypatch.setenv("GITHUB_API_URL", fake.url)
     monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
     monkeypatch.setenv("GITHUB_TOKEN", GH_TOKEN)
@@ -86,13 +86,13 @@ def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHubActions]:
     fake.stop()
 
 
-def nights(fake: FakeGitHubActions, workflow: str, days: list[int], first_id: int = 201) -> None:
+def nights(fake: FakeGitHub, workflow: str, days: list[int], first_id: int = 201) -> None:
     """One scheduled run per night of November 2026, created 4 minutes after 02:00."""
     for i, day in enumerate(days):
         fake.add(workflow, first_id + i, "success", created_at=f"2026-11-{day:02d}T02:04:00Z")
 
 
-def test_github_gap_skip_manual_run_and_pagination(github: FakeGitHubActions, tmp_path: Path,
+def test_github_gap_skip_manual_run_and_pagination(github: FakeGitHub, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, schedule("nightly", "github-actions"))
     github.add_workflow("jmo-nightly.yml", created_at="2026-10-01T09:00:00Z")
@@ -122,7 +122,7 @@ def test_github_gap_skip_manual_run_and_pagination(github: FakeGitHubActions, tm
     assert all(GH_TOKEN not in line for line in err.splitlines())
 
 
-def test_github_text_table(github: FakeGitHubActions, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_github_text_table(github: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, schedule("nightly", "github-actions"))
     github.add_workflow("jmo-nightly.yml", created_at="2026-11-05T09:00:00Z")
     nights(github, "jmo-nightly.yml", [6, 7])
@@ -132,7 +132,7 @@ def test_github_text_table(github: FakeGitHubActions, tmp_path: Path, capsys: py
         "nightly  github-actions  Healthy  2    0        0       0        2026-11-07T02:00:00Z success +4m00s\n")
 
 
-def test_github_disabled_for_inactivity_fixed_and_notified(github: FakeGitHubActions, slack: FakeServer,
+def test_github_disabled_for_inactivity_fixed_and_notified(github: FakeGitHub, slack: FakeSlack,
                                                            tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, schedule("nightly", "github-actions"), schedule("quiet", "github-actions"))
     github.add_workflow("jmo-nightly.yml")
@@ -168,7 +168,7 @@ def test_github_disabled_for_inactivity_fixed_and_notified(github: FakeGitHubAct
     ("new-findings, skipped", False),
 ])
 def test_audit_messages_go_to_the_channels_whose_events_include_missed(
-        github: FakeGitHubActions, slack: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        github: FakeGitHub, slack: FakeSlack, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         events: str, told: bool) -> None:
     path = write(tmp_path, schedule("quiet", "github-actions", events=events))
     github.add_workflow("jmo-quiet.yml", state="disabled_manually")
@@ -183,7 +183,7 @@ def test_audit_messages_go_to_the_channels_whose_events_include_missed(
         assert slack.requests == []
 
 
-def test_github_refusals_are_one_line_and_the_rest_is_still_audited(github: FakeGitHubActions, tmp_path: Path,
+def test_github_refusals_are_one_line_and_the_rest_is_still_audited(github: FakeGitHub, tmp_path: Path,
                                                                     capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, schedule("nightly", "github-actions"), schedule("quiet", "github-actions"))
     github.add_workflow("jmo-nightly.yml")
@@ -208,7 +208,7 @@ def test_github_refusals_are_one_line_and_the_rest_is_still_audited(github: Fake
                                     "actions: read on acme/app"}]
 
 
-def test_github_without_a_token(github: FakeGitHubActions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_github_without_a_token(github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                 capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.delenv("GITHUB_TOKEN")
     path = write(tmp_path, schedule("nightly", "github-actions"))
@@ -219,7 +219,7 @@ def test_github_without_a_token(github: FakeGitHubActions, tmp_path: Path, monke
     assert github.requests == []
 
 
-def test_github_workflow_not_on_the_default_branch(github: FakeGitHubActions, tmp_path: Path,
+def test_github_workflow_not_on_the_default_branch(github: FakeGitHub, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, schedule("nightly", "github-actions"))
     code, data, _ = audit_json(capsys, "-f", path, "--now", "2026-11-08T00:00:00Z")
@@ -430,7 +430,7 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         f"jmo-schedule audit: error: no schedule 'nope' in {path} (see 'jmo-schedule audit --help')\n")
 
 
-def test_a_sync_job_reports_but_does_not_fail(github: FakeGitHubActions, tmp_path: Path,
+def test_a_sync_job_reports_but_does_not_fail(github: FakeGitHub, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     # What action.yml runs after the sync: only its own backend, a ::warning per schedule, exit 0.
     path = write(tmp_path, schedule("nightly", "github-actions"), schedule("laptop", "local-cron"))
