@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any, NamedTuple, TypeGuard
 from urllib.parse import unquote, urlsplit
 
 from ..errors import FindingsError, JmoError
@@ -42,9 +42,9 @@ _SEVERITY_ALIASES = {"ERROR": "HIGH", "WARN": "MEDIUM", "WARNING": "MEDIUM", "CR
 _NOT_FINDING_KINDS = {"pass", "notApplicable"}
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One finding, normalized across JMo JSON and SARIF producers."""
+class Finding(NamedTuple):
+    """One finding, normalized across JMo JSON and SARIF producers. A named tuple, not a
+    frozen dataclass: a run of thousands is built in a third of the time (notify's budget)."""
 
     rule_id: str
     severity: str  # one of model.SEVERITIES
