@@ -7,15 +7,17 @@ import sys
 import tempfile
 
 from ..core.files import atomic_write
-from ..core.gitlab_names import schedule_name_from_env
 from ..errors import JmoError
-from ..local.resolve import find
-from ..local.history import previous_results
-from ..pipeline.baseline import Baseline, describe as describe_baseline, fetch as fetch_baseline
-from ..pipeline.ci_env import LOCAL, provider
-from ..pipeline.guard import read_dotenv
 from ..pipeline.notify import add_mask_commands, notify_schedule, resolve_channels, run_notes, secrets_of
 from ..pipeline.slack_message import payload_json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..pipeline.baseline import Baseline
+
+# notify runs at the end of every scheduled scan, with a start-up budget (bench/notify.py):
+# what only some runs need (a schedules file, a baseline, the guard's dotenv, the local
+# history) is imported where it is used.
 
 
 DESCRIPTION = """\
@@ -122,11 +124,17 @@ def run(args: argparse.Namespace) -> int:
         args.status = "failure"
     name = args.schedule
     if args.gitlab_schedule:
+        from ..core.gitlab_names import schedule_name_from_env
+
         name = schedule_name_from_env(env)
         if name is None:
             raise JmoError("--gitlab-schedule: this pipeline was not started by a jmo-schedule pipeline schedule "
                            "(no $CI_PIPELINE_SCHEDULE_DESCRIPTION 'jmo-schedule: NAME' nor $JMO_SCHEDULE)")
-    schedule = find(name, args.file, repository=True).schedule if name else None
+    schedule = None
+    if name:
+        from ..local.resolve import find
+
+        schedule = find(name, args.file, repository=True).schedule
     results = args.results
     if results is None and schedule is None:
         results = "results"
@@ -141,6 +149,9 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="jmo-baseline-") as fetched_to:
         baseline, no_baseline = args.baseline, None
         if args.fetch_baseline and args.status != "skipped" and not args.baseline and name:
+            from ..pipeline.baseline import describe as describe_baseline, fetch as fetch_baseline
+            from ..pipeline.ci_env import LOCAL, provider
+
             fetched = _previous_local_run(name) if provider(env) == LOCAL else fetch_baseline(name, fetched_to, env)
             sys.stdout.write(f"notify: {describe_baseline(fetched)}\n")
             baseline, no_baseline = fetched.folder, None if fetched.folder else fetched.note
@@ -195,6 +206,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _previous_local_run(name: str) -> Baseline:
     """Outside CI: the folder of the schedule's previous finished run in the local history."""
+    from ..local.history import previous_results
+    from ..pipeline.baseline import Baseline
+
     try:
         folder = previous_results(name, "")
     except JmoError as exc:
@@ -205,6 +219,8 @@ def _previous_local_run(name: str) -> Baseline:
 def _guard_skip(path: str) -> str | None:
     """The guard's reason when its dotenv file says it skipped the run; None when it ran
     or the file is missing (the guard never decided: the job failed before it)."""
+    from ..pipeline.guard import read_dotenv
+
     found = read_dotenv(path)
     if found is None or found.run:
         return None

@@ -25,7 +25,6 @@ from urllib.parse import urlsplit
 from .._version import __version__
 from ..core import rules
 from ..core.masking import mask_url
-from ..core.model import ScanSchedule
 from ..errors import JmoError, NotifyError
 from ..platforms.slack import SendResult, check_webhook_url, post_webhook
 from .ci_env import RunContext
@@ -33,6 +32,10 @@ from .compare import Comparison, compare
 from .findings import SEVERITIES, FindingsError, FindingsSummary, find_results_file, load_findings
 from .slack_message import MessageFacts, STATUSES, build_payload
 from .workflow_commands import command
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # notify imports no model: a webhook and a results folder need no schedules file
+    from ..core.model import ScanSchedule
 
 
 ENV_VAR = "SLACK_WEBHOOK_URL"
