@@ -4,9 +4,9 @@ bodies, one-line errors."""
 from __future__ import annotations
 
 import time
-import tracemalloc
 
 import pytest
+from conftest import peak_memory
 from fakes.slack import FakeSlack, drip, flood, trickle
 
 from jmo_schedule.errors import GitLabError
@@ -167,16 +167,6 @@ def test_a_server_that_trickles_bytes_is_cut_at_the_time_limit(api_server: FakeS
                               "within 1s")
 
 
-def peak_memory(call: object) -> int:
-    """The most memory Python held above what it held before, while `call()` ran."""
-    tracemalloc.start()
-    try:
-        call()  # type: ignore[operator]
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 HUGE = 500 * 1024 * 1024  # a 500 MB answer, made as it is sent
 
 
@@ -184,30 +174,20 @@ HUGE = 500 * 1024 * 1024  # a 500 MB answer, made as it is sent
 def test_a_huge_answer_is_refused_within_the_body_limit(api_server: FakeSlack, declared: bool) -> None:
     api_server.script = [flood(HUGE, declared=declared)]
     api = client(api_server)  # the default limit, 8 MiB
-    errors: list[str] = []
-
-    def call() -> None:
-        with pytest.raises(GitLabError) as exc:
-            api.json("GET", api_server.base + "/api/v4/x", "list")
-        errors.append(str(exc.value))
-
-    assert peak_memory(call) < 20 * 1024 * 1024
-    assert errors == ["GitLab API: list: the answer is larger than 8 MiB; not reading it"]
+    with pytest.raises(GitLabError) as exc, peak_memory() as peak:
+        api.json("GET", api_server.base + "/api/v4/x", "list")
+    assert peak[0] < 20 * 1024 * 1024
+    assert str(exc.value) == "GitLab API: list: the answer is larger than 8 MiB; not reading it"
 
 
 @pytest.mark.parametrize("declared", [False, True], ids=["streamed", "content-length"])
 def test_a_huge_error_answer_costs_only_its_first_bytes(api_server: FakeSlack, declared: bool) -> None:
     api_server.script = [flood(HUGE, status=500, declared=declared)]
     api = client(api_server)
-    errors: list[str] = []
-
-    def call() -> None:
-        with pytest.raises(GitLabError) as exc:
-            api.send("GET", api_server.base + "/api/v4/x", "list")
-        errors.append(str(exc.value))
-
-    assert peak_memory(call) < 1024 * 1024
-    assert errors == ["GitLab API: list: HTTP 500"]
+    with pytest.raises(GitLabError) as exc, peak_memory() as peak:
+        api.send("GET", api_server.base + "/api/v4/x", "list")
+    assert peak[0] < 1024 * 1024
+    assert str(exc.value) == "GitLab API: list: HTTP 500"
 
 
 @pytest.mark.parametrize(("answer", "call", "error"), [

@@ -256,16 +256,12 @@ def test_connection_refused_without_url():
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
-def test_a_redirect_is_not_followed_to_another_host(server, status):
-    elsewhere = FakeSlack().start()
-    try:
-        server.script = [(status, "", {"Location": elsewhere.base + SECRET_PATH})]
-        r = post_webhook(url_of(server), {"text": "x"}, sleep=pytest.fail)
-        assert (r.ok, r.attempts, r.error) == (
-            False, 1, f"HTTP {status}: the webhook answered with a redirect, which is not followed; check the webhook URL")
-        assert elsewhere.requests == []  # neither the message nor the webhook's secret path went there
-    finally:
-        elsewhere.stop()
+def test_a_redirect_is_not_followed_to_another_host(server, elsewhere, status):
+    server.script = [(status, "", {"Location": elsewhere.base + SECRET_PATH})]
+    r = post_webhook(url_of(server), {"text": "x"}, sleep=pytest.fail)
+    assert (r.ok, r.attempts, r.error) == (
+        False, 1, f"HTTP {status}: the webhook answered with a redirect, which is not followed; check the webhook URL")
+    assert elsewhere.requests == []  # neither the message nor the webhook's secret path went there
 
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\n"
@@ -287,16 +283,12 @@ def test_a_trickling_answer_is_cut_at_the_time_limit(server, raw, every):
 
 @pytest.mark.parametrize("status", [200, 500])
 def test_a_huge_answer_costs_only_its_first_bytes(server, status):
-    import tracemalloc
+    from conftest import peak_memory
 
     server.script = [flood(500 * 1024 * 1024, status=status)]
-    tracemalloc.start()
-    try:
+    with peak_memory() as peak:
         r = post_webhook(url_of(server), {"text": "x"}, sleep=lambda s: None, retries=0)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < 1024 * 1024
+    assert peak[0] < 1024 * 1024
     assert (r.ok, r.status) == (status == 200, status)
 
 
