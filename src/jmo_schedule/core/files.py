@@ -30,12 +30,24 @@ def ensure_private_dir(path: str) -> None:
     fix_mode(path, DIR_MODE)
 
 
+def refuse_link(path: str, what: str) -> None:
+    """A JmoError when `path` is a symbolic link: files jmo-schedule keeps private are
+    written in place and kept at 0600, which a link would make someone else's file."""
+    if os.path.islink(path):
+        raise JmoError(f"{path}: is a symbolic link; {what} must be a regular file (it is kept at 0600 and replaced "
+                       "on every write): put the file itself there")
+
+
 def fix_mode(path: str, mode: int) -> None:
-    """Tighten `path` to `mode` when group or others have any access, with a warning."""
+    """Tighten `path` to `mode` when group or others have any access, with a warning. A
+    symbolic link is not followed: the file it points to is not ours to change."""
     try:
-        current = stat.S_IMODE(os.stat(path).st_mode)
+        info = os.lstat(path)
     except FileNotFoundError:
         return
+    if stat.S_ISLNK(info.st_mode):
+        return
+    current = stat.S_IMODE(info.st_mode)
     if current & 0o077:
         try:
             os.chmod(path, mode)
@@ -45,15 +57,18 @@ def fix_mode(path: str, mode: int) -> None:
 
 
 def atomic_write(path: str, data: str | bytes, mode: int = FILE_MODE, durable: bool = True) -> None:
-    """Write `data` to `path` so readers see the old or the new file, never a mix.
+    """Write `data` to `path` so readers see the old or the new file, never a mix. A
+    failure (a full disk, no permission) is a JmoError naming `path`, and leaves the old
+    file as it was and no temporary file behind.
 
     `durable=False` skips the fsyncs (the replace stays atomic): for files that can be
     regenerated, where a thousand fsyncs would cost more than a rerun after a crash.
     """
     directory = os.path.dirname(os.path.abspath(path))
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = _temporary(directory, os.path.basename(path))
+    tmp = None
     try:
+        fd, tmp = _temporary(directory, os.path.basename(path))
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), mode)
             fh.write(raw)
@@ -61,9 +76,12 @@ def atomic_write(path: str, data: str | bytes, mode: int = FILE_MODE, durable: b
             if durable:
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    except BaseException as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise JmoError(f"{path}: cannot write: {exc.strerror or exc}") from None
         raise
     if not durable:
         return
