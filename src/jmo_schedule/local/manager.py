@@ -27,6 +27,7 @@ from .committed import CommittedFile
 from .store import Store, default_path
 
 Clock = Callable[[], datetime]
+Items = list[ScanSchedule]  # in the class body `list` is the method
 
 
 def _utcnow() -> datetime:
@@ -163,7 +164,7 @@ class ScheduleManager:
         _copy_into(schedule, stored)
         return result
 
-    def _create(self, items: list[ScanSchedule], schedule: ScanSchedule, now: datetime) -> ScanSchedule:
+    def _create(self, items: Items, schedule: ScanSchedule, now: datetime) -> ScanSchedule:
         """The stored copy of the new `schedule`, written (the caller holds the lock)."""
         if any(s.metadata.name == schedule.metadata.name for s in items):
             raise AlreadyExistsError(
@@ -180,7 +181,7 @@ class ScheduleManager:
         self._backend.write_create(items, stored)
         return stored
 
-    def _update(self, items: list[ScanSchedule], schedule: ScanSchedule, now: datetime) -> ScanSchedule:
+    def _update(self, items: Items, schedule: ScanSchedule, now: datetime) -> ScanSchedule:
         """The stored schedule brought in line with `schedule`, written (the caller holds the lock)."""
         name = schedule.metadata.name
         current = next((s for s in items if s.metadata.name == name), None)
