@@ -579,8 +579,8 @@ def test_history_rejects_a_corrupt_file(capsys: pytest.CaptureFixture[str]) -> N
     path.write_text("[1, 2")
     assert main(["history", "broken"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"jmo-schedule: error: {path}: cannot read the run history (")
-    assert err.endswith("; move it aside\n")
+    assert err == (f"jmo-schedule: error: {path}:1:6: the run history is not valid JSON (Expecting ',' delimiter); "
+                   "fix it or move it aside\n")
 
 
 def test_jmo_error_for_missing_schedule_in_api() -> None:
@@ -601,6 +601,19 @@ def test_env_file_supplies_variables_cron_does_not_have(tmp_path: Path, stub_log
     with pytest.raises(JmoError) as exc:
         run_schedule("scan", now=utc("2026-11-25T02:10:00Z"), scanner=STUB)
     assert str(exc.value) == f"{home / 'env'}:1: expected KEY=VALUE"
+
+
+def test_an_env_file_that_is_not_utf8_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = Path(os.environ["JMO_HOME"])
+    make(tmp_path)
+    (home / "env").write_bytes(b"SLACK_WEBHOOK_URL=https://hooks.example/\xe9t\xe9\n")
+    (home / "env").chmod(0o600)
+    before = (home / "env").read_bytes()
+    assert main(["run", "scan", "--now", "2026-11-25T02:05:00Z", "--scanner", STUB]) == 1
+    assert capsys.readouterr().err == (f"jmo-schedule: error: {home / 'env'}: the env file is not UTF-8 text (byte 0xe9 "
+                                       "at offset 40); fix it or move it aside\n")
+    assert (home / "env").read_bytes() == before
+    assert run_history.read("scan") == {"runs": []}
 
 
 def test_history_of_a_name_that_is_not_a_schedule_name(capsys: pytest.CaptureFixture[str]) -> None:

@@ -38,6 +38,44 @@ def refuse_link(path: str, what: str) -> None:
                        "on every write): put the file itself there")
 
 
+def read_text(path: str, what: str) -> str:
+    """The UTF-8 text of `path`. FileNotFoundError when there is no such file; a file that
+    cannot be read or is not UTF-8 is a one-line JmoError naming it (`what` says what it is)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise JmoError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise JmoError(f"{path}: {what} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+                       "fix it or move it aside") from None
+
+
+def read_json(path: str, what: str) -> object:
+    """The JSON value in `path`, read as read_text reads it (FileNotFoundError included).
+    Strict: NaN and Infinity, which Python's json accepts and JSON has not, are errors, and
+    nesting too deep to read is one too; each a one-line JmoError naming the file."""
+    import json  # here: validate, which imports this module, never reads JSON files
+
+    text = read_text(path, what)
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise JmoError(f"{path}:{exc.lineno}:{exc.colno}: {what} is not valid JSON ({exc.msg}); "
+                       "fix it or move it aside") from None
+    except ValueError as exc:  # NaN or Infinity
+        raise JmoError(f"{path}: {what} is not valid JSON ({exc}); fix it or move it aside") from None
+    except RecursionError:
+        raise JmoError(f"{path}: {what} is nested too deeply to read (jmo-schedule never writes it so); "
+                       "fix it or move it aside") from None
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def fix_mode(path: str, mode: int) -> None:
     """Tighten `path` to `mode` when group or others have any access, with a warning. A
     symbolic link is not followed: the file it points to is not ours to change."""

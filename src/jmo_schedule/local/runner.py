@@ -45,7 +45,7 @@ from . import history as rh
 from . import runlock
 from ..core import policy
 from ..core.cron import previous_run
-from ..core.files import fix_mode, jmo_home
+from ..core.files import fix_mode, jmo_home, read_text
 from ..core.model import ScanSchedule, ScheduleStatus
 from ..core.scan_command import build_plan
 from ..core.timefmt import compact_duration, parse_timestamp, rfc3339, run_stamp
@@ -131,12 +131,9 @@ def load_env_file(path: str) -> dict[str, str]:
     `${SLACK_WEBHOOK_URL}` in a schedule is read from `$JMO_HOME/env` instead."""
     out: dict[str, str] = {}
     try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
+        lines = read_text(path, "the env file").splitlines()
     except FileNotFoundError:
         return out
-    except OSError as exc:
-        raise JmoError(f"{path}: cannot read: {exc.strerror}") from None
     for number, line in enumerate(lines, 1):
         text = line.strip()
         if not text or text.startswith("#"):

@@ -14,7 +14,7 @@ import json
 import os
 from typing import Any, ContextManager
 
-from ..core.files import FILE_MODE, atomic_write, ensure_private_dir, fix_mode, jmo_home, locked, refuse_link
+from ..core.files import FILE_MODE, atomic_write, ensure_private_dir, fix_mode, jmo_home, locked, read_json, refuse_link
 from ..core.model import API_VERSION, LIST_KIND, ScanSchedule
 from ..core.validate import Checker, check_schedule
 from ..errors import JmoError
@@ -56,27 +56,9 @@ class Store:
         refuse_link(self.path, "the store")
         fix_mode(self.path, FILE_MODE)
         try:
-            with open(self.path, encoding="utf-8") as fh:
-                text = fh.read()
+            data = read_json(self.path, "the store")
         except FileNotFoundError:
             return {"apiVersion": API_VERSION, "kind": LIST_KIND, "revision": 0, "items": []}
-        except OSError as exc:
-            raise JmoError(f"{self.path}: cannot read: {exc.strerror}") from None
-        except UnicodeDecodeError as exc:
-            raise JmoError(f"{self.path}: the store is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
-                           f"{exc.start}); fix it or move it aside") from None
-        try:
-            data = json.loads(text, parse_constant=_no_constant)
-        except json.JSONDecodeError as exc:
-            raise JmoError(
-                f"{self.path}:{exc.lineno}:{exc.colno}: the store is not valid JSON ({exc.msg}); "
-                "fix it or move it aside"
-            ) from None
-        except ValueError as exc:  # NaN or Infinity: Python's json reads them, JSON has no such thing
-            raise JmoError(f"{self.path}: the store is not valid JSON ({exc}); fix it or move it aside") from None
-        except RecursionError:
-            raise JmoError(f"{self.path}: the store is nested too deeply to read (jmo-schedule never writes it so); "
-                           "fix it or move it aside") from None
         if not isinstance(data, dict) or not isinstance(data.get("items"), list):
             raise JmoError(f"{self.path}: not a jmo-schedule store (expected a ScanScheduleList with items)")
         revision = data.get("revision", 0)
@@ -134,7 +116,3 @@ class Store:
 
     def write_delete(self, items: list[ScanSchedule], name: str) -> None:
         self._save([s for s in items if s.metadata.name != name], None)
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
