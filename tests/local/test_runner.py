@@ -603,6 +603,28 @@ def test_env_file_supplies_variables_cron_does_not_have(tmp_path: Path, stub_log
     assert str(exc.value) == f"{home / 'env'}:1: expected KEY=VALUE"
 
 
+def test_the_env_file_reaches_notify_and_never_the_scanner(tmp_path: Path, stub_log: Path, slack: FakeSlack,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    home = Path(os.environ["JMO_HOME"])
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (home / "env").write_text(f"LOCAL_HOOK={slack.hook('/hook')}\nOTHER_SECRET=s3cr3t\n")
+    (home / "env").chmod(0o600)
+    monkeypatch.setenv("FROM_THE_SHELL", "kept")
+    seen = tmp_path / "scanner-env.jsonl"
+    scanner = tmp_path / "env-scanner"  # records its environment, then acts as the stub
+    scanner.write_text(f"#!/bin/sh\n{sys.executable} -c 'import json, os; print(json.dumps(dict(os.environ)))' "
+                       f">> {seen}\nexec {STUB} \"$@\"\n")
+    scanner.chmod(0o755)
+    make(tmp_path, notifications={"channels": [{"type": "slack", "url": "${LOCAL_HOOK}"}]})
+    assert main(["run", "scan", "--now", "2026-11-25T02:05:00Z", "--scanner", str(scanner)]) == 0
+    environments = [json.loads(line) for line in seen.read_text().splitlines()]
+    assert len(environments) == 2  # scan and report
+    for environment in environments:
+        assert "LOCAL_HOOK" not in environment and "OTHER_SECRET" not in environment
+        assert environment["FROM_THE_SHELL"] == "kept" and environment["JMO_SCHEDULE"] == "scan"
+    assert [p["path"] for p in slack.received] == ["/hook"]  # notify had the webhook
+
+
 def test_an_env_file_that_is_not_utf8_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     home = Path(os.environ["JMO_HOME"])
     make(tmp_path)
