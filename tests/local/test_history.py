@@ -3,6 +3,7 @@ field, for every command that reads it, and stays as it was."""
 from __future__ import annotations
 
 import json
+import stat
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -82,3 +83,18 @@ def test_a_damaged_history_is_one_line_for_every_command_and_stays_as_it_was(
     assert main(command) == 1
     assert capsys.readouterr().err == f"jmo-schedule: error: {history}: {message}\n"
     assert history.read_bytes() == before
+
+
+def test_a_symlinked_history_is_refused_and_neither_link_nor_target_changes(
+        history: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "elsewhere.json"
+    history.rename(target)
+    target.chmod(0o644)
+    history.symlink_to(target)
+    before = target.read_bytes()
+    for command in COMMANDS:
+        assert main(command) == 1
+        assert capsys.readouterr().err == (
+            f"jmo-schedule: error: {history}: is a symbolic link; the run history must be a regular file (it is kept "
+            "at 0600 and replaced on every write): put the file itself there\n")
+    assert history.is_symlink() and target.read_bytes() == before and stat.S_IMODE(target.stat().st_mode) == 0o644

@@ -13,7 +13,7 @@ import re
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from ..core.files import FILE_MODE, atomic_write, ensure_private_dir, jmo_home, locked, read_json
+from ..core.files import FILE_MODE, atomic_write, ensure_private_dir, jmo_home, locked, read_json, refuse_link
 from ..core.model import SEVERITIES
 from ..core.validate import Checker, check_status, check_timestamp, type_name
 from ..errors import JmoError
@@ -50,6 +50,7 @@ def read(name: str, home: str | None = None) -> dict[str, Any]:
     """The whole record of `name` ({"runs": [...], ...}); empty when there is none. A
     damaged record is a one-line JmoError naming the file and the field."""
     path = history_path(name, home)
+    refuse_link(path, "the run history")
     try:
         data = read_json(path, "the run history")
     except FileNotFoundError:
