@@ -65,6 +65,8 @@ CORRUPTIONS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
                        "revision: expected a whole number of 0 or more, got 1.5; fix it or move the store aside"),
     "revision-nan": (lambda d: json.dumps(d).replace('"revision": 1', '"revision": NaN'),
                      "the store is not valid JSON (NaN is not a JSON value); fix it or move it aside"),
+    "revision-of-5000-digits": (lambda d: json.dumps(d).replace('"revision": 1', '"revision": ' + "9" * 5000),
+                                "the store is not valid JSON (a number of 5000 digits); fix it or move it aside"),
     "infinity-in-an-item": (lambda d: json.dumps(d).replace('"failed": 0', '"failed": Infinity'),
                             "the store is not valid JSON (Infinity is not a JSON value); fix it or move it aside"),
     "nested-too-deeply": (lambda d: json.dumps(d)[:-1] + ', "x": ' + "[" * 100_000 + "]" * 100_000 + "}",

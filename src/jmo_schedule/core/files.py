@@ -61,11 +61,11 @@ def read_json(path: str, what: str) -> object:
 
     text = read_text(path, what)
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return json.loads(text, parse_constant=_no_constant, parse_int=_whole)
     except json.JSONDecodeError as exc:
         raise JmoError(f"{path}:{exc.lineno}:{exc.colno}: {what} is not valid JSON ({exc.msg}); "
                        "fix it or move it aside") from None
-    except ValueError as exc:  # NaN or Infinity
+    except ValueError as exc:  # NaN, Infinity, a number too long to convert
         raise JmoError(f"{path}: {what} is not valid JSON ({exc}); fix it or move it aside") from None
     except RecursionError:
         raise JmoError(f"{path}: {what} is nested too deeply to read (jmo-schedule never writes it so); "
@@ -74,6 +74,14 @@ def read_json(path: str, what: str) -> object:
 
 def _no_constant(name: str) -> object:
     raise ValueError(f"{name} is not a JSON value")
+
+
+def _whole(text: str) -> int:
+    # Python refuses to convert more than 4300 digits (CVE-2020-10735), in its own words.
+    digits = len(text.lstrip("-"))
+    if digits > 4300:
+        raise ValueError(f"a number of {digits} digits")
+    return int(text)
 
 
 def fix_mode(path: str, mode: int) -> None:
