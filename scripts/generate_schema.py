@@ -139,7 +139,10 @@ def build_schema() -> dict[str, Any]:
 
     channel = _obj({"type": {"enum": ["slack"]},
                     "url": {"type": "string", "pattern": r.ENV_REF_RE.pattern,
-                            "description": "A ${VARIABLE} naming a CI secret; a committed file never holds the URL."},
+                            "not": {"pattern": r.RESERVED_ENV_REF_RE.pattern},
+                            "description": "A ${VARIABLE} naming a CI secret; a committed file never holds the URL. "
+                                           "Not a variable the job itself uses (PATH, HOME, JMO_*, CI_*, GITHUB_*, "
+                                           "LD_*, proxies...)."},
                     **_kinds(r.CHANNEL_KINDS)},
                    "spec.jobTemplate.notifications.channels[]", required=r.CHANNEL_REQUIRED)
     assert tuple(channel["properties"]) == r.CHANNEL_FIELDS

@@ -509,6 +509,27 @@ def test_local_store_url_rules() -> None:
     ]
 
 
+@pytest.mark.parametrize(("name", "rule"), [
+    ("PATH", "PATH"), ("HOME", "HOME"), ("BASH_ENV", "BASH_ENV"), ("https_proxy", "https_proxy"), ("CI", "CI"),
+    ("JMO_SCANNER", "JMO_*"), ("CI_JOB_TOKEN", "CI_*"), ("GITHUB_TOKEN", "GITHUB_*"), ("GITLAB_CI", "GITLAB_*"),
+    ("LD_PRELOAD", "LD_*"), ("PYTHONPATH", "PYTHON*"), ("PIP_INDEX_URL", "PIP_*"), ("RUNNER_TEMP", "RUNNER_*"),
+])
+def test_a_channel_may_not_name_a_variable_the_job_uses(name: str, rule: str) -> None:
+    base = 'schedule: "0 2 * * *"\njobTemplate: {notifications: {channels: [{type: slack, url: "%s"}]}}\n'
+    for committed in (True, False):  # the local store's run puts it in notify's environment too
+        assert spec_problems(base % f"${{{name}}}", committed=committed) == [
+            f"schedules.yaml:7:63: spec.jobTemplate.notifications.channels[0].url: ${{{name}}} names a variable the "
+            f"job itself uses ({rule}), which the secret would replace there; name the secret something else, such as "
+            "SLACK_WEBHOOK_URL"
+        ]
+
+
+@pytest.mark.parametrize("name", ["SLACK_WEBHOOK_URL", "PATHS", "CIRCLE", "path", "HOMEBREW_HOOK", "JMO", "MY_CI_HOOK"])
+def test_a_channel_may_name_any_other_variable(name: str) -> None:
+    base = 'schedule: "0 2 * * *"\njobTemplate: {notifications: {channels: [{type: slack, url: "%s"}]}}\n'
+    assert spec_problems(base % f"${{{name}}}") == []
+
+
 def test_github_actions_more_often_than_5_minutes_is_a_warning() -> None:
     result = check_text(HEAD + '  schedule: "*/2 * * * *"\n  backend: {type: github-actions}\n', "schedules.yaml")
     assert result.errors == []

@@ -64,6 +64,35 @@ NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_NAME_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$")
 DNS_SUBDOMAIN_RE = LazyPattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 ENV_REF_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+# Variables a channel's `url: ${NAME}` may not name. The name becomes a variable of the job
+# or step that notifies (GitHub step env, GitLab job variable, Kubernetes container env,
+# the local run's notify environment), so it would replace the job's own value. Each group
+# says why: where programs and libraries are found (PATH, LD_*, DYLD_*, PYTHON*, PIP_*,
+# NODE_OPTIONS); what shells run at start (ENV, BASH_ENV, BASH_FUNC_*, IFS, PS4,
+# PROMPT_COMMAND, SHELLOPTS, BASHOPTS, CDPATH); who and where the job is (HOME, USER,
+# LOGNAME, SHELL, PWD, TMPDIR); whom its HTTP trusts or goes through (proxies in both
+# cases, CA bundles); and the platforms' and this tool's own (CI, CI_*, GITLAB_*, GITHUB_*,
+# RUNNER_*, ACTIONS_*, KUBERNETES_*, JMO_*). GitHub refuses secrets named GITHUB_* anyway.
+RESERVED_ENV_NAMES = (
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "PWD", "TMPDIR", "ENV", "BASH_ENV", "IFS", "PS4", "PROMPT_COMMAND",
+    "SHELLOPTS", "BASHOPTS", "CDPATH", "NODE_OPTIONS", "CI", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy",
+    "no_proxy",
+)
+RESERVED_ENV_PREFIXES = ("JMO_", "CI_", "GITHUB_", "GITLAB_", "RUNNER_", "ACTIONS_", "KUBERNETES_", "LD_", "DYLD_",
+                         "PYTHON", "PIP_", "BASH_FUNC_")
+# The `${NAME}` references that name one of them (for the schema; validate says which rule).
+RESERVED_ENV_REF_RE = LazyPattern(r"^\$\{(" + "|".join(RESERVED_ENV_NAMES) + "|(" + "|".join(RESERVED_ENV_PREFIXES)
+                                 + r")[A-Za-z0-9_]*)\}$")
+
+
+def reserved_env(name: str) -> str | None:
+    """The rule that reserves the variable `name` ("PATH", "JMO_*"), None when it is free."""
+    if name in RESERVED_ENV_NAMES:
+        return name
+    return next((f"{prefix}*" for prefix in RESERVED_ENV_PREFIXES if name.startswith(prefix)), None)
+
+
 RFC3339_RE = LazyPattern(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 # `uses:` of this project's action (owner/repo[/path]@ref); written into generated workflows.

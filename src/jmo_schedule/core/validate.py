@@ -22,6 +22,7 @@ from .rules import (
     DEFAULT_BACKEND,
     DNS_SUBDOMAIN_RE,
     ENV_REF_RE,
+    reserved_env,
     EXCLUSIVE_TARGETS,
     JOB_FIELDS,
     KIND,
@@ -490,8 +491,10 @@ def check_notifications(c: Checker, value: Any, path: tuple) -> None:
         url = channel["url"]
         if not isinstance(url, str):
             c.error(cpath + ("url",), f"expected a string, got {type_name(url)}")
-        elif ENV_REF_RE.match(url):
-            continue
+        elif ref := ENV_REF_RE.match(url):
+            if rule := reserved_env(ref.group(1)):
+                c.error(cpath + ("url",), f"{url} names a variable the job itself uses ({rule}), which the secret "
+                        "would replace there; name the secret something else, such as SLACK_WEBHOOK_URL")
         elif c.committed:
             # Never echo the value: it is a secret.
             c.error(
