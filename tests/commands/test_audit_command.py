@@ -400,7 +400,9 @@ def test_local_history_with_a_missed_night(machine: Path, tmp_path: Path, capsys
     (history / "laptop.json").write_text("{broken")
     code, data, _ = audit_json(capsys, "-f", path, "--now", "2026-11-07T00:00:00Z")
     assert data[0]["state"] == "Unknown"
-    assert data[0]["problems"][0]["message"].startswith(f"{history / 'laptop.json'}: cannot read the run history (")
+    assert data[0]["problems"][0]["message"] == (
+        f"{history / 'laptop.json'}:1:2: the run history is not valid JSON (Expecting property name enclosed in "
+        "double quotes); fix it or move it aside")
 
 
 # ------------------------------------------------------------------------------------
