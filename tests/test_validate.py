@@ -63,6 +63,10 @@ def test_the_issue_example_hour_25() -> None:
         ("schedule: 5", "6:13: spec.schedule: expected a cron expression string, got a number"),
         ('schedule: "0 0 30 2 *"', "6:18: spec.schedule: '0 0 30 2 *' never fires: no month in it has that day"),
         ('schedule: "0 2 * * MONDAY"', "6:22: spec.schedule: day-of-week: unknown name 'MONDAY' (use SUN-SAT or numbers)"),
+        ('schedule: "*/\u00b2 * * * *"', "6:16: spec.schedule: '\u00b2' is not cron syntax: cron takes ASCII digits, names, "
+                                        "* , - / and spaces"),
+        ('schedule: "0 ' + "9" * 5000 + ' * * *"', "6:16: spec.schedule: hour 999999999999... (5000 characters) is "
+                                                 "outside 0-23"),
     ],
 )
 def test_cron_errors_point_into_the_expression(line: str, message: str) -> None:
@@ -237,6 +241,16 @@ def test_time_zone() -> None:
     ]
     assert spec_problems('schedule: "0 2 * * *"\ntimezone: ""\n') == ["schedules.yaml:7:13: spec.timezone: must not be empty"]
     assert spec_problems('schedule: "0 2 * * *"\ntimezone: Asia/Kolkata\n') == []
+    # Names only some machines have, or that mean different zones on different machines.
+    assert spec_problems('schedule: "0 2 * * *"\ntimezone: localtime\n') == [
+        "schedules.yaml:7:13: spec.timezone: time zone 'localtime' is a file of this machine's zone database, not a "
+        "zone: it means different zones on different machines; use an IANA name such as Europe/London"
+    ]
+    assert spec_problems('schedule: "0 2 * * *"\ntimezone: right/Europe/London\n') == [
+        "schedules.yaml:7:13: spec.timezone: time zone 'right/Europe/London' is a copy of Europe/London that only some "
+        "machines have (counting leap seconds); write Europe/London"
+    ]
+    assert spec_problems('schedule: "0 2 * * *"\ntimezone: US/Eastern\n') == []
 
 
 def test_enums() -> None:
