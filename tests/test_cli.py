@@ -330,6 +330,13 @@ def test_next_without_a_name_or_file_is_a_usage_error(capsys: pytest.CaptureFixt
         (["list", "-o", "xml"], "jmo-schedule list: error: argument -o/--output: invalid choice: 'xml' (choose from "
                                 "'table', 'wide', 'json', 'yaml') (see 'jmo-schedule list --help')"),
         (["next", "x", "-n", "0"], "jmo-schedule next: error: argument -n/--count: 0 is outside 1-1000"),
+        # ASCII digits only, any length (int() reads '\u0663' and '1_0', and refuses 5000 digits).
+        (["next", "x", "-n", "\u0663"], "jmo-schedule next: error: argument -n/--count: '\u0663' is not a whole number"),
+        (["next", "x", "-n", "1_0"], "jmo-schedule next: error: argument -n/--count: '1_0' is not a whole number"),
+        (["next", "x", "-n", "9" * 5000], "jmo-schedule next: error: argument -n/--count: 999999999999... "
+                                          "(5000 characters) is outside 1-1000"),
+        (["history", "x", "-n", "0" * 40 + "5000"], "jmo-schedule history: error: argument -n/--last: "
+                                                    "000000000000... (44 characters) is outside 1-1000"),
         (["next", "x", "--now", "tomorrow"], "jmo-schedule next: error: argument --now: 'tomorrow' is not an ISO 8601 "
                                              "time such as 2026-03-08T07:00:00Z"),
         (["apply"], "jmo-schedule apply: error: the following arguments are required: -f/--file"),

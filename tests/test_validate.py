@@ -537,3 +537,25 @@ def test_github_code_scanning_is_a_boolean() -> None:
     assert spec_problems(base % "false") == []
     assert spec_problems(base % "'no'") == [
         "schedules.yaml:7:58: spec.backend.config.codeScanning: expected true or false, got a string"]
+
+
+def test_timestamps_take_ascii_digits_only() -> None:
+    text = HEAD.replace("  name: weekly-scan\n", "  name: weekly-scan\n  creationTimestamp: '\u0662\u0660\u0662\u0666-03-08T07:00:00Z'\n")
+    assert problems(text + '  schedule: "0 2 * * 1"\nstatus:\n  lastScheduleTime: "2026-03-08T07:00:0\u0663Z"\n',
+                    committed=False) == [
+        "schedules.yaml:5:22: metadata.creationTimestamp: '\u0662\u0660\u0662\u0666-03-08T07:00:00Z' is not an RFC 3339 "
+        "time such as 2025-10-29T02:00:00Z",
+        "schedules.yaml:9:21: status.lastScheduleTime: '2026-03-08T07:00:0\u0663Z' is not an RFC 3339 time such as "
+        "2025-10-29T02:00:00Z",
+    ]
+
+
+def test_gitlab_durations_take_ascii_digits_only() -> None:
+    assert spec_problems('schedule: "0 2 * * *"\nbackend: {type: gitlab-ci, config: {timeout: "\u0661h"}}\n') == [
+        "schedules.yaml:7:48: spec.backend.config.timeout: '\u0661h' is not a duration such as 1h, 30m or \"1h 30m\""]
+
+
+def test_a_huge_number_from_python_is_a_problem_not_a_crash() -> None:
+    schedule = ScanSchedule(ScheduleMetadata("a"), ScheduleSpec("0 2 * * 1", startingDeadlineSeconds=10**5000))
+    assert [str(p) for p in schedule_problems(schedule)] == [
+        "<schedule a>: spec.startingDeadlineSeconds: is too large for any field"]

@@ -45,7 +45,7 @@ from .rules import (
     TOP_FIELDS,
     UID_RE,
 )
-from .yamltext import Document
+from .yamltext import MAX_INT_BITS, Document
 
 TYPE_CHECKING = False  # the validate path stays free of typing (start-up budget, bench/cli_startup.py)
 if TYPE_CHECKING:
@@ -171,6 +171,9 @@ class Checker:
             return False
         if isinstance(value, bool) or not isinstance(value, int):
             self.error(path, f"expected a whole number, got {type_name(value)}")
+            return False
+        if value.bit_length() > MAX_INT_BITS:  # from Python; str() of a huge int raises
+            self.error(path, "is too large for any field")
             return False
         if hi is not None and lo is not None and not lo <= value <= hi:
             self.error(path, f"{value} is outside {lo}-{hi}")

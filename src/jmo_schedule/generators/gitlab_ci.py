@@ -114,7 +114,7 @@ def stage(schedule: ScanSchedule) -> str:
     return value
 
 
-_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)")
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)", re.ASCII)
 _UNIT_SECONDS = {"": 1, "s": 1, "sec": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "minute": 60,
                  "minutes": 60, "h": 3600, "hr": 3600, "hour": 3600, "hours": 3600, "d": 86400, "day": 86400,
                  "days": 86400, "w": 604800, "week": 604800, "weeks": 604800}
