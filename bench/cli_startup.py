@@ -1,7 +1,17 @@
-"""CLI start-up time: `jmo-schedule --version` and `validate -f examples/schedules.yaml`
-next to a bare `python -c pass`, median wall time of 20 runs each.
+"""CLI start-up time: `--version` and `validate -f examples/schedules.yaml` next to a bare
+`python -c pass`, median wall time of 20 runs each.
 
-Targets: --version within 2x and validate within 6x of the bare interpreter.
+Targets (on the commands every pull request runs, as CI runs them: `python -m jmo_schedule`,
+which is how the GitHub action, the GitLab component and the generated pipelines call it):
+validate within 4x and --version within 1.5x of the bare interpreter. The installed
+`jmo-schedule` console script is measured too, without a target: the launcher pip writes
+imports `re` before our code runs (several milliseconds no package can save).
+
+What keeps them there is the design, not hidden imports: `--version` is answered before
+anything else is imported, and `validate` imports only the small core (core/check.py,
+validate.py, rules.py, cron.py, yamltext.py) and its reporter - no HTTP, no generators, no
+model classes (tests/test_cli.py holds that list).
+
 Run: .venv/bin/python bench/cli_startup.py [--runs N]
 """
 from __future__ import annotations
@@ -18,7 +28,7 @@ from pathlib import Path
 from typing import Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = {"--version": 2.0, "validate": 6.0}
+TARGETS = {"--version": 1.5, "validate": 4.0}
 
 
 def executable() -> str:
@@ -49,21 +59,37 @@ def _run(argv: Sequence[str], env: dict[str, str]) -> float:
     return elapsed
 
 
-def measure(runs: int = 20) -> dict[str, float]:
-    """Median seconds for the bare interpreter and the two CLI commands. The commands
-    take turns within each round, so a busy machine slows all of them alike."""
-    exe = executable()
-    commands = {
-        "python -c pass": [sys.executable, "-c", "pass"],
-        "--version": [exe, "--version"],
-        "validate": [exe, "validate", "-f", "examples/schedules.yaml"],
+def commands() -> dict[str, list[str]]:
+    python, exe = sys.executable, executable()
+    validate = ["validate", "-f", "examples/schedules.yaml"]
+    return {
+        "python -c pass": [python, "-c", "pass"],
+        "--version": [python, "-m", "jmo_schedule", "--version"],
+        "validate": [python, "-m", "jmo_schedule", *validate],
+        "script --version": [exe, "--version"],
+        "script validate": [exe, *validate],
     }
+
+
+LABELS = {
+    "python -c pass": "python -c pass",
+    "--version": "python -m jmo_schedule --version",
+    "validate": "python -m jmo_schedule validate -f examples/schedules.yaml",
+    "script --version": "jmo-schedule --version (console script)",
+    "script validate": "jmo-schedule validate -f ... (console script)",
+}
+
+
+def measure(runs: int = 20) -> dict[str, float]:
+    """Median seconds for the bare interpreter and each command. The commands take turns
+    within each round, so a busy machine slows all of them alike."""
     env = _env()
-    for argv in commands.values():  # warm-up: caches, bytecode
+    argvs = commands()
+    for argv in argvs.values():  # warm-up: caches, bytecode
         _run(argv, env)
-    times: dict[str, list[float]] = {key: [] for key in commands}
+    times: dict[str, list[float]] = {key: [] for key in argvs}
     for _ in range(runs):
-        for key, argv in commands.items():
+        for key, argv in argvs.items():
             times[key].append(_run(argv, env))
     return {key: statistics.median(values) for key, values in times.items()}
 
@@ -71,13 +97,8 @@ def measure(runs: int = 20) -> dict[str, float]:
 def report(results: dict[str, float]) -> tuple[str, bool]:
     """A printable table and whether every target is met."""
     base = results["python -c pass"]
-    lines = [f"{'command':<52} {'median':>9} {'x bare':>7} {'target':>7}"]
+    lines = [f"{'command':<60} {'median':>9} {'x bare':>7} {'target':>7}"]
     ok = True
-    labels = {
-        "python -c pass": "python -c pass",
-        "--version": "jmo-schedule --version",
-        "validate": "jmo-schedule validate -f examples/schedules.yaml",
-    }
     for key, seconds in results.items():
         ratio = seconds / base
         target = TARGETS.get(key)
@@ -86,7 +107,7 @@ def report(results: dict[str, float]) -> tuple[str, bool]:
             met = ratio <= target
             ok = ok and met
             mark = f"<={target:g}x {'ok' if met else 'MISSED'}"
-        lines.append(f"{labels[key]:<52} {seconds * 1000:>7.1f}ms {ratio:>6.2f}x {mark:>7}")
+        lines.append(f"{LABELS.get(key, key):<60} {seconds * 1000:>7.1f}ms {ratio:>6.2f}x {mark:>7}")
     return "\n".join(lines), ok
 
 

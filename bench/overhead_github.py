@@ -114,8 +114,9 @@ def _python_env(repo: Path) -> dict[str, str]:
 
 def generate(repo: Path, schedules: Path) -> str:
     """The scan workflow of the schedule, written by `repo`'s own generator."""
-    code = ("import sys, jmo_schedule; from jmo_schedule.core.loader import load_file; "
-            "from jmo_schedule.generators.github_actions import render; "
+    # The public paths: the same in every version the checkout may hold.
+    code = ("import sys, jmo_schedule; from jmo_schedule import load_file; "
+            "from jmo_schedule.workflow_generators.github_actions import render; "
             "assert jmo_schedule.__file__.startswith(sys.argv[2]), jmo_schedule.__file__; "
             "(s,) = load_file(sys.argv[1]); sys.stdout.write(render(s, 'schedules.yaml'))")
     return subprocess.run([sys.executable, "-c", code, str(schedules), str(repo / "src")], env=_python_env(repo),

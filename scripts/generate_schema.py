@@ -71,7 +71,7 @@ CRON_PATTERN = (
 )
 
 
-def _inner(regex: re.Pattern[str]) -> str:
+def _inner(regex: re.Pattern[str] | r.LazyPattern) -> str:
     """A compiled anchored pattern without its ^...$ (to compose patterns)."""
     return regex.pattern.removeprefix("^").removesuffix("$")
 

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from fakes.slack import FakeSlack
 from hypothesis import settings
 
 # Property tests are deterministic (same examples on every run and in CI) and never fail
@@ -113,6 +114,15 @@ def peak_memory() -> Iterator[list[int]]:
     finally:
         peak[0] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    """A local Slack incoming webhook answering `ok` (fakes/slack.py); `.received` holds
+    every message posted to it."""
+    fake = FakeSlack().start()
+    yield fake
+    fake.stop()
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -19,7 +17,8 @@ import pytest
 import yaml
 from act_helpers import action_stubs, checkout_stub, copy_action
 from conftest import OFFLINE_PIP, ROOT, tool
-from fake_apis import FakeServer
+from fakes.github import FakeGitHub
+from fakes.slack import FakeSlack
 
 from jmo_schedule.cli import main
 from jmo_schedule.sync import github_pr
@@ -106,54 +105,9 @@ def deps_key(python: str) -> str:
 # The token check (the part of the bot pull request not delegated to create-pull-request)
 
 
-class FakeGitHub:
-    """GET /repos/:owner/:repo as GitHub answers it: classic PATs get X-OAuth-Scopes."""
-
-    def __init__(self, scopes: dict[str, str | None]):
-        self.scopes = scopes  # token -> X-OAuth-Scopes (None: no header, as for App tokens)
-        self.requests: list[tuple[str, str]] = []
-
-    def start(self) -> FakeGitHub:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
-                fake.requests.append((self.path, token))
-                if token not in fake.scopes:
-                    body, status, headers = {"message": "Bad credentials"}, 401, {}
-                else:
-                    body, status = {"full_name": "acme/app", "default_branch": "main"}, 200
-                    header = fake.scopes[token]
-                    headers = {} if header is None else {"X-OAuth-Scopes": header}
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        return self
-
-    @property
-    def url(self) -> str:
-        return "http://%s:%d" % self.server.server_address[:2]
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def github() -> Iterator[FakeGitHub]:
-    fake = FakeGitHub({"ghp_norepo": "repo, read:org", "ghp_full": "repo, workflow", "ghs_app": None}).start()
+    fake = FakeGitHub("acme/app", "ghs_app", scopes={"ghp_norepo": "repo, read:org", "ghp_full": "repo, workflow"}).start()
     yield fake
     fake.stop()
 
@@ -180,7 +134,8 @@ def test_token_check_classic_pat_without_workflow_scope(github: FakeGitHub) -> N
     assert not result.ok
     assert "the token (a classic PAT with read:org, repo) lacks the workflow scope" in result.message
     assert "ghp_norepo" not in result.message
-    assert github.requests == [("/repos/acme/app", "ghp_norepo")]
+    assert [(r["path"], r["headers"]["Authorization"]) for r in github.requests] == [
+        ("/repos/acme/app", "Bearer ghp_norepo")]
 
 
 @pytest.mark.parametrize("token", ["ghp_full", "ghs_app"])
@@ -360,8 +315,8 @@ def act_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         CHECKOUT: checkout_stub(stubs, "action.yml"),
         **action_stubs(stubs),
     }
-    slack = FakeServer().start()
-    github = FakeGitHub({"ghp_full": "repo, workflow"}).start()
+    slack = FakeSlack().start()
+    github = FakeGitHub("acme/app", "ghp_full", scopes={"ghp_full": "repo, workflow"}).start()
     cmd = [tool("act"), "push", "-W", ".github/workflows/test.yml", "-P", "ubuntu-latest=-self-hosted",
            "--no-cache-server", "--env", f"JMO_TEST_EXPORT={export}", "--env", f"GITHUB_API_URL={github.url}",
            "-s", "GITHUB_TOKEN=ghs_default_job_token", "-s", "BOT_TOKEN=ghp_full",
@@ -448,7 +403,8 @@ def test_act_sync_opens_the_pull_request(act_run: dict[str, Any]) -> None:
     for call in calls:
         assert "build/" not in call["status"] and "egg-info" not in call["status"], call["status"]
     # The token check asked the (local) GitHub API for the PAT's scopes.
-    assert ("/repos/acme/app", "ghp_full") in act_run["github"].requests
+    assert ("/repos/acme/app", "Bearer ghp_full") in [(r["path"], r["headers"]["Authorization"])
+                                                      for r in act_run["github"].requests]
 
 
 @pytest.mark.slow

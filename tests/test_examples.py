@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import ROOT, WHEELHOUSE, Dists, offline_pip_env, tool
-from fake_apis import FakeServer
+from fakes.slack import FakeSlack
 from pull_request import BRANCH, GENERATED, SCHEDULES, git, make_repository, pushes
 
 GITHUB_EXAMPLES = sorted((ROOT / "examples" / "github").glob("*.yml"))
@@ -167,7 +167,7 @@ def act_validate(p: dict[str, Any], name: str, *, variables: dict[str, str] | No
     for ref in re.findall(r"uses: ([\w.-]+/[\w./-]+@[0-9a-f]{40})", (ROOT / "action.yml").read_text()):
         stubs[ref] = stubs.get(ref) or _stub(base / ref.split("@")[0].replace("/", "-"), STUB_NOTHING)
     # GitHub's answer for a classic PAT names its scopes; jmo-schedule asks before pushing workflow files.
-    github = FakeServer(routes={("GET", "/repos/acme/app"): (200, {"full_name": "acme/app"},
+    github = FakeSlack(routes={("GET", "/repos/acme/app"): (200, {"full_name": "acme/app"},
                                                               {"X-OAuth-Scopes": "repo, workflow"})})
     github.start()
     cmd = [tool("act"), "pull_request", "-e", str(event), "-W", f".github/workflows/{VALIDATE.name}",

@@ -20,8 +20,8 @@ from typing import Any, Iterator
 import pytest
 import yaml
 from conftest import ROOT, Dists, tool
-from fake_apis import FakeServer
-from fake_gitlab import FakeGitLab, connect
+from fakes.slack import FakeSlack
+from fakes.gitlab import FakeGitLab, connect
 
 from jmo_schedule.generators.gitlab_ci import install_line
 
@@ -360,7 +360,7 @@ def test_notify_job_posts_for_a_scheduled_scan_pipeline(project: dict[str, Any])
     ci = yaml.safe_load((work / ".gitlab-ci.yml").read_text())
     ci["include"][0]["inputs"]["notify"] = True
     (work / ".gitlab-ci.yml").write_text(yaml.safe_dump(ci, sort_keys=False))
-    slack = FakeServer().start()
+    slack = FakeSlack().start()
     try:
         run = gitlab_ci_local(project, "jmo-schedule-notify-success", source="schedule", extra=(
             "--variable", "CI_PIPELINE_SCHEDULE_DESCRIPTION=jmo-schedule: weekly-scan (Weekly)",

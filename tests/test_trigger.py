@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from conftest import STUB_SCANNER_DIR
-from fake_apis import FakeGitHubActions
-from fake_gitlab import FakeGitLab
+from fakes.github import FakeGitHub
+from fakes.gitlab import FakeGitLab
 
 from jmo_schedule.local import history as run_history
 from jmo_schedule import trigger
@@ -115,8 +115,8 @@ def test_local_trigger_runs_now_and_history_says_manual(tmp_path: Path, monkeypa
 
 
 @pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHubActions]:
-    fake = FakeGitHubActions(REPO, GH_TOKEN).start()
+def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
+    fake = FakeGitHub(REPO, GH_TOKEN).start()
     fake.add_workflow("jmo-nightly.yml")
     fake.add_workflow("jmo-paused.yml")
     monkeypatch.setenv("GITHUB_API_URL", fake.url)
@@ -127,7 +127,7 @@ def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHubActions]:
     fake.stop()
 
 
-def test_github_dispatches_on_the_default_branch(github: FakeGitHubActions, schedules_file: Path,
+def test_github_dispatches_on_the_default_branch(github: FakeGitHub, schedules_file: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     github.default_branch = "trunk"
     github.refs = {"trunk"}
@@ -144,7 +144,7 @@ def test_github_dispatches_on_the_default_branch(github: FakeGitHubActions, sche
     assert github.runs[101]["event"] == "workflow_dispatch"
 
 
-def test_github_ref_option_and_gh_token(github: FakeGitHubActions, schedules_file: Path,
+def test_github_ref_option_and_gh_token(github: FakeGitHub, schedules_file: Path,
                                         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.delenv("GITHUB_TOKEN")
     monkeypatch.setenv("GH_TOKEN", GH_TOKEN)
@@ -156,7 +156,7 @@ def test_github_ref_option_and_gh_token(github: FakeGitHubActions, schedules_fil
     assert [r["method"] for r in github.requests] == ["POST"]  # no need for the default branch
 
 
-def test_github_suspended_schedule_dispatches_nothing(github: FakeGitHubActions, schedules_file: Path,
+def test_github_suspended_schedule_dispatches_nothing(github: FakeGitHub, schedules_file: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["trigger", "paused", "-f", str(schedules_file)]) == 0
     assert out_err(capsys)[0] == ("paused: skipped: schedule is suspended (spec.suspend: true); nothing was started "
@@ -193,7 +193,7 @@ def test_github_suspended_schedule_dispatches_nothing(github: FakeGitHubActions,
     (lambda g, m: m.delenv("GITHUB_REPOSITORY"), [],
      "no GitHub repository: pass --repository OWNER/NAME or run inside GitHub Actions ($GITHUB_REPOSITORY)"),
 ])
-def test_github_refusals_are_one_line_naming_the_token_variable(github: FakeGitHubActions, schedules_file: Path,
+def test_github_refusals_are_one_line_naming_the_token_variable(github: FakeGitHub, schedules_file: Path,
                                                                monkeypatch: pytest.MonkeyPatch,
                                                                capsys: pytest.CaptureFixture[str],
                                                                setup, args, message) -> None:  # type: ignore[no-untyped-def]
@@ -203,7 +203,7 @@ def test_github_refusals_are_one_line_naming_the_token_variable(github: FakeGitH
     assert (out, err) == ("", f"jmo-schedule: error: {message}\n")
 
 
-def test_github_rate_limit(github: FakeGitHubActions, schedules_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_github_rate_limit(github: FakeGitHub, schedules_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     def limited(path: str, body: object) -> tuple[int, object, dict[str, str]]:
         return 403, {"message": "API rate limit exceeded for installation ID 1."}, {"X-RateLimit-Remaining": "0"}
 

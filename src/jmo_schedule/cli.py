@@ -102,10 +102,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         def error(self, message: str) -> None:  # type: ignore[override]  # one line, exit 2
             self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
+    columns = _terminal_width()
+
     class Formatter(argparse.RawDescriptionHelpFormatter):
+        # argparse makes a formatter for every argument; without a width each would ask shutil.
         def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
                      width: int | None = None) -> None:
-            super().__init__(prog, indent_increment, max_help_position, width or _terminal_width())
+            super().__init__(prog, indent_increment, max_help_position, width or columns)
 
     chosen = None if argv is None else _chosen_command(argv)
     parser = Parser(

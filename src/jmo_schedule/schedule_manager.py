@@ -1,6 +1,4 @@
 """The user guide's import path: `from jmo_schedule.schedule_manager import *`."""
-from .errors import AlreadyExistsError, ConflictError, JmoError, NotFoundError, ValidationError
-from .local.manager import ScheduleManager
 from .core.model import (
     BackendConfig,
     Condition,
@@ -10,6 +8,8 @@ from .core.model import (
     ScheduleSpec,
     ScheduleStatus,
 )
+from .errors import AlreadyExistsError, ConflictError, JmoError, NotFoundError, ValidationError
+from .local.manager import ScheduleManager
 
 __all__ = [
     "AlreadyExistsError",

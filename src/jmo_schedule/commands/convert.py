@@ -2,6 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from datetime import datetime, timezone
+
+from ..core.files import atomic_write
+from ..errors import JmoError
+from ..pipeline.findings import find_results_file, load_findings
+from ..pipeline.gitlab_reports import to_codequality, to_sast
 
 DESCRIPTION = """\
 Convert a scan's findings (results/summaries/findings.json, else findings.sarif) into a
@@ -30,13 +38,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-    import sys
-    from datetime import datetime, timezone
-
-    from ..pipeline.findings import find_results_file, load_findings
-    from ..pipeline.gitlab_reports import to_codequality, to_sast
-
     findings = load_findings(args.results)
     if args.to == "gitlab-sast":
         path = find_results_file(args.results)
@@ -48,9 +49,6 @@ def run(args: argparse.Namespace) -> int:
         doc = to_codequality(findings)
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if args.output:
-        from ..errors import JmoError
-        from ..core.files import atomic_write
-
         try:
             atomic_write(args.output, text, mode=0o644)
         except OSError as exc:

@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
+from ..errors import JmoError
+from ..generators import BACKEND_MODULES, backend_module
 from ..local.resolve import DEFAULT_FILE, find
 
 
@@ -38,18 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _source_path(file: str) -> str:
-    import os
-
     rel = os.path.relpath(file) if os.path.isabs(file) else os.path.normpath(file)
     return rel.replace(os.sep, "/")
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
-    from ..errors import JmoError
-    from ..generators import BACKEND_MODULES, backend_module
-
     schedule, file = find(args.name, args.file, repository=True)
     # The output names its source file (header, and the steps that read it at run time).
     source = _source_path(file) if file else DEFAULT_FILE

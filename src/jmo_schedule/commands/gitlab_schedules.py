@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import sys
 
+from ..core.loader import check_file
+from ..errors import JmoError, ValidationError
 from ..platforms.gitlab import GitLab
+from ..sync import gitlab_schedules as gs
 
 DESCRIPTION = """\
 Create, update and remove GitLab pipeline schedules so that every ScanSchedule with
@@ -48,12 +53,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
-    from ..sync import gitlab_schedules as gs
-    from ..errors import JmoError, ValidationError
-    from ..core.loader import check_file
-
     result = check_file(args.file, committed=True)
     if result.errors:
         raise ValidationError(result.problems)
@@ -84,6 +83,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _valid_name(name: str) -> bool:
-    import re
-
     return re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) is not None

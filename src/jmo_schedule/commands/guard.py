@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..local.resolve import find
+from ..pipeline.guard import guard
 from .options import add_now
 
 DESCRIPTION = """\
@@ -43,10 +45,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
-    from ..pipeline.guard import guard
-
     schedule = find(args.name, args.file, repository=True).schedule
     decision = guard(schedule, now=args.now, dotenv=args.dotenv)
     sys.stdout.write(decision.line() + "\n")

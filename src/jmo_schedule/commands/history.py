@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 
+from ..core.model import SEVERITIES
 from ..core.timefmt import compact_duration, parse_timestamp
+from ..local.history import history_path, read
+from ..local.runlock import is_active
 from .options import count
 
 DESCRIPTION = """\
@@ -38,7 +43,6 @@ def _findings(record: dict) -> str:
     findings = record.get("findings")
     if not isinstance(findings, dict):
         return "-"
-    from ..core.model import SEVERITIES
 
     counts = findings.get("counts") or {}
     parts = [f"{counts[sev]} {sev.lower()}" for sev in SEVERITIES if counts.get(sev)]
@@ -46,12 +50,6 @@ def _findings(record: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-    import sys
-
-    from ..local.history import history_path, read
-    from ..local.runlock import is_active
-
     runs = read(args.name)["runs"]
     for r in runs:
         # A run whose process is gone but that recorded no result crashed; the next run

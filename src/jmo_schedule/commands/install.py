@@ -2,8 +2,19 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import sys
+from datetime import datetime, timezone
 
+from ..core.files import ensure_private_dir, jmo_home
+from ..core.plural import counted
+from ..core.timefmt import rfc3339
+from ..errors import JmoError
+from ..local import crontab as ct
+from ..local import history as run_history
 from ..local.resolve import schedules
+from ..local.runner import SCANNER_ENV
 
 DESCRIPTION = """\
 Install local-cron schedules so this machine runs them: each entry calls
@@ -55,14 +66,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _listed(schedules: list) -> str:
     """`2 schedules (nightly, weekly-scan)`, `0 schedules`."""
-    from ..core.plural import counted
-
     names = ", ".join(s.name for s in schedules)
     return counted(len(schedules), "schedule") + (f" ({names})" if names else "")
 
 
 def _selected(args: argparse.Namespace) -> tuple[list, str]:
-    from ..errors import JmoError
     manager = schedules(args.file)
     source = args.file or manager.path
     if not args.names:
@@ -78,17 +86,12 @@ def _selected(args: argparse.Namespace) -> tuple[list, str]:
 
 
 def _warn(text: str) -> None:
-    import sys
-
     sys.stderr.write(f"warning: {text}\n")
 
 
 def check_systemd(dry_run: bool) -> None:
     """Fail (warn for a dry run) when no user systemd manager would start the timers; warn
     when it would stop them at logout. Runs before anything is written."""
-    from ..local import crontab as ct
-    from ..errors import JmoError
-
     user = ct.login_name()
     if ct.user_manager_state() is None:
         message = (f"no systemd user manager is running for {user} (systemctl --user cannot reach it), so nothing "
@@ -104,8 +107,6 @@ def check_systemd(dry_run: bool) -> None:
 
 def check_cron() -> None:
     """Warn when no cron daemon runs here: the entries would never fire."""
-    from ..local import crontab as ct
-
     if ct.cron_daemon() == "":
         other = "; or use --systemd" if ct.user_manager_state() is not None else ""
         _warn("no cron daemon is running on this machine (no cron, crond, cronie or fcron process): the entries "
@@ -113,17 +114,6 @@ def check_cron() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-    import shutil
-    import sys
-    from datetime import datetime, timezone
-
-    from ..local import crontab as ct
-    from ..local import history as run_history
-    from ..core.timefmt import rfc3339
-    from ..local.runner import SCANNER_ENV
-    from ..core.files import ensure_private_dir, jmo_home
-
     schedules, source = _selected(args)
     if args.target == "systemd":
         check_systemd(args.dry_run)

@@ -2,8 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
+from ..core.files import atomic_write
+from ..core.gitlab_names import schedule_name_from_env
+from ..errors import JmoError
 from ..local.resolve import find
+from ..pipeline.guard import read_dotenv
+from ..pipeline.notify import add_mask_commands, notify_schedule, resolve_channels, run_notes, secrets_of
+from ..pipeline.slack_message import payload_json
 
 
 DESCRIPTION = """\
@@ -79,12 +87,6 @@ GITLAB_FAILURES = {
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-    import sys
-
-    from ..pipeline.notify import notify_schedule, resolve_channels, run_notes, secrets_of
-    from ..platforms.slack import add_mask_commands, payload_json
-
     env = os.environ
     if args.once and os.path.exists(args.once):
         sys.stdout.write(f"notify: {args.once} exists: this run's message was already handled; nothing sent\n")
@@ -99,9 +101,6 @@ def run(args: argparse.Namespace) -> int:
         args.status = "failure"
     name = args.schedule
     if args.gitlab_schedule:
-        from ..errors import JmoError
-        from ..core.gitlab_names import schedule_name_from_env
-
         name = schedule_name_from_env(env)
         if name is None:
             raise JmoError("--gitlab-schedule: this pipeline was not started by a jmo-schedule pipeline schedule "
@@ -159,8 +158,6 @@ def run(args: argparse.Namespace) -> int:
 def _guard_skip(path: str) -> str | None:
     """The guard's reason when its dotenv file says it skipped the run; None when it ran
     or the file is missing (the guard never decided: the job failed before it)."""
-    from ..pipeline.guard import read_dotenv
-
     found = read_dotenv(path)
     if found is None or found.run:
         return None
@@ -171,10 +168,6 @@ def _record(path: str | None, line: str) -> None:
     """Write what notify did to `path` (the --once marker), atomically."""
     if not path:
         return
-    from ..errors import JmoError
-    from ..core.files import atomic_write
-
-    import os
 
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import sys
+from collections.abc import Mapping
 
+from ..core.loader import check_file
+from ..errors import JmoError, ValidationError
+from ..pipeline.workflow_commands import command
 from ..platforms.github import GitHub, api_url
 from ..platforms.gitlab import GitLab
-from typing import TYPE_CHECKING
+from ..sync import prune
+from .options import PROG
 
-if TYPE_CHECKING:
-    from collections.abc import Mapping
 
 DESCRIPTION = """\
 Delete the old runs of each schedule on GitHub Actions or GitLab CI, as a Kubernetes
@@ -56,10 +62,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-
-    from ..errors import JmoError
-
     try:
         return _prune(args, os.environ)
     except JmoError as exc:
@@ -70,13 +72,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _prune(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    import re
-    import sys
-
-    from ..sync import prune
-    from ..errors import JmoError, ValidationError
-    from ..core.loader import check_file
-
     result = check_file(args.file, committed=True)
     if result.errors:
         raise ValidationError(result.problems)
@@ -116,11 +111,6 @@ def _prune(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def _warn(message: str, env: Mapping[str, str]) -> None:
-    import sys
-
-    from .options import PROG
-    from ..pipeline.workflow_commands import command
-
     if env.get("GITHUB_ACTIONS") == "true":
         sys.stdout.write(command("warning", message, title="jmo-schedule prune") + "\n")
     else:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
+from ..local.runner import run_schedule
 from .options import add_now
 
 DESCRIPTION = """\
@@ -45,10 +47,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
-    from ..local.runner import run_schedule
-
     outcome = run_schedule(args.name, file=args.file, now=args.now, scanner=args.scanner)
     sys.stdout.write(outcome.line(args.name) + "\n")
     sys.stdout.flush()

@@ -14,7 +14,16 @@ from ..core.files import atomic_write
 from ..errors import JmoError
 from ..sync import drift
 from ..sync.core import check_schedules, plan_file, summary
-from ..sync.plan import NEW_FILE_MODE, DiskFile, SyncPlan, apply_plan, change_line, github_output_block, pr_body, unified_diff
+from ..sync.plan import (
+    DiskFile,
+    NEW_FILE_MODE,
+    SyncPlan,
+    apply_plan,
+    change_line,
+    github_output_block,
+    pr_body,
+    unified_diff,
+)
 from .options import DEFAULT_FILE
 
 DESCRIPTION = """\

@@ -2,9 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import sys
+from datetime import datetime, timezone
 
+from .. import trigger
+from ..errors import JmoError
 from ..local.resolve import find
-from ..platforms.github import TOKEN_VARIABLES, GitHub, api_url, token_from
+from ..local.runner import run_schedule
+from ..platforms.github import GitHub, TOKEN_VARIABLES, api_url, token_from
 from ..platforms.gitlab import DEFAULT_TOKEN_VARIABLE, GitLab
 
 DESCRIPTION = """\
@@ -58,13 +65,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-    import re
-    import sys
-    from datetime import datetime, timezone
-
-    from .. import trigger
-    from ..errors import JmoError
     schedule, file = find(args.name, args.file, repository=True)
     backend = schedule.spec.backend.type
     variable = args.token_variable
@@ -72,8 +72,6 @@ def run(args: argparse.Namespace) -> int:
         raise JmoError(f"--token-variable {variable!r} is not an environment variable name")
     env = os.environ
     if backend == "local-cron":
-        from ..local.runner import run_schedule
-
         outcome = run_schedule(args.name, file=file, scanner=args.scanner, manual=True)
         result = trigger.Triggered(outcome.line(args.name), outcome.exit_code)
     elif backend == "github-actions":

@@ -2,6 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import sys
+
+from ..core.plural import counted
+from ..local import crontab as ct
+from ..local import history as run_history
+from .install import add_common
 
 DESCRIPTION = """\
 Remove what `jmo-schedule install` put in place. From the crontab only the lines between
@@ -19,16 +27,11 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from .install import add_common
-
     add_common(parser, "uninstall")
 
 
 def _forget_install(names: list[str]) -> None:
     """A later install starts afresh: fire times before it are not caught up."""
-    import os
-
-    from ..local import history as run_history
 
     for name in names:
         if os.path.exists(run_history.history_path(name)):
@@ -37,11 +40,6 @@ def _forget_install(names: list[str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import re
-    import sys
-
-    from ..local import crontab as ct
-
     names = list(dict.fromkeys(args.names)) or None
     if args.target == "systemd":
         removed = ct.uninstall_systemd(names, dry_run=args.dry_run)
@@ -62,8 +60,6 @@ def run(args: argparse.Namespace) -> int:
     for name in missing:
         sys.stderr.write(f"{name}: not installed in the crontab\n")
     if removed:
-        from ..core.plural import counted
-
         sys.stdout.write(f"removed {counted(len(removed), 'schedule')} ({', '.join(removed)}) from the crontab\n")
     else:
         sys.stdout.write("nothing to remove from the crontab\n")

@@ -10,8 +10,8 @@ import os
 import sys
 from datetime import datetime, timezone
 
-from ..core.files import atomic_write
 from ..core.check import check_file
+from ..core.files import atomic_write
 from ..errors import JmoError
 from ..pipeline import validate_report as vr
 from .options import DEFAULT_FILE, add_now

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from ..errors import ValidationError
-from .check import DEFAULT_FILE, MAX_FILE_BYTES, CheckedFile, CheckedItem, decode, read_text
+from .check import CheckedFile, CheckedItem, DEFAULT_FILE, MAX_FILE_BYTES, decode, read_text
 from .check import check_text as check_documents
 from .model import ScanSchedule
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .model import JobTemplateSpec
+from .model import JobTemplateSpec
+
 
 SCANNER = "jmo"
 DEFAULT_RESULTS_DIR = "results"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 
-from ..errors import Problem
 from . import cron
+from ..errors import Problem
 from .rules import (
     API_VERSION,
     BACKEND_CONFIG,
@@ -51,8 +51,6 @@ TYPE_CHECKING = False  # the validate path stays free of typing (start-up budget
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
-
-    from .model import ScanSchedule
 
 
 def type_name(value: Any) -> str:

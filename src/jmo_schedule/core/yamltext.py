@@ -8,6 +8,7 @@ parser and PyYAML's safe loader do.
 """
 from __future__ import annotations
 
+import yaml
 
 from ..errors import YamlSyntaxError
 
@@ -77,11 +78,9 @@ _UNREADABLE = object()
 _MERGE = type("_Merge", (), {"__repr__": lambda self: "'<<'"})()
 
 
-def _loader_classes() -> tuple[Any, Any]:
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
-    return yaml, loader
+# libyaml's C loader and dumper when PyYAML was built with it, else the pure Python ones.
+_LOADER: Any = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+_DUMPER: Any = getattr(yaml, "CSafeDumper", None) or yaml.SafeDumper
 
 
 _resolver = None
@@ -129,7 +128,7 @@ def _mark(event: Any) -> tuple[int, int]:
 
 def parse_documents(text: str) -> list[Document]:
     """Parse every document of a YAML (or JSON) stream. Raises YamlSyntaxError."""
-    yaml, loader = _loader_classes()
+    loader = _LOADER
     docs: list[Document] = []
     stack: list[_Frame] = []
     anchors: dict[str, tuple[Any, int]] = {}
@@ -182,6 +181,7 @@ def parse_documents(text: str) -> list[Document]:
             return top.path + ((top.key if isinstance(top.key, str) else _key_text(top.key)),)
         return top.path + (len(top.value),)
 
+    event: Any  # dispatched on its class name: each kind has its own attributes
     try:
         for event in yaml.parse(text, Loader=loader):
             kind = type(event).__name__
@@ -265,17 +265,11 @@ def _apply_merges(frame: _Frame) -> None:
 
 def dump_yaml(data: Any) -> str:
     """Block-style YAML, keys in insertion order, byte-stable."""
-    import yaml
-
-    dumper = getattr(yaml, "CSafeDumper", None) or yaml.SafeDumper
-    return yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000)
+    return yaml.dump(data, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000)
 
 
 def dump_yaml_stream(items: list[Any]) -> str:
-    import yaml
-
-    dumper = getattr(yaml, "CSafeDumper", None) or yaml.SafeDumper
     return yaml.dump_all(
-        items, Dumper=dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000,
+        items, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000,
         explicit_start=True,
     )

@@ -10,12 +10,11 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..core.model import ScanSchedule
 from .header import MARKER, header, is_generated, regenerate_command, schedule_header, schedule_line
 
-if TYPE_CHECKING:
-    from ..core.model import ScanSchedule
 
 __all__ = [
     "BACKEND_MODULES",

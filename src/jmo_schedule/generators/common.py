@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._version import __version__
+from ..core.model import ScanSchedule
 
-if TYPE_CHECKING:
-    from ..core.model import ScanSchedule
 
 # A released scanner image, pinned (zizmor rates `:latest` or an untagged image a high
 # finding); `backend.config.image` overrides it. Tags are `<version>-<variant>`.

@@ -23,11 +23,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import yaml_emit
 from .._version import __version__
 from ..core.model import ScanSchedule
 from ..core.scan_command import build_plan, shell_line
-from . import yaml_emit
-from .action_pins import CHECKOUT, UPLOAD_ARTIFACT, UPLOAD_SARIF, Pin
+from .action_pins import CHECKOUT, Pin, UPLOAD_ARTIFACT, UPLOAD_SARIF
 from .common import (
     DEFAULT_SOURCE,
     ScheduleGenerator,

@@ -31,11 +31,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from . import yaml_emit
 from .._version import __version__
 from ..core.gitlab_names import VARIABLE, description_pattern
 from ..core.model import ScanSchedule
 from ..core.scan_command import build_plan, shell_line
-from . import yaml_emit
 from .common import (
     DEFAULT_PIP_SPEC,
     DEFAULT_SOURCE,

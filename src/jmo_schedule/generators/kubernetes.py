@@ -21,14 +21,14 @@ import posixpath
 from collections.abc import Sequence
 from typing import Any
 
+from . import yaml_emit
 from ..core.model import ScanSchedule
 from ..core.scan_command import build_plan, shell_line
-from . import yaml_emit
 from .common import (
-    DEFAULT_SOURCE,
-    ScheduleGenerator,
     DEFAULT_PIP_SPEC,
+    DEFAULT_SOURCE,
     PIP_SPEC_VAR,
+    ScheduleGenerator,
     backend_config,
     check_name,
     image,

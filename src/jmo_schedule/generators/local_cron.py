@@ -31,7 +31,7 @@ import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
-from ..core.cron import CronSpec, get_zone, parse
+from ..core.cron import CronSpec, describe, get_zone, parse
 from ..core.model import ScanSchedule
 from .common import check_name
 from .header import header, schedule_line
@@ -443,7 +443,6 @@ def systemd_units(
         argv += ["-f", file]
     if scanner and not (spec.backend.config or {}).get("scanner"):
         argv += ["--scanner", scanner]
-    from ..core.cron import describe
 
     service = [
         "[Unit]",

@@ -14,6 +14,7 @@ login session only with lingering on (`loginctl enable-linger USER`). `install` 
 """
 from __future__ import annotations
 
+import getpass
 import os
 import re
 import shutil
@@ -21,12 +22,14 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from ..core.cron import get_zone
+from ..core.files import atomic_write
+from ..core.model import ScanSchedule
 from ..errors import JmoError
+from ..generators.header import MARKER, is_generated, schedule_line
+from ..generators.local_cron import crontab_entry, systemd_units
 
-if TYPE_CHECKING:
-    from ..core.model import ScanSchedule
 
 BEGIN = "# >>> jmo-schedule: managed by `jmo-schedule install`; change the schedules, not these lines >>>"
 END = "# <<< jmo-schedule <<<"
@@ -41,8 +44,6 @@ _C_ENV = {"LC_ALL": "C", "LANG": "C"}
 def machine_zone(root: str = "/") -> str:
     """The IANA zone the cron daemon uses: /etc/timezone, else the /etc/localtime link,
     else UTC (glibc's default without /etc/localtime)."""
-    from ..core.cron import get_zone
-
     candidates = []
     try:
         with open(os.path.join(root, "etc/timezone"), encoding="utf-8") as fh:
@@ -133,8 +134,6 @@ def lingering(user: str, linger_dir: str | None = None) -> bool:
 
 def login_name() -> str:
     """The user running this, for `loginctl enable-linger NAME` advice."""
-    import getpass
-
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -259,8 +258,6 @@ class InstallOptions:
 
 
 def crontab_entries(schedules: Sequence[ScanSchedule], opts: InstallOptions) -> dict[str, list[str]]:
-    from ..generators.local_cron import crontab_entry
-
     out: dict[str, list[str]] = {}
     for schedule in schedules:
         exe = opts.executable
@@ -318,9 +315,6 @@ def systemd_user_dir(env: Mapping[str, str] | None = None) -> str:
 
 def systemd_files(schedules: Sequence[ScanSchedule], opts: InstallOptions, source: str) -> dict[str, str]:
     """{file name: text} of the units for `schedules`, each with the generated header."""
-    from ..generators.header import MARKER, schedule_line
-    from ..generators.local_cron import systemd_units
-
     out: dict[str, str] = {}
     for schedule in schedules:
         head = "".join(f"# {line}\n" for line in (
@@ -348,8 +342,6 @@ def systemctl(*args: str) -> None:
 def install_systemd(schedules: Sequence[ScanSchedule], opts: InstallOptions, source: str, *,
                     dry_run: bool = False) -> dict[str, str]:
     """Write the unit files, reload, enable the timers (disable suspended ones)."""
-    from ..core.files import atomic_write
-
     files = systemd_files(schedules, opts, source)
     if dry_run:
         return files
@@ -366,8 +358,6 @@ def install_systemd(schedules: Sequence[ScanSchedule], opts: InstallOptions, sou
 
 def uninstall_systemd(names: Sequence[str] | None, *, dry_run: bool = False) -> list[str]:
     """Stop and remove the units this tool wrote (recognised by their header)."""
-    from ..generators.header import is_generated
-
     folder = systemd_user_dir()
     try:
         entries = sorted(os.listdir(folder))

@@ -13,8 +13,8 @@ import re
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from ..errors import JmoError
 from ..core.files import FILE_MODE, atomic_write, ensure_private_dir, jmo_home, locked
+from ..errors import JmoError
 
 # Older records are dropped beyond this many, so the file stays small.
 MAX_RECORDS = 500

@@ -19,10 +19,9 @@ from datetime import datetime, timezone
 from typing import Callable, ContextManager, Mapping, Protocol
 
 from ..core.cron import next_runs
-from ..core.model import ScanSchedule
+from ..core.model import ScanSchedule, schedule_problems
 from ..core.selector import matches, parse_selector
 from ..core.timefmt import rfc3339
-from ..core.model import schedule_problems
 from ..errors import AlreadyExistsError, ConflictError, NotFoundError, Problem, ValidationError
 from .committed import CommittedFile
 from .store import Store, default_path

@@ -24,8 +24,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from ..errors import JmoError
 from ..core.files import FILE_MODE, atomic_write, ensure_private_dir, jmo_home
+from ..errors import JmoError
+from .history import check_name
 
 # How long a run waits for the mutex; it is held only for a few file operations.
 MUTEX_TIMEOUT = 30.0
@@ -50,8 +51,6 @@ class SlotInfo:
 
 
 def locks_dir(name: str, home: str | None = None) -> str:
-    from .history import check_name
-
     return os.path.join(home or jmo_home(), "locks", check_name(name))
 
 

@@ -29,10 +29,13 @@ CronJob (`kubectl create job --from=cronjob/...`) does.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shlex
+import shutil
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -40,12 +43,17 @@ from typing import Any, Callable, Mapping, TextIO
 
 from . import history as rh
 from . import runlock
-from ..errors import JmoError
 from ..core import policy
+from ..core.cron import previous_run
+from ..core.files import fix_mode, jmo_home
+from ..core.model import ScanSchedule, ScheduleStatus
+from ..core.scan_command import build_plan
+from ..core.timefmt import compact_duration, parse_timestamp, rfc3339, run_stamp
+from ..errors import JmoError, NotFoundError
+from ..pipeline.findings import FindingsError, load_summary
+from ..pipeline.notify import notify_schedule
 from .manager import ScheduleManager, next_schedule_time
 from .resolve import schedules
-from ..core.timefmt import compact_duration, parse_timestamp, rfc3339, run_stamp
-from ..core.model import ScanSchedule, ScheduleStatus
 
 UTC = timezone.utc
 Clock = Callable[[], datetime]
@@ -121,8 +129,6 @@ def load_env_file(path: str) -> dict[str, str]:
 
     cron and systemd start `run` with an almost empty environment, so a webhook named
     `${SLACK_WEBHOOK_URL}` in a schedule is read from `$JMO_HOME/env` instead."""
-    import re
-
     out: dict[str, str] = {}
     try:
         with open(path, encoding="utf-8") as fh:
@@ -171,8 +177,6 @@ class _StatusSink:
         self.manager = manager
 
     def patch(self, change: Callable[[ScheduleStatus], None]) -> None:
-        from ..errors import NotFoundError
-
         if self.manager is not None:
             try:
                 self.manager.patch_status(self.name, lambda s: change(s.status))
@@ -234,8 +238,6 @@ def run_schedule(
     does not exist or a scanner that cannot be started.
     """
     if env is None:
-        from ..core.files import fix_mode, jmo_home
-
         path = os.path.join(jmo_home(), ENV_FILE)
         fix_mode(path, 0o600)  # it holds secrets
         env = {**load_env_file(path), **os.environ}
@@ -277,8 +279,6 @@ def _count(status: ScheduleStatus, *, failed: bool) -> None:
 def _decide(schedule: ScanSchedule, now: datetime, manual: bool = False) -> _Decision:
     """Run, skip (recorded) or nothing to do. A scheduled run is for the latest fire time
     (once, within the deadline); a manual one is for no fire time and has no deadline."""
-    from ..core.cron import previous_run
-
     name, spec = schedule.name, schedule.spec
     nominal: datetime | None = None
     nominal_text: str | None = None
@@ -404,8 +404,6 @@ def _execute(
     sink: _StatusSink,
     grace: float,
 ) -> RunOutcome:
-    from ..core.scan_command import build_plan
-
     name = schedule.name
     slot = decision.slot
     run_id = decision.run_id
@@ -427,8 +425,6 @@ def _execute(
 
     def stop(signum: int, frame: Any) -> None:
         raise _Stopped(signum)
-
-    import threading
 
     if threading.current_thread() is not threading.main_thread():
         previous = {}  # only the main thread may set handlers (the Python API in a worker)
@@ -558,8 +554,6 @@ def _child(
 
 
 def _findings(run_dir: str) -> dict[str, Any] | None:
-    from ..pipeline.findings import FindingsError, load_summary
-
     try:
         summary = load_summary(run_dir)
     except FindingsError:
@@ -573,10 +567,6 @@ def _notify(schedule: ScanSchedule, succeeded: bool, run_dir: str, message: str,
     notifications = schedule.spec.jobTemplate.notifications or {}
     if not notifications.get("channels") or notifications.get("enabled", True) is False:
         return None
-    try:
-        from ..pipeline.notify import notify_schedule
-    except ImportError:
-        return "notify is not available in this version"
     try:
         outcome = notify_schedule(schedule, "success" if succeeded else "failure", results_dir=run_dir,
                                   message=None if succeeded else message, env=env, now=ended)
@@ -593,8 +583,6 @@ def prune(schedule: ScanSchedule, keep: str | None = None) -> list[str]:
     """Delete run folders beyond successfulJobsHistoryLimit / failedJobsHistoryLimit,
     oldest first, never the run `keep`. Only folders this tool recorded are touched.
     Returns the folders removed."""
-    import shutil
-
     name, spec = schedule.name, schedule.spec
     removed: list[str] = []
     with rh.editing(name) as data:

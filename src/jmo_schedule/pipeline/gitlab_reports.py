@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .._version import __version__
-from .findings import Finding
 from ..core.timefmt import naive_utc
+from .findings import Finding
 
 SAST_SCHEMA_VERSION = "15.2.1"
 SAST_SCHEMA_URL = (

@@ -34,11 +34,11 @@ from datetime import datetime, timedelta, timezone
 
 from ..core import policy
 from ..core.cron import parse, previous_run
+from ..core.files import atomic_write
 from ..core.model import ScanSchedule
 from ..core.policy import OtherRun, run_order
 from ..core.timefmt import format_duration, utc_and_wall
 from ..errors import ApiError, JmoError
-from ..core.files import atomic_write
 from ..platforms import github, gitlab
 
 EVENT_SCHEDULE_VAR = "JMO_EVENT_SCHEDULE"

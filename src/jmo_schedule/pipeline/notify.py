@@ -5,8 +5,8 @@
    `notifications.channels` (each `url` a `${VAR}` resolved from the environment), else
    `$SLACK_WEBHOOK_URL`;
 2. what to say: the run (ci_env.RunContext), the findings summary of the results folder
-   (findings.py) and the schedule's fail_on threshold, rendered by slack.build_payload;
-3. send to each channel (slack.post_webhook), collecting one result per channel.
+   (findings.py) and the schedule's fail_on threshold, rendered by slack_message.build_payload;
+3. send to each channel (platforms/slack.post_webhook), collecting one result per channel.
 
 A notification that fails is reported, not raised, unless `strict=True`: a Slack outage
 must not turn a passed scan red. Webhook URLs are never in any message: channels are
@@ -19,13 +19,19 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from urllib.parse import urlsplit
 
+from .._version import __version__
+from ..core.masking import mask_url
+from ..core.model import ScanSchedule
 from ..errors import JmoError, NotifyError
+from ..platforms.slack import SendResult, check_webhook_url, post_webhook
+from .ci_env import RunContext
+from .findings import FindingsError, find_results_file, load_summary
+from .slack_message import MessageFacts, STATUSES, build_payload
+from .workflow_commands import command
 
-if TYPE_CHECKING:
-    from ..core.model import ScanSchedule
-    from ..platforms.slack import SendResult
 
 ENV_VAR = "SLACK_WEBHOOK_URL"
 SARIF_NOT_UPLOADED = (
@@ -87,8 +93,6 @@ class NotifyOutcome:
 def resolve_reference(value: str, env: Mapping[str, str], where: str) -> Channel:
     """A channel from a URL or a whole `${VAR}` reference; a missing variable is a problem
     that names the variable, never a value."""
-    from ..core.masking import mask_url
-
     value = value.strip()
     m = _ENV_REF.match(value)
     if m:
@@ -106,8 +110,6 @@ def resolve_reference(value: str, env: Mapping[str, str], where: str) -> Channel
 
 
 def _checked(channel: Channel) -> Channel:
-    from ..platforms.slack import check_webhook_url
-
     problem = check_webhook_url(channel.url or "")
     return Channel(channel.label, None, problem) if problem else channel
 
@@ -154,8 +156,6 @@ def resolve_channels(
 
 def summarize_results(results_dir: str | os.PathLike[str] | None) -> tuple[Any, str | None]:
     """(FindingsSummary or None, a note saying why there is none)."""
-    from .findings import FindingsError, find_results_file, load_summary
-
     if results_dir is None:
         return None, None
     folder = os.fspath(results_dir)
@@ -181,10 +181,6 @@ def build_notification(
     """The Slack payload for one run of `schedule` (or of `name` when there is no schedule).
 
     `notes` are one-line remarks on what went wrong without failing the scan."""
-    from .._version import __version__
-    from .ci_env import RunContext
-    from ..platforms.slack import MessageFacts, build_payload
-
     env = os.environ if env is None else env
     if schedule is not None and results_dir is None:
         results_dir = schedule.spec.jobTemplate.results_dir
@@ -228,8 +224,6 @@ def notify_schedule(
     `dry_run` resolves channels but sends nothing. `send(url, payload)` replaces the HTTP
     post (tests); by default slack.post_webhook. `notes` go into the message as warnings.
     """
-    from ..platforms.slack import STATUSES
-
     if status not in STATUSES:
         raise JmoError(f"unknown status {status!r}: expected success or failure")
     env = os.environ if env is None else env
@@ -266,9 +260,6 @@ def run_notes(sarif_upload: str | None) -> list[str]:
 
 
 def _default_sender() -> Sender:
-    from .._version import __version__
-    from ..platforms.slack import post_webhook
-
     def send(url: str, payload: Mapping[str, Any]) -> SendResult:
         return post_webhook(url, payload, user_agent=f"jmo-schedule/{__version__}")
 
@@ -283,3 +274,22 @@ def _scrub(text: str, secret: str) -> str:
 def secrets_of(channels: Sequence[Channel]) -> list[str]:
     """The resolved webhook URLs (for `::add-mask::`)."""
     return [c.url for c in channels if c.url]
+
+
+def add_mask_commands(secrets: Sequence[str]) -> list[str]:
+    """GitHub Actions `::add-mask::` lines for each secret (and its path, the token part)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for secret in secrets:
+        values = [secret]
+        try:
+            path = urlsplit(secret).path
+        except ValueError:
+            path = ""
+        if len(path) > 8:
+            values.append(path)
+        for value in values:
+            if value and value not in seen:
+                seen.add(value)
+                out.append(command("add-mask", value))
+    return out

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from ..core.policy import OtherRun, run_order
 from ..errors import GitHubError, JmoError
-from .http import TIMEOUT, Api
+from .http import Api, TIMEOUT
 
 GITHUB_API = "https://api.github.com"
 # The variables a token is read from, in this order (GH_TOKEN is the gh CLI's).

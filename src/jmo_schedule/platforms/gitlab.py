@@ -16,7 +16,7 @@ from ..core.gitlab_names import managed_name
 from ..core.policy import OtherRun
 from ..core.timefmt import parse_timestamp
 from ..errors import GitLabError, JmoError
-from .http import TIMEOUT, Api
+from .http import Api, TIMEOUT
 
 DEFAULT_TOKEN_VARIABLE = "JMO_GITLAB_TOKEN"
 PER_PAGE = 100

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 
 from .._version import __version__
 from ..core.rules import ACTION_REF_RE
-from ..generators.github_actions import RELEASE_ACTION, OwnAction
+from ..generators.github_actions import OwnAction, RELEASE_ACTION
 
 REPOSITORY_VAR = "JMO_ACTION_REPOSITORY"
 REF_VAR = "JMO_ACTION_REF"

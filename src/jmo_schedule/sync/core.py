@@ -10,22 +10,22 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
+from . import action_ref
 from ..core.loader import LoadResult, check_file, read_text
 from ..core.model import ScanSchedule
 from ..errors import JmoError, ValidationError
 from ..generators import generate_all, github_actions, is_generated, regenerate_command
 from ..generators.github_actions import OwnAction
-from . import action_ref
 from .gitlab_stages import stage_problems
 from .plan import (
     CREATE,
     DELETE,
-    UNCHANGED,
-    UPDATE,
     DiskFile,
     FileChange,
     Generation,
     SyncPlan,
+    UNCHANGED,
+    UPDATE,
     apply_plan,
     git_toplevel,
     git_versions,
@@ -49,7 +49,6 @@ class Planned(NamedTuple):
     source: str
     disk: Mapping[str, DiskFile]
     plan: SyncPlan
-
 
     @property
     def command(self) -> str:

@@ -26,16 +26,34 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from ..errors import JmoError, NotPushed
+from ..pipeline.ci_env import provider
+from ..pipeline.workflow_commands import command
+from ..platforms.github import api_url
+from .git_remote import BOT_EMAIL, BOT_NAME, COMMIT_MESSAGE, Git, reset_extraheader, token_env, without_credentials
+from .github_pr import check_token
+from .gitlab_mr import default_remote as gitlab_remote
+from .plan import (
+    CREATE,
+    DELETE,
+    DiskFile,
+    FileChange,
+    SyncPlan,
+    UPDATE,
+    apply_plan,
+    changes_table,
+    md_code,
+    md_text,
+    unified_diff,
+)
 
-if TYPE_CHECKING:
-    from .plan import DiskFile, FileChange, SyncPlan
 
 FAIL = "fail"
 WARN = "warn"
@@ -104,8 +122,6 @@ def review_from_env(env: Mapping[str, str], token_env: str | None = None) -> Rev
     """The request this run is for, read from GitHub Actions' or GitLab CI's variables
     (on GitHub also the event payload at $GITHUB_EVENT_PATH). Never fails: what cannot be
     read leaves the run looking like no request, which never commits."""
-    from ..pipeline.ci_env import provider
-
     where = provider(env)
     if where == GITHUB:
         return _github_review(env, token_env or GITHUB_TOKEN_ENV)
@@ -220,9 +236,6 @@ def push_regenerated(root: str, review: Review, remote: str, env: Mapping[str, s
     so the checkout is left as it is), commit only them as jmo-schedule and push them to
     that branch without force. `replan(tree)` plans sync in a work tree. Raises NotPushed
     with the reason when nothing was pushed."""
-    from .git_remote import BOT_EMAIL, BOT_NAME, COMMIT_MESSAGE, Git, reset_extraheader, token_env, without_credentials
-    from .plan import apply_plan
-
     branch = review.branch or ""
     where = without_credentials(remote)
     with tempfile.TemporaryDirectory(prefix="jmo-schedule-check-") as tmp:
@@ -292,10 +305,7 @@ def default_remote(review: Review, env: Mapping[str, str], root: str) -> str:
     """Where the request's branch lives: the checkout's origin on GitHub (what
     actions/checkout fetched from), https://oauth2@<server>/<project>.git on GitLab."""
     if review.platform == GITLAB:
-        from .gitlab_mr import default_remote as gitlab_remote
-
         return gitlab_remote(env)
-    from .git_remote import Git
 
     origin = Git(root, env).run("remote", "get-url", "origin", check=False)
     if origin.returncode == 0 and origin.stdout.strip():
@@ -355,8 +365,6 @@ def _check_github_token(review: Review, plan: SyncPlan, env: Mapping[str, str]) 
     """A classic PAT without the workflow scope cannot push workflow files: say so before trying."""
     if review.platform != GITHUB:
         return
-    from ..platforms.github import api_url
-    from .github_pr import check_token
 
     result = check_token([c.path for c in plan.changes], is_default_token=False,
                          token=env.get(review.token_env, ""), api_url=api_url(env), repository=review.repository)
@@ -370,8 +378,6 @@ def _check_github_token(review: Review, plan: SyncPlan, env: Mapping[str, str]) 
 
 def drift_line(change: FileChange, source: str) -> str:
     """`PATH: missing (schedule x added)`, `PATH: hand-edited; ...`: one file's drift."""
-    from .plan import CREATE, DELETE, UPDATE
-
     if change.hand_edited:
         return f"{change.path}: hand-edited; sync would restore the generated text (edit {source} instead)"
     verb = {CREATE: "missing", UPDATE: "out of date", DELETE: "orphaned"}[change.action]
@@ -408,9 +414,6 @@ class Report:
     def log(self, annotate: bool) -> str:
         """Every drifting file with its diff, then the conclusion; with `annotate`, GitHub
         workflow commands (an error or warning on each file, the conclusion as a notice or warning)."""
-        from .plan import unified_diff
-        from ..pipeline.workflow_commands import command
-
         kind = {FAIL: "error", WARN: "warning"}.get(self.decision.policy)
         lines: list[str] = []
         for change in self.plan.changes:
@@ -434,8 +437,6 @@ class Report:
     def summary(self, budget: int) -> str:
         """Markdown for $GITHUB_STEP_SUMMARY in at most `budget` bytes: the conclusion, a
         table of the files and as much of the diff as fits."""
-        from .plan import changes_table, md_code, md_text, unified_diff
-
         title = {FAIL: "out of date", WARN: "out of date (not committed)", COMMIT: "regenerated on this branch"}
         head = [f"## jmo-schedule: generated files {title[self.decision.policy]}", "", md_text(self.conclusion()), "",
                 *changes_table(self.plan.changes), ""]
@@ -458,8 +459,6 @@ class Report:
 
 
 def _longest_backtick_run(text: str) -> int:
-    import re
-
     return max((len(m) for m in re.findall(r"`+", text)), default=0)
 
 

@@ -24,13 +24,12 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..errors import JmoError
+from ..core.plural import counted
+from ..errors import GitLabError, JmoError
+from ..platforms.gitlab import GitLab
 from .core import summary, sync
 from .git_remote import BOT_EMAIL, BOT_NAME, COMMIT_MESSAGE, Git, one_line, token_env
 from .plan import change_line, pr_body
-from ..errors import GitLabError
-from ..platforms.gitlab import GitLab
-from ..core.plural import counted
 
 DEFAULT_BRANCH = "jmo-schedule/sync"
 DEFAULT_TITLE = COMMIT_MESSAGE

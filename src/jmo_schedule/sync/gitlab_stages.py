@@ -10,12 +10,16 @@ test, deploy, .post), unless an `include:` may declare them: then nothing is che
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import yaml
+
+from ..core.loader import LoadResult
+from ..core.validate import path_text
+from ..core.yamltext import parse_documents
 from ..errors import Problem
+from ..generators.gitlab_ci import BACKEND, DEFAULT_STAGE
 
-if TYPE_CHECKING:
-    from ..core.loader import LoadResult
 
 CI_FILE = ".gitlab-ci.yml"
 DEFAULT_STAGES = (".pre", "build", "test", "deploy", ".post")
@@ -26,8 +30,6 @@ def pipeline_stages(text: str) -> tuple[str, ...] | None:
     """The stages a `.gitlab-ci.yml` declares, .pre and .post included; GitLab's defaults
     when it has neither `stages:` nor `include:`; None when an include may set them.
     Raises ValueError when the text is not YAML or `stages:` is not a list."""
-    import yaml
-
     class Loader(yaml.SafeLoader):
         pass
 
@@ -70,10 +72,6 @@ def _flatten(value: Any) -> tuple[str, ...] | None:
 def stage_problems(result: LoadResult, text: str, root: str) -> tuple[list[Problem], list[str]]:
     """(errors, warnings) for the gitlab-ci schedules of `result` (loaded from `text`)
     against `<root>/.gitlab-ci.yml`. No file, or stages set in an include: nothing to say."""
-    from ..core.validate import path_text
-    from ..generators.gitlab_ci import BACKEND, DEFAULT_STAGE
-    from ..core.yamltext import parse_documents
-
     items = [i for i in result.items if i.schedule.spec.backend.type == BACKEND]
     path = os.path.join(root, CI_FILE)
     if not items or not os.path.isfile(path):

@@ -22,12 +22,14 @@ import stat
 import subprocess
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..core.files import atomic_write
+from ..core.loader import check_text
+from ..core.model import ScanSchedule
 from ..errors import JmoError, SyncConflictError
+from ..generators.header import COMMENT_CHARS, is_generated
 
-if TYPE_CHECKING:
-    from ..core.model import ScanSchedule
 
 # Where generators write (contracts.md); only here does sync look for orphans to delete.
 OUTPUT_DIRS: tuple[str, ...] = (".github/workflows", ".gitlab", "deploy")
@@ -118,8 +120,6 @@ class SyncPlan:
 
 def header_info(text: str) -> HeaderInfo:
     """Parse the leading comment block of a generated file (any known comment char)."""
-    from ..generators.header import COMMENT_CHARS
-
     lines: list[str] = []
     for raw in text.lstrip("\ufeff").split("\n"):
         line = raw.rstrip("\r")
@@ -144,8 +144,6 @@ def header_info(text: str) -> HeaderInfo:
 
 
 def _is_generated_bytes(head: bytes) -> bool:
-    from ..generators.header import is_generated
-
     try:
         first = head.split(b"\n", 1)[0].decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -503,8 +501,6 @@ def apply_plan(plan: SyncPlan, root: str, disk: Mapping[str, DiskFile] | None = 
 
     Updated files keep their mode; new files get 0644. Folders emptied by a delete are removed.
     """
-    from ..core.files import atomic_write
-
     disk = disk or {}
     for change in plan.changes:
         full = os.path.join(root, *change.path.split("/"))
@@ -689,8 +685,6 @@ def history_generations(versions: Iterable[tuple[str, str]] | None, source: str,
         return None
 
     def gen() -> Iterator[Generation]:
-        from ..core.loader import check_text
-
         for label, text in versions:
             try:
                 result = check_text(text, source)

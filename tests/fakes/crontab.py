@@ -6,7 +6,7 @@ machine). Otherwise this fake stands in: `crontab [-u USER] -l | -r | -` keeping
 table in a file under $JMO_FAKE_CRONTAB_DIR, answering and refusing with Debian cron's
 words (cron 3.0pl1): an entry outside crontab(5)'s grammar is refused with
 `"-":N: bad minute` (N counted from 0, as Debian does) and the table is not installed.
-Run as a program: `python fake_crontab.py ARGS`.
+Run as a program: `python crontab.py ARGS` (install_fake puts it on PATH as `crontab`).
 """
 from __future__ import annotations
 

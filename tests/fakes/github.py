@@ -1,150 +1,20 @@
-"""Local HTTP servers on 127.0.0.1 that answer like Slack incoming webhooks and the GitHub
-and GitLab REST APIs, as their documentation describes. Used by the notify/guard tests
-(FakeServer, scripted) and the prune/trigger tests (FakeGitHubActions, stateful)."""
+"""A local GitHub REST API on 127.0.0.1 for one repository, as GitHub documents it: the
+repository (with a classic PAT's scopes in X-OAuth-Scopes), workflow runs and workflow
+dispatch."""
 from __future__ import annotations
 
 import json
 import re
 import threading
-import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-# Slack's documented answers (api.slack.com/messaging/webhooks, "Handling errors").
-SLACK_OK = (200, "ok", {})
-INVALID_PAYLOAD = (400, "invalid_payload", {})
-ACTION_PROHIBITED = (403, "action_prohibited", {})
-CHANNEL_NOT_FOUND = (404, "channel_not_found", {})
-NO_SERVICE = (404, "no_service", {})
-CHANNEL_IS_ARCHIVED = (410, "channel_is_archived", {})
-SERVER_ERROR = (500, "rollup_error", {})
-DROP = "drop"  # close the connection without any answer
+from .server import serve
 
-
-def rate_limited(seconds: str) -> tuple[int, str, dict[str, str]]:
-    return (429, "rate_limited", {"Retry-After": seconds})
-
-
-def slow(seconds: float, answer: Any = SLACK_OK) -> tuple[str, float, Any]:
-    return ("slow", seconds, answer)
-
-
-def drip(chunks: list[bytes], every: float, status: int = 200) -> tuple[str, list[bytes], float, int]:
-    """An answer whose headers come at once and whose body comes a chunk every `every`
-    seconds, with no Content-Length (a server that never quite finishes)."""
-    return ("drip", chunks, every, status)
-
-
-def serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
-    """A server on 127.0.0.1 (a free port) answering with `handler` on a daemon thread."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    return server
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body.decode("utf-8"))
-
-
-@dataclass
-class FakeServer:
-    """A scripted server: answers `script` in order, then `default`; records every request."""
-
-    script: list[Any] = field(default_factory=list)
-    default: Any = SLACK_OK
-    requests: list[Request] = field(default_factory=list)
-    routes: dict[tuple[str, str], Any] = field(default_factory=dict)  # (method, path) -> answer
-
-    def start(self) -> FakeServer:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:  # keep test output clean
-                pass
-
-            def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                parts = urlsplit(self.path)
-                fake.requests.append(
-                    Request(self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()), body)
-                )
-                answer = fake.routes.get((self.command, parts.path))
-                if answer is None:
-                    answer = fake.script.pop(0) if fake.script else fake.default
-                if isinstance(answer, tuple) and answer and answer[0] == "slow":
-                    time.sleep(answer[1])
-                    answer = answer[2]
-                if answer == DROP:
-                    self.close_connection = True
-                    return
-                if isinstance(answer, tuple) and answer and answer[0] == "drip":
-                    self._drip(*answer[1:])
-                    return
-                status, text, headers = answer
-                data = text if isinstance(text, bytes) else (
-                    json.dumps(text) if not isinstance(text, str) else text
-                ).encode("utf-8")
-                self.send_response(status)
-                ctype = "application/json" if not isinstance(text, str) else "text/html"
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                try:
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting (timeout tests)
-
-            def _drip(self, chunks: list[bytes], every: float, status: int) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Connection", "close")  # the body ends when the connection does
-                self.end_headers()
-                self.close_connection = True
-                try:
-                    for chunk in chunks:
-                        self.wfile.write(chunk)
-                        self.wfile.flush()
-                        time.sleep(every)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            do_GET = do_POST = do_PUT = do_DELETE = _handle
-
-        self.server = serve(Handler)
-        return self
-
-    @property
-    def base(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-# ------------------------------------------------------------------------------------
-# A local GitHub: the repository, workflow runs and workflow dispatch endpoints
-
-
-class FakeGitHubActions:
-    """A stateful GitHub REST API for one repository `repo`, Bearer `token`:
+class FakeGitHub:
+    """A stateful GitHub REST API for one repository `repo`, Bearer `token` (and the tokens of
+    `scopes`, whose answers carry X-OAuth-Scopes as a classic PAT's do; any other: 401):
 
     - `GET /repos/{owner}/{repo}`: the repository, with `default_branch`.
     - `GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs`, the workflow by file
@@ -165,9 +35,13 @@ class FakeGitHubActions:
       return_run_details is true (GitHub since 2026-02) and 204 otherwise.
     """
 
-    def __init__(self, repo: str, token: str, page_cap: int = 2, can_write: bool = True, can_read: bool = True):
+    def __init__(self, repo: str, token: str, page_cap: int = 2, can_write: bool = True, can_read: bool = True,
+                 scopes: dict[str, str | None] | None = None):
         self.repo = repo
         self.token = token
+        # Every token GitHub accepts here -> the X-OAuth-Scopes header of its answers: a
+        # classic PAT's scopes ("repo, workflow"), None for App and fine-grained tokens.
+        self.scopes: dict[str, str | None] = {token: None, **(scopes or {})}
         self.page_cap = page_cap
         self.can_write = can_write  # the token has actions: write
         self.can_read = can_read  # the token has actions: read
@@ -210,7 +84,7 @@ class FakeGitHubActions:
     def url(self) -> str:
         return "http://%s:%d" % self.server.server_address[:2]
 
-    def start(self) -> FakeGitHubActions:
+    def start(self) -> FakeGitHub:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -226,10 +100,11 @@ class FakeGitHubActions:
                     body = json.loads(raw) if raw else None
                 except ValueError:
                     body = "not json"
+                token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
                 with fake.lock:
                     fake.requests.append({"method": self.command, "path": parts.path, "query": query,
                                           "headers": dict(self.headers.items()), "json": body})
-                    if self.headers.get("Authorization") != f"Bearer {fake.token}":
+                    if token not in fake.scopes:
                         status, answer, headers = 401, {"message": "Bad credentials",
                                                         "documentation_url": "https://docs.github.com/rest",
                                                         "status": "401"}, {}
@@ -237,6 +112,8 @@ class FakeGitHubActions:
                         status, answer, headers = fake.post(parts.path, body)
                     else:
                         status, answer, headers = fake.route(self.command, parts.path, query)
+                    if token in fake.scopes and fake.scopes[token] is not None:
+                        headers = {**headers, "X-OAuth-Scopes": str(fake.scopes[token])}
                 data = b"" if answer is None else json.dumps(answer).encode()
                 self.send_response(status)
                 if answer is not None:

@@ -3,9 +3,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ import pytest
 import yaml
 
 from conftest import EXAMPLE, STUB_SCANNER_DIR, VENV_BIN, tool
+from fakes.slack import FakeSlack
 from jmo_schedule.core.loader import load_file
 from jmo_schedule.core.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
 from jmo_schedule.core.scan_command import build_plan
@@ -177,35 +176,10 @@ def test_container_script_passes_shellcheck(tmp_path: Path) -> None:
         assert proc.returncode == 0, proc.stdout
 
 
-class _Hook(BaseHTTPRequestHandler):
-    received: list[Any] = []
-
-    def do_POST(self) -> None:  # noqa: N802
-        self.received.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0))))
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def webhook() -> Iterator[tuple[str, list[Any]]]:
-    received: list[Any] = []
-    server = HTTPServer(("127.0.0.1", 0), type("Hook", (_Hook,), {"received": received}))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def test_container_runs_scan_report_notify_with_exact_argv(tmp_path: Path, webhook: tuple[str, list[Any]]) -> None:
+def test_container_runs_scan_report_notify_with_exact_argv(tmp_path: Path, slack: FakeSlack) -> None:
     """Run the container's command as the kubelet would: env and args expanded Kubernetes'
     way, then /bin/sh -c, with the stub scanner on PATH."""
-    hook_url, received = webhook
+    hook_url = slack.hook("/hook")
     (s,) = [v for v in _variants(tmp_path) if v.name == "hostile"]
     container = cronjob(s)["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     env: dict[str, str] = {}
@@ -226,5 +200,5 @@ def test_container_runs_scan_report_notify_with_exact_argv(tmp_path: Path, webho
     calls = [json.loads(line) for line in (tmp_path / "stub.log").read_text().splitlines()]
     assert calls == [plan.scan_argv()[1:], plan.report_argv()[1:]]
     assert list(tmp_path.rglob("CANARY*")) == []
-    assert len(received) == 1
+    assert len(slack.received) == 1
     assert hook_url not in proc.stdout + proc.stderr

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import tool
-from fake_crontab import crontab_for_test
+from fakes.crontab import crontab_for_test
 from jmo_schedule.core.cron import get_zone, iter_runs, parse, previous_run
 from jmo_schedule.core.model import BackendConfig, ScanSchedule, ScheduleMetadata, ScheduleSpec
 from jmo_schedule.generators import generate_all, is_generated

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from jmo_fixtures import MIXED, finding, make_results
 from jmo_schedule.pipeline import findings as fx
 from jmo_schedule.errors import JmoError
 from jmo_schedule.pipeline.findings import Finding, FindingsError, FindingsSummary
 
-SARIF = Path(__file__).parent / "fixtures" / "sarif"
+SARIF = ROOT / "tests" / "fixtures" / "sarif"
 
 
 def counts(summary: FindingsSummary) -> dict[str, int]:

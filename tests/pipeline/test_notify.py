@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from fake_apis import NO_SERVICE, SERVER_ERROR, SLACK_OK, FakeServer, rate_limited
+from fakes.slack import FakeSlack, NO_SERVICE, SERVER_ERROR, SLACK_OK, rate_limited
 from jmo_fixtures import MIXED, make_results
 from jmo_schedule import cli
 from jmo_schedule.platforms import slack
 from jmo_schedule.errors import JmoError
 from jmo_schedule.core.model import JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
-from jmo_schedule.pipeline.notify import Channel, NotifyError, notify_schedule, resolve_channels
+from jmo_schedule.pipeline.notify import Channel, NotifyError, add_mask_commands, notify_schedule, resolve_channels
 
 HOOK_PATH_A = "/services/T000A/B000A/aaaaaaaaaaaaaaaaaaaaaaaa"
 HOOK_PATH_B = "/services/T000B/B000B/bbbbbbbbbbbbbbbbbbbbbbbb"
@@ -66,7 +66,7 @@ spec:
 
 @pytest.fixture
 def server():
-    fake = FakeServer().start()
+    fake = FakeSlack().start()
     yield fake
     fake.stop()
 
@@ -476,3 +476,10 @@ def test_cli_gitlab_schedule_outside_a_jmo_pipeline_schedule(workdir, hooks, ser
     assert err == ("jmo-schedule: error: --gitlab-schedule: this pipeline was not started by a jmo-schedule pipeline "
                    "schedule (no $CI_PIPELINE_SCHEDULE_DESCRIPTION 'jmo-schedule: NAME' nor $JMO_SCHEDULE)\n")
     assert server.requests == []
+
+
+def test_add_mask_commands_mask_url_and_token_path():
+    assert add_mask_commands(["https://hooks.slack.com/services/T0/B0/XYZ%41", "https://hooks.slack.com/services/T0/B0/XYZ%41"]) == [
+        "::add-mask::https://hooks.slack.com/services/T0/B0/XYZ%2541",
+        "::add-mask::/services/T0/B0/XYZ%2541",
+    ]

@@ -44,6 +44,10 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 
+# Pipeline statuses of a pipeline that has finished (GitLab's Ci::HasStatus COMPLETED_STATUSES).
+FINISHED = frozenset({"success", "failed", "canceled", "skipped"})
+
+
 class FakeGitLab:
     def __init__(self, token: str = "glpat-test-token", project: str = "42", page_cap: int = 2, user: str = "project_42_bot",
                  scopes: tuple[str, ...] = ("api", "write_repository")):
@@ -157,6 +161,10 @@ class FakeGitLab:
 
     def writes(self) -> list[tuple[str, str, dict[str, Any]]]:
         return [r for r in self.requests if r[0] != "GET"]
+
+    def deletes(self) -> list[str]:
+        """The ids of every DELETE, in order (pipelines, schedules, variables)."""
+        return [path.rsplit("/", 1)[1] for method, path, _ in self.requests if method == "DELETE"]
 
     def start(self) -> FakeGitLab:
         fake = self
@@ -389,6 +397,8 @@ class FakeGitLab:
                 return 403, {"message": "403 Forbidden"}, {}
             if int(pid) not in self.pipelines:
                 return 404, {"message": "404 Not found"}, {}
+            # GitLab deletes a running pipeline too; a tool that prunes history must never ask.
+            assert self.pipelines[int(pid)]["status"] in FINISHED, "deleted a pipeline that has not finished"
             del self.pipelines[int(pid)]
             return 204, None, {}
         return 405, {"message": "405 Method Not Allowed"}, {}

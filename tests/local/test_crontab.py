@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_crontab import crontab_for_test, install_fake, scratch_user
+from fakes.crontab import crontab_for_test, install_fake, scratch_user
 from jmo_schedule.local import crontab as ct
 from jmo_schedule.local import history as run_history
 from jmo_schedule.cli import main

@@ -1,6 +1,6 @@
 """The GitLab bot merge request: sync, commit on one branch, push with merge request
 options to a real bare remote whose hook records them; reruns push nothing. The remote's
-post-receive hook hands each push to a fake GitLab (tests/fake_gitlab.py) that opens the
+post-receive hook hands each push to a fake GitLab (tests/fakes/gitlab.py) that opens the
 merge request as GitLab does; the full description and the closing of a stale merge
 request go through that fake's REST API."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import EXAMPLE, tool
-from fake_gitlab import FakeGitLab, connect
+from fakes.gitlab import FakeGitLab, connect
 
 from jmo_schedule.cli import build_parser, main
 from jmo_schedule.sync import gitlab_mr

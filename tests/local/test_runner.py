@@ -5,13 +5,11 @@ second run starts while the first is provably still inside its scan.
 """
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -21,6 +19,7 @@ from typing import Any, Callable
 import pytest
 
 from conftest import STUB_SCANNER_DIR
+from fakes.slack import FakeSlack
 from jmo_schedule.local import history as run_history, runlock
 from jmo_schedule.cli import main
 from jmo_schedule.errors import JmoError
@@ -438,36 +437,15 @@ def test_pruning_never_removes_the_run_just_made(tmp_path: Path, stub_log: Path)
     assert foreign.is_dir()  # never a folder the runner did not record
 
 
-class _Receiver(http.server.BaseHTTPRequestHandler):
-    received: list[dict[str, Any]] = []
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append({"path": self.path, "body": json.loads(body)})
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-def test_notifies_through_the_shared_notify_code(tmp_path: Path, stub_log: Path,
+def test_notifies_through_the_shared_notify_code(tmp_path: Path, stub_log: Path, slack: FakeSlack,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    _Receiver.received = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/services/T0/B0/secret"
-        monkeypatch.setenv("LOCAL_HOOK", url)
-        make(tmp_path, options={"fail_on": "HIGH"},
-             notifications={"enabled": True, "channels": [{"type": "slack", "url": "${LOCAL_HOOK}"}]})
-        outcome = run_schedule("scan", now=utc("2026-11-25T02:05:00Z"), scanner=STUB)
-    finally:
-        server.shutdown()
+    url = slack.hook()
+    monkeypatch.setenv("LOCAL_HOOK", url)
+    make(tmp_path, options={"fail_on": "HIGH"},
+         notifications={"enabled": True, "channels": [{"type": "slack", "url": "${LOCAL_HOOK}"}]})
+    outcome = run_schedule("scan", now=utc("2026-11-25T02:05:00Z"), scanner=STUB)
     assert outcome.exit_code == 1
-    (post,) = _Receiver.received
+    (post,) = slack.received
     assert post["path"] == "/services/T0/B0/secret"
     text = json.dumps(post["body"])
     assert "scan" in text and "HIGH" in text
@@ -610,22 +588,15 @@ def test_jmo_error_for_missing_schedule_in_api() -> None:
         run_schedule("ghost")
 
 
-def test_env_file_supplies_variables_cron_does_not_have(tmp_path: Path, stub_log: Path,
+def test_env_file_supplies_variables_cron_does_not_have(tmp_path: Path, stub_log: Path, slack: FakeSlack,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    _Receiver.received = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     home = Path(os.environ["JMO_HOME"])
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    port = server.server_address[1]
-    (home / "env").write_text(f"# secrets for cron runs\nexport LOCAL_HOOK='http://127.0.0.1:{port}/hook'\n\nOTHER=1\n")
+    (home / "env").write_text(f"# secrets for cron runs\nexport LOCAL_HOOK='{slack.hook('/hook')}'\n\nOTHER=1\n")
     (home / "env").chmod(0o600)
-    try:
-        make(tmp_path, notifications={"channels": [{"type": "slack", "url": "${LOCAL_HOOK}"}]})
-        assert run_schedule("scan", now=utc("2026-11-25T02:05:00Z"), scanner=STUB).exit_code == 0
-    finally:
-        server.shutdown()
-    assert [p["path"] for p in _Receiver.received] == ["/hook"]
+    make(tmp_path, notifications={"channels": [{"type": "slack", "url": "${LOCAL_HOOK}"}]})
+    assert run_schedule("scan", now=utc("2026-11-25T02:05:00Z"), scanner=STUB).exit_code == 0
+    assert [p["path"] for p in slack.received] == ["/hook"]
     (home / "env").write_text("not a line\n")
     with pytest.raises(JmoError) as exc:
         run_schedule("scan", now=utc("2026-11-25T02:10:00Z"), scanner=STUB)

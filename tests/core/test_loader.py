@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import peak_memory
+from conftest import EXAMPLE, peak_memory
 from jmo_schedule.errors import JmoError, ValidationError
 from jmo_schedule.core.loader import MAX_FILE_BYTES, check_file, check_text, load_file, load_text
 
@@ -231,7 +231,7 @@ def test_check_text_never_raises_on_odd_values() -> None:
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-EXAMPLE_TEXT = (Path(__file__).resolve().parents[1] / "examples" / "schedules.yaml").read_text()
+EXAMPLE_TEXT = EXAMPLE.read_text()
 
 
 @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))

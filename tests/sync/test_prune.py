@@ -14,8 +14,8 @@ from typing import Any, Iterator
 import pytest
 import yaml
 from conftest import ROOT
-from fake_apis import FakeGitHubActions
-from fake_gitlab import FakeGitLab
+from fakes.github import FakeGitHub
+from fakes.gitlab import FakeGitLab
 
 from jmo_schedule.errors import GitHubError
 from jmo_schedule.platforms.github import GitHub
@@ -166,8 +166,8 @@ def test_pick_backend() -> None:
 
 
 @pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHubActions]:
-    fake = FakeGitHubActions(REPO, GH_TOKEN).start()
+def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
+    fake = FakeGitHub(REPO, GH_TOKEN).start()
     # nightly: keep 2 successes and 1 failure.
     for run_id, conclusion in [(101, "success"), (102, "timed_out"), (103, "action_required"), (104, "skipped"),
                                (105, "success"), (106, "cancelled"), (107, "success"), (108, "failure"),
@@ -200,7 +200,7 @@ WEEKLY_MISSING = ("weekly: GitHub has no workflow .github/workflows/jmo-weekly.y
                   "(the sync pull request adds it); nothing to prune")
 
 
-def test_github_prune_deletes_old_runs_then_nothing(github: FakeGitHubActions, schedules_file: Path,
+def test_github_prune_deletes_old_runs_then_nothing(github: FakeGitHub, schedules_file: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["prune", "-f", str(schedules_file), "--backend", "github-actions"]) == 0
     out, err = capsys.readouterr()
@@ -227,7 +227,7 @@ def test_github_prune_deletes_old_runs_then_nothing(github: FakeGitHubActions, s
     assert github.deletes() == []
 
 
-def test_github_dry_run_deletes_nothing(github: FakeGitHubActions, schedules_file: Path,
+def test_github_dry_run_deletes_nothing(github: FakeGitHub, schedules_file: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["prune", "-f", str(schedules_file), "--backend", "github-actions", "--dry-run"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -236,7 +236,7 @@ def test_github_dry_run_deletes_nothing(github: FakeGitHubActions, schedules_fil
     assert github.deletes() == [] and len(github.runs) == 11
 
 
-def test_github_unfinished_runs_are_left_alone_even_when_listed(github: FakeGitHubActions, schedules_file: Path,
+def test_github_unfinished_runs_are_left_alone_even_when_listed(github: FakeGitHub, schedules_file: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     # A server that ignores the status filter (or a run that started while listing).
     github.honor_status_filter = False
@@ -246,7 +246,7 @@ def test_github_unfinished_runs_are_left_alone_even_when_listed(github: FakeGitH
     assert 110 in github.runs
 
 
-def test_github_without_actions_write_stops_with_one_line(github: FakeGitHubActions, schedules_file: Path,
+def test_github_without_actions_write_stops_with_one_line(github: FakeGitHub, schedules_file: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     github.can_write = False
     assert main(["prune", "-f", str(schedules_file), "--backend", "github-actions"]) == 1
@@ -261,7 +261,7 @@ def test_github_without_actions_write_stops_with_one_line(github: FakeGitHubActi
 
 
 def test_github_warn_on_error_inside_actions_is_a_warning_annotation(
-        github: FakeGitHubActions, schedules_file: Path, capsys: pytest.CaptureFixture[str],
+        github: FakeGitHub, schedules_file: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     github.can_write = False
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
@@ -272,7 +272,7 @@ def test_github_warn_on_error_inside_actions_is_a_warning_annotation(
     assert out.count("\n") == 1 and err == ""
 
 
-def test_github_bad_token(github: FakeGitHubActions, schedules_file: Path, capsys: pytest.CaptureFixture[str],
+def test_github_bad_token(github: FakeGitHub, schedules_file: Path, capsys: pytest.CaptureFixture[str],
                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "ghs_wrong_token")
     assert main(["prune", "-f", str(schedules_file), "--backend", "github-actions"]) == 1
@@ -282,7 +282,7 @@ def test_github_bad_token(github: FakeGitHubActions, schedules_file: Path, capsy
     assert "ghs_wrong_token" not in err
 
 
-def test_github_403_on_list_and_rate_limit(github: FakeGitHubActions) -> None:
+def test_github_403_on_list_and_rate_limit(github: FakeGitHub) -> None:
     client = GitHub(github.url, REPO, GH_TOKEN)
 
     def forbid(method: str, path: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
@@ -305,13 +305,13 @@ def test_github_403_on_list_and_rate_limit(github: FakeGitHubActions) -> None:
                               "installation ID 1.); the API rate limit is used up; the next sync tries again")
 
 
-def test_github_delete_of_a_run_already_gone(github: FakeGitHubActions) -> None:
+def test_github_delete_of_a_run_already_gone(github: FakeGitHub) -> None:
     client = GitHub(github.url, REPO, GH_TOKEN)
     assert client.delete_run("101", "delete run 101 of nightly") is True
     assert client.delete_run("101", "delete run 101 of nightly") is False
 
 
-def test_github_never_follows_a_next_page_to_another_host(github: FakeGitHubActions) -> None:
+def test_github_never_follows_a_next_page_to_another_host(github: FakeGitHub) -> None:
     def elsewhere(method: str, path: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         return 200, {"total_count": 3, "workflow_runs": []}, {"Link": '<https://evil.example/x?page=2>; rel="next"'}
 
@@ -363,25 +363,12 @@ def test_invalid_schedules_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 # ------------------------------------------------------------------------------------
-# A local GitLab: pipeline schedules (fake_gitlab) plus the pipelines they started
-
-
-class FakeGitLabPipelines(FakeGitLab):
-    """fake_gitlab's server, which also plays the pipelines endpoints, refusing to delete a
-    pipeline that has not finished (that would be a bug in prune)."""
-
-    def _pipelines(self, method: str, sid: str | None, pid: str | None, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
-        if method == "DELETE" and pid is not None and int(pid) in self.pipelines:
-            assert self.pipelines[int(pid)]["status"] in ("success", "failed", "canceled", "skipped"), "deleted a live one"
-        return super()._pipelines(method, sid, pid, query)
-
-    def deletes(self) -> list[str]:
-        return [path.rsplit("/", 1)[1] for method, path, _ in self.requests if method == "DELETE"]
+# A local GitLab (fakes/gitlab.py): pipeline schedules and the pipelines they started
 
 
 @pytest.fixture
-def gitlab(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitLabPipelines]:
-    fake = FakeGitLabPipelines(token=GL_TOKEN).start()
+def gitlab(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitLab]:
+    fake = FakeGitLab(token=GL_TOKEN).start()
     ours = fake.add("jmo-schedule: gl-nightly", variables={"JMO_SCHEDULE": "gl-nightly"})
     theirs = fake.add("Nightly build (someone else's)", owner="alice")
     for pid, status in [(501, "success"), (502, "failed"), (503, "canceled"), (504, "skipped"), (505, "success"),
@@ -399,7 +386,7 @@ GL_NEW_MISSING = ("gl-new: the project has no pipeline schedule 'jmo-schedule: g
                   "(gitlab-schedules creates it); nothing to prune")
 
 
-def test_gitlab_prune_deletes_old_pipelines_then_nothing(gitlab: FakeGitLabPipelines, schedules_file: Path,
+def test_gitlab_prune_deletes_old_pipelines_then_nothing(gitlab: FakeGitLab, schedules_file: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["prune", "-f", str(schedules_file), "--backend", "gitlab-ci"]) == 0
     out, err = capsys.readouterr()
@@ -422,7 +409,7 @@ def test_gitlab_prune_deletes_old_pipelines_then_nothing(gitlab: FakeGitLabPipel
     assert gitlab.writes() == []
 
 
-def test_gitlab_dry_run(gitlab: FakeGitLabPipelines, schedules_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_gitlab_dry_run(gitlab: FakeGitLab, schedules_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["prune", "-f", str(schedules_file), "--backend", "gitlab-ci", "--dry-run"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "would delete pipeline 504 of gl-nightly (2026-11-04T01:00:04Z, skipped)"
@@ -430,7 +417,7 @@ def test_gitlab_dry_run(gitlab: FakeGitLabPipelines, schedules_file: Path, capsy
     assert gitlab.writes() == [] and len(gitlab.pipelines) == 8
 
 
-def test_gitlab_maintainer_token_gets_a_clear_403(gitlab: FakeGitLabPipelines, schedules_file: Path,
+def test_gitlab_maintainer_token_gets_a_clear_403(gitlab: FakeGitLab, schedules_file: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     gitlab.role = "maintainer"
     assert main(["prune", "-f", str(schedules_file), "--backend", "gitlab-ci"]) == 1
@@ -441,7 +428,7 @@ def test_gitlab_maintainer_token_gets_a_clear_403(gitlab: FakeGitLabPipelines, s
     assert GL_TOKEN not in out + err
 
 
-def test_gitlab_warn_on_error_outside_github_goes_to_stderr(gitlab: FakeGitLabPipelines, schedules_file: Path,
+def test_gitlab_warn_on_error_outside_github_goes_to_stderr(gitlab: FakeGitLab, schedules_file: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     gitlab.role = "maintainer"
     assert main(["prune", "-f", str(schedules_file), "--backend", "gitlab-ci", "--warn-on-error"]) == 0
@@ -450,7 +437,7 @@ def test_gitlab_warn_on_error_outside_github_goes_to_stderr(gitlab: FakeGitLabPi
                           "project Owner may delete pipelines")
 
 
-def test_gitlab_token_variable_and_missing_token(gitlab: FakeGitLabPipelines, schedules_file: Path,
+def test_gitlab_token_variable_and_missing_token(gitlab: FakeGitLab, schedules_file: Path,
                                                  capsys: pytest.CaptureFixture[str],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JMO_GITLAB_TOKEN")
@@ -467,7 +454,7 @@ def test_gitlab_token_variable_and_missing_token(gitlab: FakeGitLabPipelines, sc
     ("CI_API_V4_URL", "no GitLab API URL: pass --api-url or run inside GitLab CI ($CI_API_V4_URL)"),
     ("CI_PROJECT_ID", "no GitLab project: pass --project or run inside GitLab CI ($CI_PROJECT_ID)"),
 ])
-def test_gitlab_setup_errors(gitlab: FakeGitLabPipelines, schedules_file: Path, capsys: pytest.CaptureFixture[str],
+def test_gitlab_setup_errors(gitlab: FakeGitLab, schedules_file: Path, capsys: pytest.CaptureFixture[str],
                              monkeypatch: pytest.MonkeyPatch, unset: str, message: str) -> None:
     monkeypatch.delenv(unset)
     assert main(["prune", "-f", str(schedules_file), "--backend", "gitlab-ci"]) == 1
@@ -475,7 +462,7 @@ def test_gitlab_setup_errors(gitlab: FakeGitLabPipelines, schedules_file: Path, 
     assert gitlab.requests == []
 
 
-def test_gitlab_rejected_token(gitlab: FakeGitLabPipelines, schedules_file: Path, capsys: pytest.CaptureFixture[str],
+def test_gitlab_rejected_token(gitlab: FakeGitLab, schedules_file: Path, capsys: pytest.CaptureFixture[str],
                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JMO_GITLAB_TOKEN", "glpat-revoked")
     assert main(["prune", "-f", str(schedules_file), "--backend", "gitlab-ci"]) == 1
@@ -484,7 +471,7 @@ def test_gitlab_rejected_token(gitlab: FakeGitLabPipelines, schedules_file: Path
                                        "revoked\n")
 
 
-def test_gitlab_pipeline_already_gone(gitlab: FakeGitLabPipelines) -> None:
+def test_gitlab_pipeline_already_gone(gitlab: FakeGitLab) -> None:
     client = GitLab(gitlab.url, "42", GL_TOKEN)
     assert client.delete_pipeline("501", "delete pipeline 501 of gl-nightly") is True
     assert client.delete_pipeline("501", "delete pipeline 501 of gl-nightly") is False
@@ -500,7 +487,7 @@ def _bash(script: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedPr
                           timeout=120)
 
 
-def test_action_prune_step(github: FakeGitHubActions, schedules_file: Path) -> None:
+def test_action_prune_step(github: FakeGitHub, schedules_file: Path) -> None:
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     assert action["inputs"]["prune"]["default"] == "true"
     assert action["inputs"]["prune-token"]["default"] == "${{ github.token }}"
@@ -527,7 +514,7 @@ def test_action_prune_step(github: FakeGitHubActions, schedules_file: Path) -> N
     assert GH_TOKEN not in done.stdout + done.stderr + warned.stdout + warned.stderr
 
 
-def test_component_prune_line(gitlab: FakeGitLabPipelines, schedules_file: Path) -> None:
+def test_component_prune_line(gitlab: FakeGitLab, schedules_file: Path) -> None:
     header, jobs = yaml.safe_load_all((ROOT / "templates" / "gitlab-component" / "template.yml").read_text())
     spec = header["spec"]["inputs"]["prune"]
     # Off by default: only an Owner may delete pipelines, and the documented token is a Maintainer's.

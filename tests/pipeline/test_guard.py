@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from fake_apis import FakeGitHubActions, FakeServer
-from fake_gitlab import FakeGitLab
+from fakes.slack import FakeSlack
+from fakes.github import FakeGitHub
+from fakes.gitlab import FakeGitLab
 from jmo_schedule import cli
 from jmo_schedule.platforms.github import workflow_file_from_ref
 from jmo_schedule.pipeline.guard import Apis, Decision, decide, guard, output_lines, read_dotenv
@@ -148,7 +149,7 @@ def test_event_cron_matching_runs_and_stale_cron_skips():
 
 @pytest.fixture
 def api():
-    fake = FakeServer(default=(404, {"message": "Not Found"}, {})).start()
+    fake = FakeSlack(default=(404, {"message": "Not Found"}, {})).start()
     yield fake
     fake.stop()
 
@@ -158,7 +159,7 @@ def api():
 
 @pytest.fixture
 def gh():
-    fake = FakeGitHubActions("octo/app", "ghs_write", page_cap=100).start()
+    fake = FakeGitHub("octo/app", "ghs_write", page_cap=100).start()
     yield fake
     fake.stop()
 
@@ -365,7 +366,7 @@ def test_workflow_file_from_ref():
 
 
 # --- GitLab ---------------------------------------------------------------------------------
-# Against the fake GitLab (tests/fake_gitlab.py): the schedule is found by its description,
+# Against the fake GitLab (tests/fakes/gitlab.py): the schedule is found by its description,
 # its pipelines through the pipeline schedules API, with JMO_GITLAB_TOKEN only.
 
 GL_TOKEN = "glpat-guard-secret"
@@ -640,7 +641,7 @@ def test_act_runs_guard_and_notify_steps(tmp_path):
     from pathlib import Path
 
     from conftest import tool
-    from fake_apis import FakeServer
+    from fakes.slack import FakeSlack
 
     repo = tmp_path / "repo"
     (repo / ".github" / "workflows").mkdir(parents=True)
@@ -654,7 +655,7 @@ def test_act_runs_guard_and_notify_steps(tmp_path):
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "init"], check=True)
 
-    slack_server = FakeServer().start()
+    slack_server = FakeSlack().start()
     hook = slack_server.base + "/services/TACT/BACT/actsecretactsecret"
     try:
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "JMO_FILE": str(schedules)}

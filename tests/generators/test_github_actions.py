@@ -476,7 +476,7 @@ runs:
 @pytest.mark.slow
 def test_act_refused_sarif_upload_leaves_the_scan_green_and_says_so(tmp_path: Path) -> None:
     from act_helpers import PASSING_SCHEDULE, action_stubs, copy_action, stub
-    from fake_apis import FakeServer
+    from fakes.slack import FakeSlack
 
     from jmo_schedule.core.loader import load_text
 
@@ -498,7 +498,7 @@ def test_act_refused_sarif_upload_leaves_the_scan_green_and_says_so(tmp_path: Pa
         OWN_ACTION: copy_action(stubs / "own"),
         **action_stubs(stubs / "action"),
     }
-    slack = FakeServer().start()
+    slack = FakeSlack().start()
     cmd = [tool("act"), "workflow_dispatch", "-W", ".github/workflows/jmo-nightly.yml",
            "-P", "ubuntu-latest=-self-hosted", "--no-cache-server", "--env", f"JMO_TEST_EXPORT={export}",
            "--env", f"JMO_STUB_LOG={export / 'stub.log'}",

@@ -4,9 +4,7 @@ import json
 import os
 import re
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,8 @@ import pytest
 import yaml
 
 from conftest import EXAMPLE, ROOT, STUB_SCANNER_DIR, VENV_BIN, Dists, tool
-from fake_gitlab import FakeGitLab
+from fakes.slack import FakeSlack
+from fakes.gitlab import FakeGitLab
 from jmo_schedule import __version__
 from jmo_schedule.core.loader import load_file
 from jmo_schedule.core.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
@@ -281,34 +280,10 @@ def wheel(dists: Dists) -> Path:
     return dists.wheel
 
 
-class _Hook(BaseHTTPRequestHandler):
-    received: list[dict[str, Any]] = []
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        type(self).received.append({"path": self.path, "body": json.loads(body)})
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
-def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """A local stand-in for a Slack incoming webhook: 200 `ok`, bodies recorded."""
-    received: list[dict[str, Any]] = []
-    handler = type("Hook", (_Hook,), {"received": received})
-    server = HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/services/T0/B0/x", received
-    finally:
-        server.shutdown()
-        server.server_close()
+def webhook(slack: FakeSlack) -> tuple[str, list[dict[str, Any]]]:
+    """The shared local Slack (conftest): a webhook URL and the messages it received."""
+    return slack.hook("/services/T0/B0/x"), slack.received
 
 
 USER_CI = """\

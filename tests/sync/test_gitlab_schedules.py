@@ -8,7 +8,7 @@ from typing import Iterator
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from fake_gitlab import FakeGitLab
+from fakes.gitlab import FakeGitLab
 
 from jmo_schedule.core import gitlab_names
 from jmo_schedule.sync import gitlab_schedules as gs

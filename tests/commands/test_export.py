@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import EXAMPLE
+from conftest import EXAMPLE, ROOT
 from jmo_schedule.cli import main
 from jmo_schedule.core.loader import load_file
 from jmo_schedule.local.manager import ScheduleManager
@@ -101,6 +101,6 @@ def test_local_cron_backend(repo: Path, capsys: pytest.CaptureFixture[str]) -> N
 @pytest.mark.parametrize("backend", ["gitlab-ci", "github-actions", "kubernetes", "local-cron"])
 def test_docs_show_the_current_output_for_the_weekly_example(repo: Path, backend: str,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
-    docs = Path(__file__).resolve().parents[1] / "docs" / "pipelines.md"
+    docs = ROOT / "docs" / "pipelines.md"
     assert main(["export", "weekly-scan", "--backend", backend]) == 0
     assert capsys.readouterr().out in docs.read_text(), f"regenerate the {backend} example in docs/pipelines.md"
