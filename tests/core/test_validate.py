@@ -559,3 +559,16 @@ def test_a_huge_number_from_python_is_a_problem_not_a_crash() -> None:
     schedule = ScanSchedule(ScheduleMetadata("a"), ScheduleSpec("0 2 * * 1", startingDeadlineSeconds=10**5000))
     assert [str(p) for p in schedule_problems(schedule)] == [
         "<schedule a>: spec.startingDeadlineSeconds: is too large for any field"]
+
+
+def test_a_kubernetes_schedules_name_fits_its_cronjob_name() -> None:
+    def named(name: str, backend: str) -> list[str]:
+        return problems(HEAD.replace("weekly-scan", name) + f'  schedule: "17 2 * * *"\n  backend: {{type: {backend}}}\n')
+
+    assert named("a" * 49, "kubernetes") == [
+        "schedules.yaml:4:9: metadata.name: is 49 characters; the kubernetes backend names its CronJob jmo-<name> and "
+        "Kubernetes allows CronJob names of at most 52 characters (it appends 11 to name each Job), so a kubernetes "
+        "schedule's name has at most 48"]
+    assert named("a" * 48, "kubernetes") == []
+    assert named("a" * 63, "github-actions") == []
+    assert named("a" * 64, "kubernetes") == ["schedules.yaml:4:9: metadata.name: is 64 characters; a name has at most 63"]

@@ -60,6 +60,10 @@ class LazyPattern:
 
 
 MAX_NAME = 63
+# The kubernetes backend's CronJob is `jmo-<name>`; Kubernetes allows a CronJob name at most
+# 52 characters, because its controller appends 11 (`-<minutes>`) to name each Job.
+CRONJOB_PREFIX = "jmo-"
+MAX_CRONJOB_NAME = 52
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_NAME_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$")
 DNS_SUBDOMAIN_RE = LazyPattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")

@@ -18,6 +18,7 @@ from .rules import (
     CHANNEL_FIELDS,
     CONDITION_FIELDS,
     CONTROL_RE,
+    CRONJOB_PREFIX,
     DEFAULT_BACKEND,
     DNS_SUBDOMAIN_RE,
     ENV_REF_RE,
@@ -29,6 +30,7 @@ from .rules import (
     LATE_START_SECONDS,
     LIST_FIELDS,
     LIST_KIND,
+    MAX_CRONJOB_NAME,
     MAX_NAME,
     METADATA_FIELDS,
     NAME_RE,
@@ -243,6 +245,8 @@ def check_schedule(c: Checker, obj: Any, base: tuple = (), list_item: bool = Fal
     else:
         backend = check_spec(c, top["spec"], base + ("spec",))
         platform_warnings(c, top["spec"], base + ("spec",), backend)
+        if backend == "kubernetes" and isinstance(top.get("metadata"), dict):
+            check_cronjob_name(c, top["metadata"].get("name"), base + ("metadata", "name"))
     if "status" in top:
         if c.committed:
             c.warn(base + ("status",), "status is written by jmo-schedule and ignored in a committed file")
@@ -285,6 +289,15 @@ def check_name(c: Checker, name: Any, path: tuple) -> None:
             f"{name!r} is not a DNS-1123 label: use lowercase letters, digits and '-', "
             "starting and ending with a letter or digit",
         )
+
+
+def check_cronjob_name(c: Checker, name: Any, path: tuple) -> None:
+    """A kubernetes schedule's name must leave its CronJob name within Kubernetes' limit."""
+    longest = MAX_CRONJOB_NAME - len(CRONJOB_PREFIX)
+    if isinstance(name, str) and longest < len(name) <= MAX_NAME and NAME_RE.match(name):
+        c.error(path, f"is {len(name)} characters; the kubernetes backend names its CronJob {CRONJOB_PREFIX}<name> and "
+                      f"Kubernetes allows CronJob names of at most {MAX_CRONJOB_NAME} characters (it appends 11 to "
+                      f"name each Job), so a kubernetes schedule's name has at most {longest}")
 
 
 def check_labels(c: Checker, value: Any, path: tuple, values_are_labels: bool) -> None:
