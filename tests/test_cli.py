@@ -455,3 +455,45 @@ def test_version_imports_nothing_heavy() -> None:
 def test_validate_imports_only_what_it_needs(example_file: Path) -> None:
     # argparse and PyYAML are needed; nothing else on the list (no model classes: dataclasses).
     assert _loaded("validate", "-f", str(example_file)) == "0 ['argparse', 'yaml']"
+
+
+# --------------------------------------------------------------------------------------
+# Terminal output: no value reaches the screen as an escape sequence or a line break
+
+
+def test_describe_escapes_what_the_store_holds(capsys: pytest.CaptureFixture[str], stored: None,
+                                               jmo_home: Path) -> None:
+    # The store is a file its owner may edit; status messages are not validated text.
+    store = jmo_home / "schedules.json"
+    store.write_text(store.read_text().replace("Schedule created successfully", "ok\\u001b[2J\\u009b31m\\u2028x"))
+    code, out, _ = run(capsys, "describe", "nightly-scan", "--now", NOW)
+    assert code == 0
+    assert "  Ready=True  Created: ok\\x1b[2J\\x9b31m\\u2028x (since " in out
+    assert not any(ch in out for ch in "\x1b\x9b\u2028")
+    code, out, _ = run(capsys, "get", "nightly-scan", "-o", "json")
+    assert code == 0 and '"message": "ok\\u001b[2J\\u009b31m\\u2028x"' in out
+    assert not any(ch in out for ch in "\x1b\x9b\u2028")
+
+
+def test_history_escapes_what_a_record_holds(capsys: pytest.CaptureFixture[str], jmo_home: Path) -> None:
+    from jmo_schedule.local.history import history_path
+
+    path = Path(history_path("edited"))
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"runs": [
+        "not a record",
+        {"id": "1", "startTime": "2026-03-08T07:00:00Z", "result": "Failed\u001b[31m", "reason": "a\nb\u0085c",
+         "resultsDir": "/r\u009b2J"},
+    ]}))
+    code, out, _ = run(capsys, "history", "edited")
+    assert code == 0
+    assert out.splitlines() == [
+        "STARTED                TRIGGER    DURATION   RESULT           REASON      FINDINGS   RESULTS",
+        "2026-03-08T07:00:00Z   schedule   -          Failed\\x1b[31m   a\\nb\\x85c   -          /r\\x9b2J",
+    ]
+
+
+def test_errors_escape_file_names(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    name = str(tmp_path / "x\x1b]0;owned\x07\u2028.yaml")
+    assert run(capsys, "validate", "-f", name) == (
+        1, "", f"jmo-schedule: error: {tmp_path}/x\\x1b]0;owned\\x07\\u2028.yaml: no such file\n")

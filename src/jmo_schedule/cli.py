@@ -14,6 +14,7 @@ import sys
 from importlib import import_module
 
 from ._version import PROG, __version__
+from .core.printable import printable
 from .errors import JmoError, UsageError, ValidationError
 
 TYPE_CHECKING = False  # argparse is imported when a command is parsed, not for --version
@@ -147,7 +148,7 @@ def _chosen_command(argv: Sequence[str]) -> str:
 
 def _warning_line(message: object, category: object, filename: str, lineno: int, file: object = None,
                   line: object = None) -> None:
-    sys.stderr.write(f"{PROG}: warning: {message}\n")
+    sys.stderr.write(f"{PROG}: warning: {printable(str(message))}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -168,10 +169,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write(f"{p}\n")
         return 1
     except UsageError as exc:
-        sys.stderr.write(f"{PROG} {args.command}: error: {exc} (see '{PROG} {args.command} --help')\n")
+        sys.stderr.write(f"{PROG} {args.command}: error: {printable(str(exc))} (see '{PROG} {args.command} --help')\n")
         return 2
     except JmoError as exc:
-        sys.stderr.write(f"{PROG}: error: {exc}\n")
+        # One line, and no terminal escape sequence from a file name or value in it.
+        sys.stderr.write(f"{PROG}: error: {printable(str(exc))}\n")
         return 1
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")

@@ -572,3 +572,44 @@ def test_a_kubernetes_schedules_name_fits_its_cronjob_name() -> None:
     assert named("a" * 48, "kubernetes") == []
     assert named("a" * 63, "github-actions") == []
     assert named("a" * 64, "kubernetes") == ["schedules.yaml:4:9: metadata.name: is 64 characters; a name has at most 63"]
+
+
+# C0 and C1 controls (ESC and the one-character CSI start terminal escape sequences) and the
+# characters YAML 1.1 readers take for line breaks (NEL, U+2028, U+2029).
+ONE_LINE_BREAKERS = ["\\n", "\\x1b", "\\x7f", "\\x85", "\\x9b", "\\u2028", "\\u2029"]
+
+
+@pytest.mark.parametrize("char", ONE_LINE_BREAKERS)
+def test_text_values_are_one_line_of_text(char: str) -> None:
+    assert problems(f"""\
+        apiVersion: jmo.security/v1alpha1
+        kind: ScanSchedule
+        metadata:
+          name: weekly-scan
+          annotations: {{description: "nightly{char}scan"}}
+        spec:
+          schedule: "0 2 * * 1"
+          backend:
+            type: gitlab-ci
+            config:
+              tags: ["a{char}"]
+              image: "alpine{char}"
+          jobTemplate: {{targets: {{repo: "{char}."}}}}
+        """) == [
+        "schedules.yaml:5:30: metadata.annotations.description: must not contain a newline or other control character",
+        "schedules.yaml:11:14: spec.backend.config.tags[0]: must not contain a newline or other control character",
+        "schedules.yaml:12:14: spec.backend.config.image: must not contain a newline or other control character",
+        "schedules.yaml:13:33: spec.jobTemplate.targets.repo: must not contain a newline or other control character",
+    ]
+
+
+def test_messages_never_carry_a_terminal_escape_or_a_line_break() -> None:
+    found = problems('apiVersion: jmo.security/v1alpha1\nkind: ScanSchedule\nmetadata: {name: "a\\x1b[2J\\u2028b"}\n'
+                     'spec: {schedule: "0 2 * * 1", "x\\x9b31m\\x85y": 1}\n')
+    assert found == [
+        "schedules.yaml:3:18: metadata.name: 'a\\x1b[2J\\u2028b' is not a DNS-1123 label: use lowercase letters, "
+        "digits and '-', starting and ending with a letter or digit",
+        "schedules.yaml:4:31: spec[\"x\\x9b31m\\x85y\"]: unknown field (expected one of: schedule, timezone, suspend, "
+        "concurrencyPolicy, startingDeadlineSeconds, successfulJobsHistoryLimit, failedJobsHistoryLimit, backend, "
+        "jobTemplate)",
+    ]

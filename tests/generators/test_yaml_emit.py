@@ -84,3 +84,9 @@ WORDS = st.one_of(TEXT, st.sampled_from(RESERVED_WORDS))
 @example({word: [word] for word in RESERVED_WORDS})
 def test_any_text_round_trips(data: dict[str, Any]) -> None:
     assert read_back(dump({"root": data})) == [{"root": data}] * 3
+
+
+def test_comments_cannot_add_a_line() -> None:
+    text = dump({"uses": Commented("a/b@v1", "v1\u2028c: 1\x85d: 2\ne: 3")})
+    assert text == "uses: a/b@v1  # v1\\u2028c: 1\\x85d: 2\\ne: 3\n"
+    assert read_back(text) == [{"uses": "a/b@v1"}] * 3

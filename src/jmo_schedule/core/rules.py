@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from .printable import CONTROL_CLASS
+
 TYPE_CHECKING = False  # the validate path stays free of typing (start-up budget, bench/cli_startup.py)
 if TYPE_CHECKING:
     from typing import Any
@@ -69,7 +71,7 @@ LABEL_NAME_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$")
 DNS_SUBDOMAIN_RE = LazyPattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 ENV_REF_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 RFC3339_RE = LazyPattern(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$", re.ASCII)  # \d: ASCII only
-CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_RE = re.compile(f"[{CONTROL_CLASS}]")  # C0, DEL, C1, U+2028, U+2029
 # `uses:` of this project's action (owner/repo[/path]@ref); written into generated workflows.
 ACTION_REF_RE = LazyPattern(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[A-Za-z0-9_./-]+$")
 UID_RE = LazyPattern(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -108,8 +110,10 @@ LATE_START_BACKENDS: dict[str, str] = {
 }
 LATE_START_SECONDS = 15 * 60
 
-# JSON Schema pieces for a string the validator accepts: not empty, no control characters.
-STRING_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1, "pattern": r"^[^\x00-\x1f\x7f]*$"}
+# JSON Schema pieces for the strings the validator accepts: one line of text (no control
+# character or line separator; an annotation value may be empty), not empty elsewhere.
+ONE_LINE_SCHEMA: dict[str, Any] = {"type": "string", "pattern": f"^[^{CONTROL_CLASS}]*$"}
+STRING_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1, "pattern": ONE_LINE_SCHEMA["pattern"]}
 STR_LIST_SCHEMA: dict[str, Any] = {"type": "array", "items": STRING_SCHEMA, "minItems": 1}
 
 

@@ -312,7 +312,10 @@ def check_labels(c: Checker, value: Any, path: tuple, values_are_labels: bool) -
         if not isinstance(val, str):
             hint = f"; quote it: \"{val}\"" if isinstance(val, (int, float, bool)) else ""
             c.error(kpath, f"values must be strings, got {type_name(val)}{hint}")
-        elif values_are_labels:
+        elif not values_are_labels:
+            if CONTROL_RE.search(val):
+                c.error(kpath, "must not contain a newline or other control character")
+        else:
             if len(val) > 63:
                 c.error(kpath, f"label value is {len(val)} characters; at most 63")
             elif val and not LABEL_NAME_RE.match(val):
