@@ -574,6 +574,24 @@ def test_a_kubernetes_schedules_name_fits_its_cronjob_name() -> None:
     assert named("a" * 64, "kubernetes") == ["schedules.yaml:4:9: metadata.name: is 64 characters; a name has at most 63"]
 
 
+def test_a_gitlab_tag_holds_no_variable_reference() -> None:
+    # GitLab expands $NAME, ${NAME} and %NAME% in tags itself, with no escape: `$$b` still
+    # expands $b. A `$` before no name stays as written.
+    def tags(flow: str) -> list[str]:
+        return spec_problems(f'schedule: "0 2 * * *"\nbackend: {{type: gitlab-ci, config: {{tags: {flow}}}}}\n')
+
+    assert tags('[ok, "a$", "$1", "a$$b"]') == [
+        "schedules.yaml:7:62: spec.backend.config.tags[3]: 'a$$b': GitLab replaces $NAME, ${NAME} and %NAME% in tags "
+        "with CI/CD variables and has no escape for them; a tag cannot hold one"]
+    assert tags('["${Y}"]') == [
+        "schedules.yaml:7:46: spec.backend.config.tags[0]: '${Y}': GitLab replaces $NAME, ${NAME} and %NAME% in tags "
+        "with CI/CD variables and has no escape for them; a tag cannot hold one"]
+    assert tags('["%Path%"]') == [
+        "schedules.yaml:7:46: spec.backend.config.tags[0]: '%Path%': GitLab replaces $NAME, ${NAME} and %NAME% in "
+        "tags with CI/CD variables and has no escape for them; a tag cannot hold one"]
+    assert tags('["a$", "$1", "100%"]') == []
+
+
 # C0 and C1 controls (ESC and the one-character CSI start terminal escape sequences) and the
 # characters YAML 1.1 readers take for line breaks (NEL, U+2028, U+2029).
 ONE_LINE_BREAKERS = ["\\n", "\\x1b", "\\x7f", "\\x85", "\\x9b", "\\u2028", "\\u2029"]

@@ -27,7 +27,7 @@ def _unsafe(code: int) -> bool:
             or 0xD800 <= code < 0xE000)
 
 
-class _Escapes(dict):  # type: ignore[type-arg]
+class _Escapes(dict[int, str]):
     """Code point -> replacement, for str.translate: worked out the first time each code
     point is seen (building a whole table would cost every start-up a millisecond)."""
 

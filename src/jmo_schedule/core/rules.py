@@ -77,6 +77,9 @@ ACTION_REF_RE = LazyPattern(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+
 UID_RE = LazyPattern(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 GITLAB_DURATION_RE = LazyPattern(r"^\s*\d+(\.\d+)?\s*(s|sec|seconds?|m|min|minutes?|h|hr|hours?|d|days?|w|weeks?)?(\s+\d+(\.\d+)?\s*(s|sec|seconds?|m|min|minutes?|h|hr|hours?|d|days?|w|weeks?)?)*\s*$", re.I | re.ASCII)
 
+# What GitLab's own expansion (tags) reads as a variable reference.
+GITLAB_REFERENCE_RE = LazyPattern(r"\$[A-Za-z_]|\$\{[A-Za-z_][A-Za-z0-9_]*\}|%[A-Za-z_][A-Za-z0-9_]*%")
+
 TOP_FIELDS = ("apiVersion", "kind", "metadata", "spec", "status")
 LIST_FIELDS = ("apiVersion", "kind", "metadata", "items")
 METADATA_FIELDS = ("name", "uid", "labels", "annotations", "creationTimestamp", "generation", "resourceVersion")
@@ -181,6 +184,26 @@ class StrList(Kind):
 
     def schema(self) -> dict[str, Any]:
         return STR_LIST_SCHEMA
+
+
+class GitLabTags(Kind):
+    """Runner tags. GitLab replaces $NAME, ${NAME} and %NAME% in tags with variables' values
+    before it picks a runner, and has no escape for them (lib/expand_variables.rb), so a tag
+    holding one cannot be written literally: it is refused."""
+
+    def check(self, c: Any, value: Any, path: tuple) -> bool:
+        if not c.str_list(value, path):
+            return False
+        for i, tag in enumerate(value):
+            if GITLAB_REFERENCE_RE.search(tag):
+                c.error(path + (i,), f"{tag!r}: GitLab replaces $NAME, ${{NAME}} and %NAME% in tags with CI/CD "
+                                     "variables and has no escape for them; a tag cannot hold one")
+                return False
+        return True
+
+    def schema(self) -> dict[str, Any]:
+        tag = {**STRING_SCHEMA, "not": {"pattern": GITLAB_REFERENCE_RE.pattern}}
+        return {**STR_LIST_SCHEMA, "items": tag}
 
 
 class StrOrList(Kind):
@@ -342,7 +365,7 @@ BACKEND_CONFIG: dict[str, dict[str, Kind]] = {
         "codeScanning": Bool(),
     },
     "gitlab-ci": {
-        "image": Str(), "tags": StrList(),
+        "image": Str(), "tags": GitLabTags(),
         "timeout": Pattern(GITLAB_DURATION_RE, 'a duration such as 1h, 30m or "1h 30m"',
                            ignore_case(GITLAB_DURATION_RE.pattern)),
         "retry": GitLabRetry(), "ref": Str(), "stage": GitLabStage(),
