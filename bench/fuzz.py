@@ -12,7 +12,7 @@ in-process through `jmo_schedule.cli.main` with its output captured:
 A finding is any exception escaping `main` (a traceback the user would see), an exit
 code other than 0, 1 or 2, or one input running past `--timeout` seconds. Findings are
 grouped by class (exception type and the innermost frame of this package) and the first
-few inputs are saved with their tracebacks.
+input of each class is saved with its traceback.
 
 Run: .venv/bin/python bench/fuzz.py [--count 10000] [--seed 0] [--out fuzz-findings]
 Deterministic for a seed: the same inputs in the same order.
@@ -330,6 +330,12 @@ def _commands(mode: str, root: Path, data: bytes) -> Iterator[list[str]]:
     schedules.write_bytes(data)
     yield ["validate", "-f", str(schedules)]
     if mode == "sync":
+        # sync also reads the repository's own .gitlab-ci.yml (its stages): odd ones too.
+        ci_file = root / "repo" / ".gitlab-ci.yml"
+        if len(data) % 2:
+            ci_file.write_bytes(b"stages: [build, test]\n" + data[-40:] if len(data) % 3 else b"stages: [build]\n")
+        else:
+            ci_file.unlink(missing_ok=True)
         yield ["sync", "--dry-run", "-f", "schedules.yaml"]
     elif mode == "apply":
         yield ["apply", "-f", str(schedules)]
@@ -348,7 +354,8 @@ def fuzz(count: int = 10_000, seed: int = 0, out: Path | None = None, keep: int 
          timeout: float = 10.0, modes: tuple[str, ...] = MODES) -> Report:
     """Run `count` inputs from `seed`, each through validate and then, in turn, one of
     `modes` (sync --dry-run; apply, list, get, describe; the input as the store file for
-    list, get, describe); save the first `keep` failing inputs to `out`."""
+    list, get, describe); save the first failing input of each of the first `keep` classes
+    to `out`."""
     rng = random.Random(seed)
     report = Report()
     start = time.perf_counter()
@@ -370,11 +377,12 @@ def fuzz(count: int = 10_000, seed: int = 0, out: Path | None = None, keep: int 
                     finding = Finding(index, argv, type(exc).__name__, _where(exc), trace)
                 else:
                     finding = Finding(index, argv, f"exit {code}", "", "")
+                new_class = all((f.kind, f.where) != (finding.kind, finding.where) for f in report.findings)
                 report.findings.append(finding)
-                if out is not None and len(report.findings) <= keep:
+                if out is not None and new_class and len(report.classes()) <= keep:
                     out.mkdir(parents=True, exist_ok=True)
                     stem = out / f"{index:05d}-{argv[0]}"
-                    stem.with_suffix(".yaml").write_bytes(data)
+                    stem.with_suffix(".in").write_bytes(data)
                     stem.with_suffix(".txt").write_text(f"{' '.join(argv)}\n\n{finding.trace}", encoding="utf-8")
     report.seconds = time.perf_counter() - start
     return report
@@ -385,7 +393,7 @@ def main_(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("fuzz-findings"))
-    parser.add_argument("--keep", type=int, default=10, help="failing inputs to save")
+    parser.add_argument("--keep", type=int, default=20, help="finding classes to save an input of")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds one command may take")
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     args = parser.parse_args(argv)
@@ -396,7 +404,7 @@ def main_(argv: list[str] | None = None) -> int:
     for (kind, where), n in sorted(report.classes().items(), key=lambda item: -item[1]):
         print(f"  {n:6d}  {kind}  {where}")
     if report.findings:
-        print(f"first {min(args.keep, len(report.findings))} failing inputs saved in {args.out}/")
+        print(f"the first input of {min(args.keep, len(report.classes()))} classes saved in {args.out}/")
     return 1 if report.findings else 0
 
 

@@ -66,6 +66,28 @@ def test_a_crash_is_counted_and_its_input_saved(tmp_path: Path, monkeypatch: pyt
         (1, "describe", "exit 3"), (2, "sync", "KeyError"), (3, "apply", "exit 3"), (3, "list", "exit 3"),
         (3, "get", "exit 3"), (3, "describe", "exit 3")]
     assert report.findings[0].where.startswith("test_fuzz.py:") and report.findings[0].where.endswith(" in crash")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["00000-sync.txt", "00000-sync.yaml", "00001-apply.txt",
-                                                          "00001-apply.yaml"]
+    # The first input of each class: a KeyError in sync, exit code 3 in apply.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["00000-sync.in", "00000-sync.txt", "00001-apply.in",
+                                                          "00001-apply.txt"]
     assert (tmp_path / "00000-sync.txt").read_text().startswith("sync --dry-run -f schedules.yaml\n\nTraceback")
+
+
+# One store file for each class of traceback the fuzzer found on this branch alone, named
+# exception-module-function-line; each is now a one-line error naming the store.
+STORE_FINDINGS = sorted((ROOT / "tests" / "data" / "fuzz-store").glob("*.json"))
+
+
+@pytest.mark.xfail(not STORE_CHECKED, strict=True, reason="store reads check their items with p13-state")
+@pytest.mark.parametrize("found", STORE_FINDINGS, ids=[p.stem for p in STORE_FINDINGS])
+def test_each_store_the_fuzzer_broke_is_one_line_error(found: Path, jmo_home: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from jmo_schedule.cli import main
+
+    store = jmo_home / "schedules.json"
+    jmo_home.mkdir(parents=True, exist_ok=True)
+    for argv in (["list"], ["get", "scan-0", "-o", "json"], ["describe", "scan-0"]):
+        store.write_bytes(found.read_bytes())
+        store.chmod(0o600)
+        assert main(argv) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and err.startswith(f"jmo-schedule: error: {store}") and err.count("\n") == 1, err
