@@ -109,7 +109,7 @@ def build_schema() -> dict[str, Any]:
         "uid": {"type": "string", "pattern": r.UID_RE.pattern},
         "labels": {"type": "object", "propertyNames": {"pattern": label_key},
                    "additionalProperties": {"type": "string", "maxLength": 63, "pattern": rf"^({_inner(r.LABEL_NAME_RE)})?$"}},
-        "annotations": {"type": "object", "propertyNames": {"pattern": label_key}, "additionalProperties": {"type": "string"}},
+        "annotations": {"type": "object", "propertyNames": {"pattern": label_key}, "additionalProperties": r.ONE_LINE_SCHEMA},
         "creationTimestamp": {"type": ["string", "null"], "pattern": r.RFC3339_RE.pattern},
         "generation": {"type": ["integer", "null"], "minimum": 1},
         "resourceVersion": {"type": ["string", "null"]},

@@ -330,6 +330,13 @@ def test_next_without_a_name_or_file_is_a_usage_error(capsys: pytest.CaptureFixt
         (["list", "-o", "xml"], "jmo-schedule list: error: argument -o/--output: invalid choice: 'xml' (choose from "
                                 "'table', 'wide', 'json', 'yaml') (see 'jmo-schedule list --help')"),
         (["next", "x", "-n", "0"], "jmo-schedule next: error: argument -n/--count: 0 is outside 1-1000"),
+        # ASCII digits only, any length (int() reads '\u0663' and '1_0', and refuses 5000 digits).
+        (["next", "x", "-n", "\u0663"], "jmo-schedule next: error: argument -n/--count: '\u0663' is not a whole number"),
+        (["next", "x", "-n", "1_0"], "jmo-schedule next: error: argument -n/--count: '1_0' is not a whole number"),
+        (["next", "x", "-n", "9" * 5000], "jmo-schedule next: error: argument -n/--count: 999999999999... "
+                                          "(5000 characters) is outside 1-1000"),
+        (["history", "x", "-n", "0" * 40 + "5000"], "jmo-schedule history: error: argument -n/--last: "
+                                                    "000000000000... (44 characters) is outside 1-1000"),
         (["next", "x", "--now", "tomorrow"], "jmo-schedule next: error: argument --now: 'tomorrow' is not an ISO 8601 "
                                              "time such as 2026-03-08T07:00:00Z"),
         (["apply"], "jmo-schedule apply: error: the following arguments are required: -f/--file"),
@@ -448,3 +455,44 @@ def test_version_imports_nothing_heavy() -> None:
 def test_validate_imports_only_what_it_needs(example_file: Path) -> None:
     # argparse and PyYAML are needed; nothing else on the list (no model classes: dataclasses).
     assert _loaded("validate", "-f", str(example_file)) == "0 ['argparse', 'yaml']"
+
+
+# --------------------------------------------------------------------------------------
+# Terminal output: no value reaches the screen as an escape sequence or a line break
+
+
+def test_describe_escapes_what_the_store_holds(capsys: pytest.CaptureFixture[str], stored: None,
+                                               jmo_home: Path) -> None:
+    # The store is a file its owner may edit; status messages are not validated text.
+    store = jmo_home / "schedules.json"
+    store.write_text(store.read_text().replace("Schedule created successfully", "ok\\u001b[2J\\u009b31m\\u2028x"))
+    code, out, _ = run(capsys, "describe", "nightly-scan", "--now", NOW)
+    assert code == 0
+    assert "  Ready=True  Created: ok\\x1b[2J\\x9b31m\\u2028x (since " in out
+    assert not any(ch in out for ch in "\x1b\x9b\u2028")
+    code, out, _ = run(capsys, "get", "nightly-scan", "-o", "json")
+    assert code == 0 and '"message": "ok\\u001b[2J\\u009b31m\\u2028x"' in out
+    assert not any(ch in out for ch in "\x1b\x9b\u2028")
+
+
+def test_history_escapes_what_a_record_holds(capsys: pytest.CaptureFixture[str], jmo_home: Path) -> None:
+    from jmo_schedule.local.history import history_path
+
+    path = Path(history_path("edited"))
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"runs": [
+        {"id": "1", "startTime": "2026-03-08T07:00:00Z", "result": "Failed", "reason": "a\nb\u0085c\u001b[31m",
+         "resultsDir": "/r\u009b2J"},
+    ]}))
+    code, out, _ = run(capsys, "history", "edited")
+    assert code == 0
+    assert out.splitlines() == [
+        "STARTED                TRIGGER    DURATION   RESULT   REASON              FINDINGS   RESULTS",
+        "2026-03-08T07:00:00Z   schedule   -          Failed   a\\nb\\x85c\\x1b[31m   -          /r\\x9b2J",
+    ]
+
+
+def test_errors_escape_file_names(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    name = str(tmp_path / "x\x1b]0;owned\x07\u2028.yaml")
+    assert run(capsys, "validate", "-f", name) == (
+        1, "", f"jmo-schedule: error: {tmp_path}/x\\x1b]0;owned\\x07\\u2028.yaml: no such file\n")

@@ -11,7 +11,7 @@ SRC = ROOT / "src" / "jmo_schedule"
 
 # Lower numbers are lower layers; a module may import its own layer's package and below.
 LAYERS = {
-    "_version": 0, "errors": 0,
+    "printable": -1, "_version": 0, "errors": 0,
     "core": 1,
     "generators": 2,
     "platforms": 3,

@@ -287,8 +287,9 @@ def test_kubernetes_command_names_the_generated_cronjob() -> None:
     assert trigger.kubernetes_command(schedule("cluster-scan", {"namespace": "security"}), NOW) == [
         "kubectl", "create", "job", "jmo-cluster-scan-manual-1795608000", "--from=cronjob/jmo-cluster-scan",
         "--namespace", "security"]
-    # A Job's name is a label value too: at most 63 characters, never ending in '-'.
-    long = "a" * 40 + "-" + "b" * 22
+    # A Job's name is a label value too: at most 63 characters, never ending in '-'. (48
+    # characters is the longest name a kubernetes schedule may have.)
+    long = "a" * 40 + "-" + "b" * 7
     argv = trigger.kubernetes_command(schedule(long, {}), NOW)
     assert argv[3] == "jmo-" + "a" * 40 + "-manual-1795608000" and len(argv[3]) == 62
     assert argv[4:] == [f"--from=cronjob/jmo-{long}"]

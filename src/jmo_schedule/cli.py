@@ -148,7 +148,9 @@ def _chosen_command(argv: Sequence[str]) -> str:
 
 def _warning_line(message: object, category: object, filename: str, lineno: int, file: object = None,
                   line: object = None) -> None:
-    sys.stderr.write(f"{PROG}: warning: {message}\n")
+    from .printable import printable
+
+    sys.stderr.write(f"{PROG}: warning: {printable(str(message))}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -160,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Past --version, the rest: the one place this module defers its imports.
     import warnings
 
+    from .printable import printable
     from .errors import JmoError, UsageError, ValidationError
 
     args = build_parser(argv).parse_args(argv)
@@ -172,10 +175,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write(f"{p}\n")
         return 1
     except UsageError as exc:
-        sys.stderr.write(f"{PROG} {args.command}: error: {exc} (see '{PROG} {args.command} --help')\n")
+        sys.stderr.write(f"{PROG} {args.command}: error: {printable(str(exc))} (see '{PROG} {args.command} --help')\n")
         return 2
     except JmoError as exc:
-        sys.stderr.write(f"{PROG}: error: {exc}\n")
+        # One line, and no terminal escape sequence from a file name or value in it.
+        sys.stderr.write(f"{PROG}: error: {printable(str(exc))}\n")
         return 1
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")

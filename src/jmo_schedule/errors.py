@@ -2,6 +2,8 @@
 and prints one line (exit 1; UsageError exit 2); a traceback means a bug in the tool."""
 from __future__ import annotations
 
+from .printable import printable
+
 
 class JmoError(Exception):
     """An error caused by input or environment, printed as one line without a traceback."""
@@ -69,9 +71,8 @@ class Problem:
                 where += f":{self.column}"
         prefix = "warning: " if self.severity == "warning" else ""
         field = f"{self.path}: " if self.path else ""
-        text = f"{where}: {prefix}{field}{self.message}"
-        # One problem, one line, whatever the input held.
-        return text.replace("\r", "\\r").replace("\n", "\\n")
+        # One problem, one line, no terminal escape sequence, whatever the input held.
+        return printable(f"{where}: {prefix}{field}{self.message}")
 
 
 class ValidationError(JmoError):

@@ -104,3 +104,17 @@ def test_docs_show_the_current_output_for_the_weekly_example(repo: Path, backend
     docs = ROOT / "docs" / "pipelines.md"
     assert main(["export", "weekly-scan", "--backend", backend]) == 0
     assert capsys.readouterr().out in docs.read_text(), f"regenerate the {backend} example in docs/pipelines.md"
+
+
+def test_a_name_too_long_for_a_cronjob_is_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    # Valid on github-actions (63 characters allowed), too long as a CronJob name.
+    name = "a" * 49
+    (tmp_path / "schedules.yaml").write_text(
+        f"apiVersion: jmo.security/v1alpha1\nkind: ScanSchedule\nmetadata: {{name: {name}}}\n"
+        "spec: {schedule: '17 2 * * *', backend: {type: github-actions}}\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", name, "--backend", "kubernetes"]) == 1
+    assert capsys.readouterr().err == (
+        f"jmo-schedule: error: {name}: the CronJob name jmo-{name} is 53 characters; Kubernetes allows at most 52 "
+        "(use a name of at most 48 characters)\n")

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from jmo_schedule.core import cron
@@ -400,6 +400,18 @@ def test_previous_run_is_the_run_before_next(case: tuple[str, str, datetime, dat
         ("@fortnightly", "unknown macro '@fortnightly' (use @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly)", 0),
         ("0 0 31 2 *", "'0 0 31 2 *' never fires: no month in it has that day", 4),
         ("0 0\n* * *", "cron expression must be one line without control characters", 0),
+        # ASCII only: str.isdigit() and int() accept these, cron does not.
+        ("*/\u00b2 2 * * *", "'\u00b2' is not cron syntax: cron takes ASCII digits, names, * , - / and spaces", 2),
+        ("\u0661 2 * * *", "'\u0661' is not cron syntax: cron takes ASCII digits, names, * , - / and spaces", 0),
+        ("1 \u0968 * * *", "'\u0968' is not cron syntax: cron takes ASCII digits, names, * , - / and spaces", 2),
+        ("1\u00a02 * * *", "'\\xa0' is not cron syntax: cron takes ASCII digits, names, * , - / and spaces", 1),
+        ("1 2 * * 1\u3000", "'\\u3000' is not cron syntax: cron takes ASCII digits, names, * , - / and spaces", 9),
+        ("@daily\u2028", "unknown macro '@daily\\u2028' (use @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly)", 0),
+        # Numbers of any length are a located error (int() refuses more than 4300 digits).
+        ("1 " + "9" * 5000 + " * * *", "hour 999999999999... (5000 characters) is outside 0-23", 2),
+        ("*/" + "9" * 5000 + " * * * *", "minute: step 999999999999... (5000 characters) is larger than the field's range 0-59", 2),
+        ("1-" + "7" * 30 + " * * * *", "minute 777777777777... (30 characters) is outside 0-59", 2),
+        ("*/" + "0" * 30 + " * * * *", "minute: step 0 in '*/0000000000... (32 characters)' never advances; use a step of 1 or more", 2),
     ],
 )
 def test_syntax_errors(expr: str, message: str, offset: int) -> None:
@@ -413,7 +425,8 @@ def test_syntax_errors(expr: str, message: str, offset: int) -> None:
 @pytest.mark.parametrize(
     "expr",
     ["0 2 * * 1", "*/15 * * * *", "0 9 * * 1-5", "0 0 1 * *", "0 0 1 jan *", "0 0 * * mon-fri", "0 0 * JUL WED",
-     "@daily", "@HOURLY", "  0 2 * * 1  ", "0 0 1,15 * *", "0-30/10 */6 * * *", "5/15 * * * *", "0 0 * * 0,7"],
+     "@daily", "@HOURLY", "  0 2 * * 1  ", "0 0 1,15 * *", "0-30/10 */6 * * *", "5/15 * * * *", "0 0 * * 0,7",
+     "0" * 5000 + "7 2 * * *", "0\t2 * * 1"],
 )
 def test_valid_expressions(expr: str) -> None:
     assert cron.validate(expr) is None
@@ -431,6 +444,38 @@ def test_zone_errors() -> None:
         cron.get_zone("Mars/Base")
     with pytest.raises(ValueError, match="^time zone must be an IANA name such as UTC or Europe/London$"):
         cron.get_zone("")
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        # Files of the machine's zone database that are not zones, or mean different zones
+        # on different machines (every Debian zoneinfo folder has localtime and posixrules).
+        ("localtime", "time zone 'localtime' is a file of this machine's zone database, not a zone: it means "
+                      "different zones on different machines; use an IANA name such as Europe/London"),
+        ("posixrules", "time zone 'posixrules' is a file of this machine's zone database, not a zone: it means "
+                       "different zones on different machines; use an IANA name such as Europe/London"),
+        ("posix/Europe/London", "time zone 'posix/Europe/London' is a copy of Europe/London that only some machines "
+                                "have; write Europe/London"),
+        ("right/America/New_York", "time zone 'right/America/New_York' is a copy of America/New_York that only some "
+                                   "machines have (counting leap seconds); write America/New_York"),
+        ("Factory", "time zone 'Factory' is a placeholder meaning no zone was set; use an IANA name such as "
+                    "Europe/London"),
+        ("/usr/share/zoneinfo/UTC", "unknown time zone '/usr/share/zoneinfo/UTC' (use an IANA name such as Europe/London)"),
+        ("Europe/../UTC", "unknown time zone 'Europe/../UTC' (use an IANA name such as Europe/London)"),
+        ("x" * 5000, "unknown time zone '" + "x" * 48 + "...' (use an IANA name such as Europe/London)"),
+    ],
+)
+def test_zones_only_from_the_iana_database(name: str, message: str) -> None:
+    with pytest.raises(ValueError) as exc:
+        cron.get_zone(name)
+    assert str(exc.value) == message
+
+
+@pytest.mark.parametrize("name", ["UTC", "Etc/UTC", "Europe/London", "US/Eastern", "Asia/Calcutta", "EST5EDT",
+                                  "Etc/GMT+5", "America/Argentina/Buenos_Aires"])
+def test_iana_names_and_backward_links_are_zones(name: str) -> None:
+    assert cron.get_zone(name).key == name
 
 
 def test_min_interval_minutes() -> None:
@@ -489,3 +534,19 @@ def test_cron_spec_is_an_immutable_value() -> None:
     assert hash(spec) == hash(cron.parse("0 2 * * 1"))
     with pytest.raises(AttributeError, match="CronSpec is immutable"):
         spec.hours = (3,)  # type: ignore[misc]
+
+
+CRON_ALPHABET = st.sampled_from(list("0123456789*,-/ JANMONSUL?#W@") + ["\u00b2", "\u0663", "\u00a0", "\u2028", "\t"])
+
+
+@given(st.one_of(st.text(), st.text(CRON_ALPHABET, max_size=40)))
+@example("1 " + "9" * 5000 + " * * *")
+def test_any_text_parses_or_is_refused_with_a_cron_error(text: str) -> None:
+    try:
+        spec = cron.parse(text)
+    except cron.CronError as exc:
+        assert "\n" not in exc.message and len(exc.message) < 200
+        return
+    # Accepted: ASCII only, and the fields as written.
+    assert spec.fields.isascii()
+    assert spec.fields == " ".join(text.split()) or text.strip().startswith("@")

@@ -208,6 +208,17 @@ def test_uncommitted_text_allows_literal_webhooks_and_status() -> None:
         load_text(text, "schedules.yaml")
 
 
+@pytest.mark.parametrize("status", ["broken", "[1, 2]", "{foo: 1}", "{conditions: [{bogus: 1}]}", "{conditions: 5}",
+                                    "{active: x, nextScheduleTime: 5}", "null"])
+def test_a_committed_files_status_is_ignored_whatever_it_holds(status: str) -> None:
+    result = check_text(ONE.format(name="a") + f"status: {status}\n", "schedules.yaml")
+    assert [str(p) for p in result.problems] == [
+        "schedules.yaml:7:9: warning: status: status is written by jmo-schedule and ignored in a committed file"]
+    (schedule,) = result.schedules
+    assert schedule.status.to_dict() == {"conditions": [], "nextScheduleTime": None, "lastScheduleTime": None,
+                                         "lastSuccessfulTime": None, "active": 0, "succeeded": 0, "failed": 0}
+
+
 def test_check_text_never_raises_on_odd_values() -> None:
     for text in ("null\n", "42\n", "{}\n", "[]\n", "kind: ScanScheduleList\n", "metadata: 5\nspec: []\n", "? a\n"):
         result = check_text(text, "x.yaml")

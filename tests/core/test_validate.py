@@ -63,6 +63,10 @@ def test_the_issue_example_hour_25() -> None:
         ("schedule: 5", "6:13: spec.schedule: expected a cron expression string, got a number"),
         ('schedule: "0 0 30 2 *"', "6:18: spec.schedule: '0 0 30 2 *' never fires: no month in it has that day"),
         ('schedule: "0 2 * * MONDAY"', "6:22: spec.schedule: day-of-week: unknown name 'MONDAY' (use SUN-SAT or numbers)"),
+        ('schedule: "*/\u00b2 * * * *"', "6:16: spec.schedule: '\u00b2' is not cron syntax: cron takes ASCII digits, names, "
+                                        "* , - / and spaces"),
+        ('schedule: "0 ' + "9" * 5000 + ' * * *"', "6:16: spec.schedule: hour 999999999999... (5000 characters) is "
+                                                 "outside 0-23"),
     ],
 )
 def test_cron_errors_point_into_the_expression(line: str, message: str) -> None:
@@ -237,6 +241,16 @@ def test_time_zone() -> None:
     ]
     assert spec_problems('schedule: "0 2 * * *"\ntimezone: ""\n') == ["schedules.yaml:7:13: spec.timezone: must not be empty"]
     assert spec_problems('schedule: "0 2 * * *"\ntimezone: Asia/Kolkata\n') == []
+    # Names only some machines have, or that mean different zones on different machines.
+    assert spec_problems('schedule: "0 2 * * *"\ntimezone: localtime\n') == [
+        "schedules.yaml:7:13: spec.timezone: time zone 'localtime' is a file of this machine's zone database, not a "
+        "zone: it means different zones on different machines; use an IANA name such as Europe/London"
+    ]
+    assert spec_problems('schedule: "0 2 * * *"\ntimezone: right/Europe/London\n') == [
+        "schedules.yaml:7:13: spec.timezone: time zone 'right/Europe/London' is a copy of Europe/London that only some "
+        "machines have (counting leap seconds); write Europe/London"
+    ]
+    assert spec_problems('schedule: "0 2 * * *"\ntimezone: US/Eastern\n') == []
 
 
 def test_enums() -> None:
@@ -582,3 +596,97 @@ def test_github_code_scanning_is_a_boolean() -> None:
     assert spec_problems(base % "false") == []
     assert spec_problems(base % "'no'") == [
         "schedules.yaml:7:58: spec.backend.config.codeScanning: expected true or false, got a string"]
+
+
+def test_timestamps_take_ascii_digits_only() -> None:
+    text = HEAD.replace("  name: weekly-scan\n", "  name: weekly-scan\n  creationTimestamp: '\u0662\u0660\u0662\u0666-03-08T07:00:00Z'\n")
+    assert problems(text + '  schedule: "0 2 * * 1"\nstatus:\n  lastScheduleTime: "2026-03-08T07:00:0\u0663Z"\n',
+                    committed=False) == [
+        "schedules.yaml:5:22: metadata.creationTimestamp: '\u0662\u0660\u0662\u0666-03-08T07:00:00Z' is not an RFC 3339 "
+        "time such as 2025-10-29T02:00:00Z",
+        "schedules.yaml:9:21: status.lastScheduleTime: '2026-03-08T07:00:0\u0663Z' is not an RFC 3339 time such as "
+        "2025-10-29T02:00:00Z",
+    ]
+
+
+def test_gitlab_durations_take_ascii_digits_only() -> None:
+    assert spec_problems('schedule: "0 2 * * *"\nbackend: {type: gitlab-ci, config: {timeout: "\u0661h"}}\n') == [
+        "schedules.yaml:7:48: spec.backend.config.timeout: '\u0661h' is not a duration such as 1h, 30m or \"1h 30m\""]
+
+
+def test_a_huge_number_from_python_is_a_problem_not_a_crash() -> None:
+    schedule = ScanSchedule(ScheduleMetadata("a"), ScheduleSpec("0 2 * * 1", startingDeadlineSeconds=10**5000))
+    assert [str(p) for p in schedule_problems(schedule)] == [
+        "<schedule a>: spec.startingDeadlineSeconds: is too large for any field"]
+
+
+def test_a_kubernetes_schedules_name_fits_its_cronjob_name() -> None:
+    def named(name: str, backend: str) -> list[str]:
+        return problems(HEAD.replace("weekly-scan", name) + f'  schedule: "17 2 * * *"\n  backend: {{type: {backend}}}\n')
+
+    assert named("a" * 49, "kubernetes") == [
+        "schedules.yaml:4:9: metadata.name: is 49 characters; the kubernetes backend names its CronJob jmo-<name> and "
+        "Kubernetes allows CronJob names of at most 52 characters (it appends 11 to name each Job), so a kubernetes "
+        "schedule's name has at most 48"]
+    assert named("a" * 48, "kubernetes") == []
+    assert named("a" * 63, "github-actions") == []
+    assert named("a" * 64, "kubernetes") == ["schedules.yaml:4:9: metadata.name: is 64 characters; a name has at most 63"]
+
+
+def test_a_gitlab_tag_holds_no_variable_reference() -> None:
+    # GitLab expands $NAME, ${NAME} and %NAME% in tags itself, with no escape: `$$b` still
+    # expands $b. A `$` before no name stays as written.
+    def tags(flow: str) -> list[str]:
+        return spec_problems(f'schedule: "0 2 * * *"\nbackend: {{type: gitlab-ci, config: {{tags: {flow}}}}}\n')
+
+    assert tags('[ok, "a$", "$1", "a$$b"]') == [
+        "schedules.yaml:7:62: spec.backend.config.tags[3]: 'a$$b': GitLab replaces $NAME, ${NAME} and %NAME% in tags "
+        "with CI/CD variables and has no escape for them; a tag cannot hold one"]
+    assert tags('["${Y}"]') == [
+        "schedules.yaml:7:46: spec.backend.config.tags[0]: '${Y}': GitLab replaces $NAME, ${NAME} and %NAME% in tags "
+        "with CI/CD variables and has no escape for them; a tag cannot hold one"]
+    assert tags('["%Path%"]') == [
+        "schedules.yaml:7:46: spec.backend.config.tags[0]: '%Path%': GitLab replaces $NAME, ${NAME} and %NAME% in "
+        "tags with CI/CD variables and has no escape for them; a tag cannot hold one"]
+    assert tags('["a$", "$1", "100%"]') == []
+
+
+# C0 and C1 controls (ESC and the one-character CSI start terminal escape sequences) and the
+# characters YAML 1.1 readers take for line breaks (NEL, U+2028, U+2029).
+ONE_LINE_BREAKERS = ["\\n", "\\x1b", "\\x7f", "\\x85", "\\x9b", "\\u2028", "\\u2029"]
+
+
+@pytest.mark.parametrize("char", ONE_LINE_BREAKERS)
+def test_text_values_are_one_line_of_text(char: str) -> None:
+    assert problems(f"""\
+        apiVersion: jmo.security/v1alpha1
+        kind: ScanSchedule
+        metadata:
+          name: weekly-scan
+          annotations: {{description: "nightly{char}scan"}}
+        spec:
+          schedule: "0 2 * * 1"
+          backend:
+            type: gitlab-ci
+            config:
+              tags: ["a{char}"]
+              image: "alpine{char}"
+          jobTemplate: {{targets: {{repo: "{char}."}}}}
+        """) == [
+        "schedules.yaml:5:30: metadata.annotations.description: must not contain a newline or other control character",
+        "schedules.yaml:11:14: spec.backend.config.tags[0]: must not contain a newline or other control character",
+        "schedules.yaml:12:14: spec.backend.config.image: must not contain a newline or other control character",
+        "schedules.yaml:13:33: spec.jobTemplate.targets.repo: must not contain a newline or other control character",
+    ]
+
+
+def test_messages_never_carry_a_terminal_escape_or_a_line_break() -> None:
+    found = problems('apiVersion: jmo.security/v1alpha1\nkind: ScanSchedule\nmetadata: {name: "a\\x1b[2J\\u2028b"}\n'
+                     'spec: {schedule: "0 2 * * 1", "x\\x9b31m\\x85y": 1}\n')
+    assert found == [
+        "schedules.yaml:3:18: metadata.name: 'a\\x1b[2J\\u2028b' is not a DNS-1123 label: use lowercase letters, "
+        "digits and '-', starting and ending with a letter or digit",
+        "schedules.yaml:4:31: spec[\"x\\x9b31m\\x85y\"]: unknown field (expected one of: schedule, timezone, suspend, "
+        "concurrencyPolicy, startingDeadlineSeconds, successfulJobsHistoryLimit, failedJobsHistoryLimit, backend, "
+        "jobTemplate)",
+    ]

@@ -70,6 +70,29 @@ def test_standard_tags_are_fine() -> None:
     assert parse_documents("a: !!str 5\nb: !!map {c: !!seq [1]}\n")[0].value == {"a": "5", "b": {"c": [1]}}
 
 
+@pytest.mark.parametrize(
+    ("text", "message", "column"),
+    [
+        # int() refuses more than 4300 digits; no field takes more than 64 bits.
+        ("a: " + "9" * 5000 + "\n", "the number '999999999999'... (5000 characters) is too large for any field", 4),
+        ("a: [1, -" + "9" * 30 + "]\n", "the number '-99999999999'... (31 characters) is too large for any field", 8),
+        ("a: 0x" + "f" * 40 + "\n", "the number '0xffffffffff'... (42 characters) is too large for any field", 4),
+        ("a: 9223372036854775808\n", "the number '9223372036854775808' is too large for any field", 4),
+        ("a: 0x_\n", "cannot read '0x_' as a number (quote it to make it text)", 4),
+        ("{\"a\": " + "1" * 5000 + "}\n", "the number '111111111111'... (5000 characters) is too large for any field", 7),
+    ],
+)
+def test_numbers_no_field_can_hold_are_located_errors(text: str, message: str, column: int) -> None:
+    with pytest.raises(YamlSyntaxError) as exc:
+        parse_documents(text)
+    assert (exc.value.message, exc.value.line, exc.value.column) == (message, 1, column)
+
+
+def test_the_largest_numbers_that_fit() -> None:
+    assert parse_documents("a: [9223372036854775807, -9223372036854775807, 1_000, 1e400]\n")[0].value == {
+        "a": [9223372036854775807, -9223372036854775807, 1000, "1e400"]}
+
+
 def test_unknown_alias() -> None:
     with pytest.raises(YamlSyntaxError) as exc:
         parse_documents("a: *nope\n")

@@ -1,10 +1,25 @@
 from __future__ import annotations
 
+import base64
+import os
+from typing import Any
+
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from conftest import EXAMPLE
 from jmo_schedule.core.loader import load_file
-from jmo_schedule.core.model import BackendConfig, ScanSchedule, ScheduleMetadata, ScheduleSpec
+from jmo_schedule.core.model import (
+    BackendConfig,
+    JobTemplateSpec,
+    ScanSchedule,
+    ScheduleMetadata,
+    ScheduleSpec,
+    schedule_problems,
+)
+from jmo_schedule.core.rules import GITLAB_REFERENCE_RE
+from jmo_schedule.core.scan_command import build_plan
 from jmo_schedule.generators import (
     backend_module,
     generate_all,
@@ -14,7 +29,10 @@ from jmo_schedule.generators import (
 )
 from jmo_schedule.generators.github_actions import GitHubActionsGenerator
 from jmo_schedule.generators.gitlab_ci import GitLabCIGenerator
+from jmo_schedule.generators.header import MARKER
 from jmo_schedule.generators.kubernetes import KubernetesCronJobGenerator
+from platform_expansion import github_evaluate, k8s_expand, runner_expand
+from yaml_readers import RESERVED_WORDS, read_back
 
 
 def _s(name: str, backend: str) -> ScanSchedule:
@@ -68,9 +86,201 @@ def test_empty_input_gives_no_files() -> None:
     ],
 )
 def test_notification_secrets(notifications: dict, expected: list[str]) -> None:
-    from jmo_schedule.core.model import JobTemplateSpec
     from jmo_schedule.generators.common import notification_secrets
 
     s = _s("a", "github-actions")
     s.spec.jobTemplate = JobTemplateSpec(notifications=notifications)
     assert notification_secrets(s) == expected
+
+
+# --------------------------------------------------------------------------------------
+# Every generated file reads back as written: any text in any field, through YAML 1.1 and
+# 1.2 readers and the platform's own expansion, reaches the job exactly.
+
+DEFAULT_IMAGE = "ghcr.io/jimmy058910/jmo-security:1.1.1-full"
+# What shells, CI expression languages and YAML make something of.
+HOSTILE = ["$HOME", "$$", "${X}", "$(X)", "${{ github.token }}", "%PATH%", "$1", "a$", "'", '"', "#x", "a: b", "- x",
+           "[x]", "{x: y}", "&a", "*a", "!!str", "|", ">-", "@x", "`id`", "?", "\\", "x #y", " lead", "trail ",
+           "\ufeffbom", "\ufffe", "\U0001f600", "a\u00a0b", "-rf", "--flag"]
+ONE_LINE = st.text(st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\u2028\u2029"),
+                   min_size=1, max_size=16).filter(str.strip)
+TEXT = st.one_of(ONE_LINE, st.sampled_from(RESERVED_WORDS + HOSTILE))
+# A schedules file's name comes from the file system: anything but NUL.
+SOURCE = st.one_of(st.just("schedules.yaml"), st.text(st.characters(blacklist_characters="\x00"), min_size=1,
+                                                      max_size=16), st.sampled_from(RESERVED_WORDS))
+CRONS = ["17 2 * * *", "@daily", "*/5 1-3 1,15 JAN-MAR MON-FRI", "0 0 29 2 *"]
+ZONES = ["UTC", "America/New_York", "Australia/Lord_Howe", "US/Eastern"]
+
+
+@st.composite
+def _job(draw: st.DrawFn) -> JobTemplateSpec:
+    targets: dict[str, Any] = {}
+    source = draw(st.sampled_from(["repo", "repos_dir", "targets_file", None]))
+    if source:
+        targets[source] = draw(TEXT)
+    for key in ("images", "urls"):
+        values = draw(st.lists(TEXT, max_size=3))
+        if values and draw(st.booleans()):
+            targets[key] = values
+        elif values:
+            targets[f"{key}_file"] = values[0]
+    for key in ("api_spec", "k8s_context", "k8s_namespace"):
+        if draw(st.booleans()):
+            targets[key] = draw(TEXT)
+    results = {"dir": draw(TEXT)} if draw(st.booleans()) else {}
+    options = draw(st.fixed_dictionaries({}, optional={
+        "fail_on": st.sampled_from(["CRITICAL", "HIGH", "INFO"]), "threads": st.integers(1, 256),
+        "timeout": st.integers(1, 7 * 24 * 3600), "log_level": st.sampled_from(["DEBUG", "WARN"]),
+        "allow_missing_tools": st.booleans(), "human_logs": st.booleans()}))
+    notifications = draw(st.sampled_from([{}, {"enabled": True, "channels": [{"type": "slack", "url": "${HOOK_1}"}]}]))
+    return JobTemplateSpec(profile=draw(st.sampled_from(["fast", "deep"])), targets=targets, results=results,
+                           options=options, notifications=notifications)
+
+
+CONFIGS: dict[str, Any] = {
+    "github-actions": st.fixed_dictionaries({}, optional={
+        "image": TEXT, "runs-on": st.one_of(TEXT, st.lists(TEXT, min_size=1, max_size=3)), "environment": TEXT,
+        "codeScanning": st.booleans()}),
+    "gitlab-ci": st.fixed_dictionaries({}, optional={
+        "image": TEXT, "tags": st.lists(TEXT, min_size=1, max_size=3), "stage": TEXT, "ref": TEXT,
+        "timeout": st.sampled_from(["1h", "30m", "1h 30m", "90 minutes"]), "retry": st.integers(0, 2)}),
+    "kubernetes": st.fixed_dictionaries({}, optional={
+        "image": TEXT, "namespace": TEXT, "serviceAccountName": TEXT, "resultsVolumeClaim": TEXT,
+        "webhookSecret": TEXT, "imagePullSecrets": st.lists(TEXT, min_size=1, max_size=2)}),
+    "local-cron": st.fixed_dictionaries({}, optional={"scanner": TEXT}),
+}
+
+
+@st.composite
+def _schedule(draw: st.DrawFn, backend: str) -> ScanSchedule:
+    schedule = ScanSchedule(
+        ScheduleMetadata(draw(st.from_regex(r"\A[a-z]([-a-z0-9]{0,30}[a-z0-9])?\Z")),
+                         labels=draw(st.dictionaries(st.sampled_from(["team", "env"]),
+                                                     st.from_regex(r"\A[a-z0-9]{1,10}\Z"))),
+                         annotations={"description": draw(TEXT)}),
+        ScheduleSpec(draw(st.sampled_from(CRONS)), timezone=draw(st.sampled_from(ZONES)),
+                     suspend=draw(st.booleans()), backend=BackendConfig(backend, draw(CONFIGS[backend])),
+                     jobTemplate=draw(_job())),
+    )
+    # What validation refuses never reaches a generator (`${{` in results.dir, $NAME in a tag).
+    assume(not [p for p in schedule_problems(schedule, committed=True) if p.severity == "error"])
+    return schedule
+
+
+def _no_line_breaks_but_newlines(text: str) -> None:
+    # Any other character a reader may take for a line break (CR, NEL, U+2028...) would add a
+    # line: str.splitlines knows all of them.
+    assert text.splitlines() == text.split("\n")[:-1]
+
+
+def _header_is_comments(text: str, schedule: ScanSchedule) -> None:
+    head = text.split("\n\n", 1)[0] if not text.startswith("[Unit]") else text
+    lines = [line for line in head.split("\n") if line.startswith("#")]
+    assert lines[0] == f"# {MARKER}" and lines[1].startswith("# Source: ")
+    assert any(line.startswith(f"# {schedule.name}: cron ") for line in lines)
+
+
+def _github(doc: dict[str, Any], schedule: ScanSchedule, source: str) -> None:
+    config, plan = schedule.spec.backend.config, build_plan(schedule.spec.jobTemplate)
+    job = doc["jobs"]["scan"]
+    assert doc["on"]["schedule"] == [{"cron": schedule.spec.schedule, "timezone": schedule.spec.timezone}]
+    assert github_evaluate(job["container"]["image"]) == config.get("image", DEFAULT_IMAGE)
+    runs_on = config.get("runs-on", "ubuntu-latest")
+    assert (github_evaluate(job["runs-on"]) if isinstance(runs_on, str)
+            else [github_evaluate(r) for r in job["runs-on"]]) == runs_on
+    assert github_evaluate(job.get("environment", "")) == config.get("environment", "")
+    for var, value in plan.env().items():
+        shown = job["env"].get(var)
+        decoded = base64.b64decode(job["env"][f"{var}_B64"]).decode() if shown is None else github_evaluate(shown)
+        assert decoded == value
+    steps = {step["name"]: step for step in job["steps"]}
+    assert github_evaluate(steps["Guard (suspend, deadline, concurrency)"]["with"]["schedules-file"]) == source
+    assert github_evaluate(steps["Upload results"]["with"]["path"]) == (plan.results_dir.rstrip("/") or "/") + "/"
+
+
+def _gitlab(doc: dict[str, Any], schedule: ScanSchedule, source: str) -> None:
+    config, plan = schedule.spec.backend.config, build_plan(schedule.spec.jobTemplate)
+    job = doc[f"jmo-scan-{schedule.name}"]
+    # The runner expands `image:`; nothing else of the user's is expanded (variables say expand: false).
+    assert runner_expand(job["image"]["name"], {"HOME": "/root", "X": "x"}) == config.get("image", DEFAULT_IMAGE)
+    assert job.get("tags") == config.get("tags")
+    assert job["stage"] == config.get("stage", "test")
+    expected = {"JMO_SCHEDULES_FILE": source, **plan.env()}
+    assert {var: job["variables"][var] for var in expected} == {
+        var: {"value": value, "expand": False} for var, value in expected.items()}
+
+
+def _kubernetes(doc: dict[str, Any], schedule: ScanSchedule, source: str) -> None:
+    config, plan = schedule.spec.backend.config, build_plan(schedule.spec.jobTemplate)
+    assert doc["metadata"]["name"] == f"jmo-{schedule.name}"
+    assert doc["metadata"].get("namespace") == config.get("namespace")
+    assert (doc["spec"]["schedule"], doc["spec"]["timeZone"]) == (schedule.spec.schedule, schedule.spec.timezone)
+    pod = doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == config.get("image", DEFAULT_IMAGE)
+    assert pod.get("serviceAccountName") == config.get("serviceAccountName")
+    assert [s["name"] for s in pod.get("imagePullSecrets", [])] == config.get("imagePullSecrets", [])
+    assert pod["volumes"][0].get("persistentVolumeClaim", {}).get("claimName") == config.get("resultsVolumeClaim")
+    env = {item["name"]: k8s_expand(item["value"], {}) for item in container["env"] if "value" in item}
+    assert env == {"JMO_SCHEDULE": schedule.name, **plan.env()}
+    refs = [item["valueFrom"]["secretKeyRef"]["name"] for item in container["env"] if "valueFrom" in item]
+    assert refs == ([config.get("webhookSecret", "jmo-schedule-webhooks")] if schedule.spec.jobTemplate.notifications else [])
+
+
+CHECKS = {"github-actions": _github, "gitlab-ci": _gitlab, "kubernetes": _kubernetes}
+
+
+def _round_trip(schedule: ScanSchedule, source: str) -> None:
+    files = generate_all([schedule], source)
+    assert files
+    for path, text in files.items():
+        _no_line_breaks_but_newlines(text)
+        _header_is_comments(text, schedule)
+        if not path.endswith((".yml", ".yaml")):
+            continue  # crontab and systemd units: no YAML
+        docs = read_back(text)
+        for doc in docs:
+            # A workflow's top-level `on` stays plain, as every workflow writes it: GitHub
+            # reads it as the key "on"; YAML 1.1 readers make it True.
+            if True in doc:
+                doc["on"] = doc.pop(True)
+        # Every scalar of the file reads the same to YAML 1.1 and 1.2 readers...
+        assert docs[0] == docs[1] == docs[2], path
+        # ...and each field holds the schedule's text exactly.
+        CHECKS[schedule.spec.backend.type](docs[0], schedule, source)
+
+
+SLOW = settings(max_examples=int(os.environ.get('JMO_EXAMPLES', '120')), suppress_health_check=list(HealthCheck))
+
+
+@pytest.mark.parametrize("backend", ["github-actions", "gitlab-ci", "kubernetes", "local-cron"])
+@SLOW
+@given(data=st.data())
+def test_any_text_in_any_field_reads_back_exactly(backend: str, data: st.DataObject) -> None:
+    _round_trip(data.draw(_schedule(backend)), data.draw(SOURCE))
+
+
+@pytest.mark.parametrize("backend", ["github-actions", "gitlab-ci", "kubernetes"])
+@pytest.mark.parametrize("word", RESERVED_WORDS + HOSTILE)
+def test_every_reserved_word_in_every_field(backend: str, word: str) -> None:
+    text_fields = {key: word for key in ("image", "environment", "namespace", "serviceAccountName",
+                                         "resultsVolumeClaim", "webhookSecret", "stage", "ref")}
+    lists = {"tags": [word], "runs-on": [word, word], "imagePullSecrets": [word]}
+    allowed = {**text_fields, **lists}
+    config = {key: value for key, value in allowed.items() if key in CONFIG_KEYS[backend]}
+    if GITLAB_REFERENCE_RE.search(word):
+        config.pop("tags", None)  # refused: GitLab expands it in tags, with no escape
+    job = JobTemplateSpec(targets={"repo": word, "images": [word, word], "urls_file": word, "api_spec": word},
+                          # refused in results.dir, an input of GitHub's upload steps
+                          results={} if "${{" in word else {"dir": word},
+                          notifications={"enabled": True, "channels": [{"type": "slack", "url": "${HOOK_1}"}]})
+    schedule = ScanSchedule(ScheduleMetadata("reserved", annotations={"description": word}),
+                            ScheduleSpec("17 2 * * *", backend=BackendConfig(backend, config), jobTemplate=job))
+    assert schedule_problems(schedule, committed=True) == []
+    _round_trip(schedule, word)
+
+
+CONFIG_KEYS = {"github-actions": {"image", "runs-on", "environment"},
+               "gitlab-ci": {"image", "tags", "stage", "ref"},
+               "kubernetes": {"image", "namespace", "serviceAccountName", "resultsVolumeClaim", "webhookSecret",
+                              "imagePullSecrets"}}

@@ -286,6 +286,10 @@ def workflows_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (wf / "jmo-no-code-scanning.yml").write_text(render(no_sarif, "schedules.yaml"))
     at_sha = OwnAction("jmo/schedule-action@" + "c" * 40, "v1.0.0")
     (wf / "jmo-at-sha.yml").write_text(render(_schedule("at-sha", policy="Replace"), "schedules.yaml", at_sha))
+    # A schedules file whose name holds what YAML 1.1 readers (Go's yaml in actionlint) take
+    # for line breaks: the header escapes them, the `schedules-file` input quotes them.
+    odd = "ci/odd\u2028on: push\x85name\u2029.yaml"
+    (wf / "jmo-odd-source.yml").write_text(render(_schedule("odd-source"), odd), encoding="utf-8")
     return wf
 
 

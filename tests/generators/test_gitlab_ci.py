@@ -16,6 +16,7 @@ from conftest import EXAMPLE, ROOT, STUB_SCANNER_DIR, VENV_BIN, Dists, tool
 from fakes.slack import FakeSlack
 from fakes.gitlab import FakeGitLab
 from jmo_fixtures import finding
+from platform_expansion import runner_expand
 from jmo_schedule import __version__
 from jmo_schedule.core.loader import load_file
 from jmo_schedule.core.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
@@ -183,6 +184,19 @@ def test_hostile_values_only_in_unexpanded_variables() -> None:
     assert {k: v["value"] for k, v in scan["variables"].items()} == {"JMO_SCHEDULES_FILE": hostile,
                                                                       **build_plan(s.spec.jobTemplate).env()}
     assert all(v["expand"] is False for v in scan["variables"].values())
+
+
+@pytest.mark.parametrize(("image", "written"), [
+    ("registry.example/scan:1", "registry.example/scan:1"),
+    ("registry.example/$HOME:1", "registry.example/$$HOME:1"),
+    ("a$$b${X}$", "a$$$$b$${X}$$"),
+])
+def test_the_image_is_escaped_for_the_runners_expansion(image: str, written: str) -> None:
+    # The runner expands `image:` (Go's os.Expand, where `$$` is one `$`); the written value
+    # must expand back to the user's text with any variables defined.
+    scan = pipeline([_schedule(config={"image": image})])["jmo-scan-weekly-scan"]
+    assert scan["image"]["name"] == written
+    assert runner_expand(written, {"HOME": "/root", "X": "x"}) == image
 
 
 def test_install_block_installs_once_and_then_reads_the_cache(tmp_path: Path, wheel: Path) -> None:

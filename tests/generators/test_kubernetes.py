@@ -13,6 +13,7 @@ import yaml
 
 from conftest import EXAMPLE, STUB_SCANNER_DIR, VENV_BIN, tool
 from fakes.slack import FakeSlack
+from platform_expansion import k8s_expand
 from jmo_schedule.core.loader import load_file
 from jmo_schedule.core.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
 from jmo_schedule.core.scan_command import build_plan
@@ -35,36 +36,6 @@ def _schedule(name: str = "weekly-scan", config: dict[str, Any] | None = None, *
         ScheduleMetadata(name),
         ScheduleSpec("0 2 * * 1", backend=BackendConfig("kubernetes", config or {}), jobTemplate=JobTemplateSpec(**job), **spec),
     )
-
-
-def k8s_expand(text: str, env: dict[str, str]) -> str:
-    """Kubernetes' `$(VAR)` expansion (k8s.io/kubernetes third_party expansion), as an oracle:
-    `$$` is one `$`, `$(NAME)` is NAME's value when defined, anything else stays as written."""
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        if text[i] == "$" and i + 1 < len(text):
-            nxt = text[i + 1]
-            if nxt == "$":
-                out.append("$")
-                i += 2
-                continue
-            if nxt == "(":
-                end = text.find(")", i + 2)
-                if end != -1:
-                    name = text[i + 2:end]
-                    out.append(env[name] if name in env else f"$({name})")
-                    i = end + 1
-                    continue
-                out.append("$(")
-                i += 2
-                continue
-            out.append("$" + nxt)
-            i += 2
-            continue
-        out.append(text[i])
-        i += 1
-    return "".join(out)
 
 
 def test_k8s_expand_oracle() -> None:

@@ -1,15 +1,13 @@
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
-from ruamel.yaml import YAML
 
 from jmo_schedule.generators.yaml_emit import Commented, Literal, dump, scalar
+from yaml_readers import RESERVED_WORDS, read_back
 
 
 def test_plain_quoted_and_reserved() -> None:
@@ -40,35 +38,6 @@ def test_document_shape() -> None:
     )
 
 
-# Every plain scalar that a YAML 1.1 or 1.2 reader takes for a null, a bool or a special
-# float, in each spelling the specs list: yaml.org/type/{null,bool,float}.html (1.1) and
-# the 1.2.2 core schema; and numbers that start with a dot (1.1 and 1.2 floats).
-RESERVED_WORDS = [
-    "~", "null", "Null", "NULL",
-    "true", "True", "TRUE", "false", "False", "FALSE",
-    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
-    "on", "On", "ON", "off", "Off", "OFF",
-    ".nan", ".NaN", ".NAN",
-    ".inf", ".Inf", ".INF", "-.inf", "-.Inf", "-.INF", "+.inf", "+.Inf", "+.INF",
-    ".5", ".5e+3", ".0_1",
-]
-
-
-class Yaml11Loader(yaml.SafeLoader):
-    """PyYAML with YAML 1.1's whole bool type: PyYAML leaves out y, Y, n and N."""
-
-    bool_values = {**yaml.SafeLoader.bool_values, "y": True, "n": False}
-
-
-Yaml11Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
-
-
-def read_back(text: str) -> list[Any]:
-    """The document as each reader sees it: YAML 1.1 (PyYAML, then the full 1.1 bool type)
-    and YAML 1.2 (ruamel.yaml's core schema)."""
-    return [yaml.safe_load(text), yaml.load(text, Loader=Yaml11Loader), YAML(typ="safe", pure=True).load(text)]
-
-
 @pytest.mark.parametrize("word", RESERVED_WORDS)
 def test_reserved_words_are_quoted(word: str) -> None:
     assert scalar(word) == f"'{word}'"
@@ -84,3 +53,9 @@ WORDS = st.one_of(TEXT, st.sampled_from(RESERVED_WORDS))
 @example({word: [word] for word in RESERVED_WORDS})
 def test_any_text_round_trips(data: dict[str, Any]) -> None:
     assert read_back(dump({"root": data})) == [{"root": data}] * 3
+
+
+def test_comments_cannot_add_a_line() -> None:
+    text = dump({"uses": Commented("a/b@v1", "v1\u2028c: 1\x85d: 2\ne: 3")})
+    assert text == "uses: a/b@v1  # v1\\u2028c: 1\\x85d: 2\\ne: 3\n"
+    assert read_back(text) == [{"uses": "a/b@v1"}] * 3

@@ -134,6 +134,8 @@ def test_gitlab_wins_when_both_look_present():
         (None, None),
         ("soon", None),
         ("99999999999999999999", None),
+        ("\u0661\u0667\u0666\u0664\u0660\u0666\u0668\u0664\u0660\u0660", None),  # Arabic-Indic digits
+        ("9" * 5000, None),
     ],
 )
 def test_parse_timestamp(value, expected):

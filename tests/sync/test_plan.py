@@ -843,3 +843,18 @@ def test_github_output_is_read_by_a_real_runner(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "changed.txt").read_text() == "true"
     assert (tmp_path / "files.txt").read_text() == "\n".join(wanted)
+
+
+@needs_git
+@pytest.mark.parametrize("status", ["broken", "{conditions: 5, active: x}", "[1, 2]"])
+def test_a_malformed_status_in_the_committed_file_is_ignored_with_one_warning(
+        repo: Path, fake_registry: None, capsys: pytest.CaptureFixture[str], status: str) -> None:
+    text = (repo / "schedules.yaml").read_text()
+    (repo / "schedules.yaml").write_text(text + f"status: {status}\n")
+    line = text.count("\n") + 1
+    warning = f"schedules.yaml:{line}:9: warning: status: status is written by jmo-schedule and ignored in a committed file\n"
+    code, out, err = run_cli(capsys, "--dry-run")
+    assert (code, err) == (0, warning)
+    assert out.endswith("dry run: 3 to create, 0 to update, 0 to delete, 0 unchanged; nothing written\n")
+    assert main(["validate", "-f", "schedules.yaml"]) == 0
+    assert capsys.readouterr().err == warning

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..core.cron import describe, next_runs
 from ..core.masking import mask_url
+from ..printable import printable
 from ..core.timefmt import local_time, rfc3339
 from ..local.resolve import schedules
 from .options import add_file, add_now
@@ -83,5 +84,6 @@ def run(args: argparse.Namespace) -> int:
         lines.append("Next Runs:")
         for when in next_runs(spec.schedule, spec.timezone, now, 3):
             lines.append(f"  {local_time(when, spec.timezone)}  ({rfc3339(when)})")
-    sys.stdout.write("\n".join(lines) + "\n")
+    # Values (a status message, a path) print as one line without terminal escape sequences.
+    sys.stdout.write("\n".join(printable(line) for line in lines) + "\n")
     return 0

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from ..core.masking import masked_schedule_dict
+from ..printable import json_printable
 from ..core.yamltext import dump_yaml
 from ..local.resolve import schedules
 from .options import add_file
@@ -30,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def render(data: Any, fmt: str) -> str:
     """`data` as JSON (indented) or YAML, ending with a newline."""
     if fmt == "json":
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        return json_printable(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
     text = dump_yaml(data)
     return text if text.endswith("\n") else text + "\n"
 

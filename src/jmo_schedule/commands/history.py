@@ -6,6 +6,7 @@ import json
 import sys
 
 from ..core.model import SEVERITIES
+from ..printable import printable
 from ..core.timefmt import compact_duration, parse_timestamp
 from ..local.history import history_path, read
 from ..local.runlock import is_active
@@ -50,7 +51,8 @@ def _findings(record: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    runs = read(args.name)["runs"]
+    # A record that is not a mapping (a hand-edited file) is no run to show.
+    runs = [r for r in read(args.name)["runs"] if isinstance(r, dict)]
     for r in runs:
         # A run whose process is gone but that recorded no result crashed; the next run
         # records that, until then say so here.
@@ -69,9 +71,10 @@ def run(args: argparse.Namespace) -> int:
         folder = r.get("resultsDir") or "-"
         if r.get("pruned"):
             folder = f"(pruned) {folder}"
-        rows.append([str(r.get("startTime") or "-"), str(r.get("trigger") or "schedule"), _duration(r),
-                     str(r.get("result") or "-"),
-                     str(r.get("reason") or "-"), _findings(r), folder])
+        row = [str(r.get("startTime") or "-"), str(r.get("trigger") or "schedule"), _duration(r),
+               str(r.get("result") or "-"), str(r.get("reason") or "-"), _findings(r), str(folder)]
+        # A record is a file anyone may edit: no terminal escape sequence reaches the screen.
+        rows.append([printable(cell) for cell in row])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         sys.stdout.write("   ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n")

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from ..core.cron import describe, next_runs
 from ..core.masking import masked_schedule_dict
 from ..core.model import API_VERSION, LIST_KIND, ScanSchedule
+from ..printable import printable
 from ..core.timefmt import local_time
 from ..local.resolve import schedules
 from .get import render
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         if args.output == "wide":
             labels = ",".join(f"{k}={v}" for k, v in sorted(s.metadata.labels.items())) or "<none>"
             row += [s.spec.jobTemplate.profile, s.spec.concurrencyPolicy, labels, describe(s.spec.schedule, s.spec.timezone)]
-        rows.append(row)
+        rows.append([printable(cell) for cell in row])
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for r in rows:
         sys.stdout.write("   ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() + "\n")

@@ -22,14 +22,15 @@ def iso_time(text: str) -> datetime:
 
 
 def count(text: str) -> int:
-    """argparse type for -n/--count: a whole number from 1 to MAX_COUNT."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"{value} is outside 1-{MAX_COUNT}")
-    return value
+    """argparse type for -n/--count: a whole number from 1 to MAX_COUNT, in ASCII digits
+    (int() also reads '٣', '1_0' and ' 3 ', and refuses more than 4300 digits)."""
+    shown = text if len(text) <= 24 else f"{text[:12]}... ({len(text)} characters)"
+    if not (text.isascii() and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"{shown!r} is not a whole number")
+    digits = text.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_COUNT)) or not 1 <= int(digits) <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"{shown} is outside 1-{MAX_COUNT}")
+    return int(digits)
 
 
 def add_now(parser: argparse.ArgumentParser, help: str = "evaluate as of this time (default: now)") -> None:

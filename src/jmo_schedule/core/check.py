@@ -135,6 +135,9 @@ def _check_text(text: str, filename: str, committed: bool) -> CheckedFile:
             found.append((filename, line, column, path_text(path + ("metadata", "name")), obj["metadata"]["name"]))
         for path, obj in good:
             line, column = doc.where(path)
+            if committed and "status" in obj:
+                # Ignored, as the warning says: whatever it holds, nothing reads it.
+                obj = {key: value for key, value in obj.items() if key != "status"}
             result.items.append(CheckedItem(obj, filename, line, column, index, path))
     check_duplicates(found, result.problems)
     seen: dict[str, int] = {}

@@ -49,6 +49,13 @@ FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # leap-year maximum
 _WEEKDAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 _ATOM_RE = re.compile(r"^[A-Za-z0-9]+$")
+_DIGITS_RE = re.compile(r"^[0-9]+$")  # ASCII only: str.isdigit and int() also take '²' and '٣'
+# Cron separates fields with spaces and tabs only (str.split would take U+00A0, U+3000...).
+_BLANKS = " \t\r\n\f\v"
+_FIELD_RE = re.compile(f"[^{_BLANKS}]+")
+# A number longer than this is out of every field's range (int() of thousands of digits is
+# slow, and refused past 4300).
+_MAX_DIGITS = 9
 # Searching further than this for a run means the schedule can never fire again.
 _MAX_DAYS = 366 * 30
 
@@ -107,10 +114,22 @@ class CronSpec:
         return any(d <= _MONTH_DAYS[m - 1] for m in self.months for d in self.days)
 
 
+def _shown(token: str) -> str:
+    """Text as an error message shows it: a very long number or item shortened, so the
+    message stays one readable line."""
+    return token if len(token) <= 24 else f"{token[:12]}... ({len(token)} characters)"
+
+
+def _number(token: str) -> int | None:
+    """The value of an ASCII digit string, or None when it is too long for any field."""
+    digits = token.lstrip("0") or "0"
+    return int(digits) if len(digits) <= _MAX_DIGITS else None
+
+
 def _split(expr: str) -> tuple[list[str], list[int]]:
     """Fields of `expr` and the offset of each in the text."""
     parts, offsets = [], []
-    for m in re.finditer(r"\S+", expr):
+    for m in _FIELD_RE.finditer(expr):
         parts.append(m.group())
         offsets.append(m.start())
     return parts, offsets
@@ -129,7 +148,7 @@ def _check_field(index: int, text: str, offset: int) -> None:
     pos = offset
     for item in text.split(","):
         if item == "":
-            raise CronError(f"{name}: empty list item in {text!r}", pos)
+            raise CronError(f"{name}: empty list item in {_shown(text)!r}", pos)
         _check_item(index, item, pos)
         pos += len(item) + 1
 
@@ -144,17 +163,17 @@ def _value(index: int, token: str, offset: int, what: str = "") -> int:
     name, low, high, names = FIELDS[index]
     if token.upper() in names:
         return names[token.upper()]
-    if not token.isdigit():
+    if not _DIGITS_RE.match(token):
         if token.isalpha() and names:
             sample = "JAN-DEC" if index == 3 else "SUN-SAT"
-            raise CronError(f"{name}: unknown name {token!r} (use {sample} or numbers)", offset)
+            raise CronError(f"{name}: unknown name {_shown(token)!r} (use {sample} or numbers)", offset)
         if token.isalpha():
-            raise CronError(f"{name}: {token!r} is not a number (names are allowed only for month and day-of-week)", offset)
-        raise CronError(f"{name}: {token!r} is not a number", offset)
-    value = int(token)
-    if not low <= value <= high:
+            raise CronError(f"{name}: {_shown(token)!r} is not a number (names are allowed only for month and day-of-week)", offset)
+        raise CronError(f"{name}: {_shown(token)!r} is not a number", offset)
+    value = _number(token)
+    if value is None or not low <= value <= high:
         label = "day of month" if index == 2 else ("day of week" if index == 4 else name)
-        raise CronError(f"{label} {value} is outside {low}-{high}", offset)
+        raise CronError(f"{label} {_shown(token) if value is None else value} is outside {low}-{high}", offset)
     return value
 
 
@@ -162,27 +181,29 @@ def _check_item(index: int, item: str, offset: int) -> None:
     name, low, high, _ = FIELDS[index]
     base, slash, step = item.partition("/")
     if slash:
-        if not step.isdigit():
-            raise CronError(f"{name}: step {step!r} in {item!r} is not a positive number", offset + len(base) + 1)
-        if int(step) == 0:
-            raise CronError(f"{name}: step 0 in {item!r} never advances; use a step of 1 or more", offset + len(base) + 1)
-        if int(step) > high - low + 1 and index != 4 or index == 4 and int(step) > 7:
-            raise CronError(f"{name}: step {step} in {item!r} is larger than the field's range {low}-{high}",
-                            offset + len(base) + 1)
+        where = offset + len(base) + 1
+        if not _DIGITS_RE.match(step):
+            raise CronError(f"{name}: step {_shown(step)!r} in {_shown(item)!r} is not a positive number", where)
+        value = _number(step)
+        if value == 0:
+            raise CronError(f"{name}: step 0 in {_shown(item)!r} never advances; use a step of 1 or more", where)
+        if value is None or value > (7 if index == 4 else high - low + 1):
+            what = f"step {value} in {item!r}" if value is not None else f"step {_shown(step)}"
+            raise CronError(f"{name}: {what} is larger than the field's range {low}-{high}", where)
     if base == "*":
         return
     if base == "":
-        raise CronError(f"{name}: {item!r} has nothing before '/'", offset)
+        raise CronError(f"{name}: {_shown(item)!r} has nothing before '/'", offset)
     first, dash, last = base.partition("-")
     if not _ATOM_RE.match(first):
-        raise CronError(f"{name}: cannot read {item!r}", offset)
+        raise CronError(f"{name}: cannot read {_shown(item)!r}", offset)
     a = _value(index, first, offset)
     if dash:
         if not _ATOM_RE.match(last):
-            raise CronError(f"{name}: cannot read the range {base!r}", offset)
+            raise CronError(f"{name}: cannot read the range {_shown(base)!r}", offset)
         b = _value(index, last, offset + len(first) + 1)
         if b < a and not (index == 4 and b == 0):
-            raise CronError(f"{name}: range {base!r} runs backwards; write it low-high", offset)
+            raise CronError(f"{name}: range {_shown(base)!r} runs backwards; write it low-high", offset)
 
 
 def _expand(index: int, text: str) -> set[int]:
@@ -211,24 +232,29 @@ def parse(expression: str) -> CronSpec:
     """Check and expand a 5-field cron expression or macro; raises CronError."""
     if not isinstance(expression, str):
         raise CronError(f"expected a cron expression string, got {type(expression).__name__}")
-    text = expression.strip()
-    lead = len(expression) - len(expression.lstrip())
+    text = expression.strip(_BLANKS)
+    lead = len(expression) - len(expression.lstrip(_BLANKS))
     if not text:
         raise CronError("cron expression is empty; write 5 fields such as \"0 2 * * 1\"")
     if text.startswith("@"):
-        word = text.split()[0].lower()
+        words = _FIELD_RE.findall(text)
+        word = words[0].lower()
         if word == "@reboot":
             raise CronError("@reboot has no time to schedule; use 5 fields such as \"0 2 * * *\"", lead)
-        if word not in MACROS or len(text.split()) != 1:
-            raise CronError(f"unknown macro {text.split()[0]!r} (use {', '.join(MACROS)})", lead)
+        if word not in MACROS or len(words) != 1:
+            raise CronError(f"unknown macro {_shown(words[0])!r} (use {', '.join(MACROS)})", lead)
         fields = MACROS[word]
         parts, offsets = _split(fields)
         offsets = [lead] * 5
     else:
         if re.search(r"[\x00-\x1f\x7f]", text.replace("\t", " ")):
             raise CronError("cron expression must be one line without control characters")
-        fields = " ".join(text.split())
+        foreign = re.search(r"[^\x20-\x7e\t\r\n\f\v]", expression)
+        if foreign:
+            raise CronError(f"{foreign.group()!r} is not cron syntax: cron takes ASCII digits, names, "
+                            "* , - / and spaces", foreign.start())
         parts, offsets = _split(expression)
+        fields = " ".join(parts)
         if len(parts) == 6:
             raise CronError(
                 "6 fields: seconds (or a year) are not supported; cron has 5 fields: "
@@ -268,28 +294,62 @@ def validate(expression: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def zone_names() -> frozenset[str]:
+    """Every IANA time zone name, as the tzdata package ships the database: the same list on
+    every machine, whatever its own zoneinfo folder holds. Backward-compatible links such as
+    US/Eastern are in it (IANA keeps them, and GitHub, Kubernetes and systemd read them);
+    `localtime`, `posixrules`, `posix/...` and `right/...` are not (machine files, not zones),
+    and neither is `Factory` (a placeholder meaning "no zone set")."""
+    import os
+
+    import tzdata
+
+    with open(os.path.join(os.path.dirname(tzdata.__file__), "zones"), encoding="utf-8") as fh:
+        return frozenset(fh.read().split()) - {"Factory"}
+
+
+_EXAMPLE_ZONE = "use an IANA name such as Europe/London"
+
+
 @functools.lru_cache(maxsize=1024)
 def get_zone(name: str) -> ZoneInfo:
-    """The IANA zone `name`; raises ValueError with a one-line message."""
+    """The IANA zone `name`; raises ValueError with a one-line message for anything else,
+    including names only some machines have (see `zone_names`)."""
     if not isinstance(name, str) or not name.strip():
         raise ValueError("time zone must be an IANA name such as UTC or Europe/London")
+    if name not in zone_names():
+        raise ValueError(_zone_problem(name))
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        hint = _zone_hint(name)
-        raise ValueError(
-            f"unknown time zone {name!r}" + (f" (did you mean {hint}?)" if hint else " (use an IANA name such as Europe/London)")
-        ) from None
+        raise ValueError(f"time zone {name!r} cannot be loaded (is the tzdata package installed?)") from None
+
+
+def _zone_problem(name: str) -> str:
+    shown = name if len(name) <= 64 else name[:48] + "..."
+    if name in ("localtime", "posixrules"):
+        return f"time zone {name!r} is a file of this machine's zone database, not a zone: it means different " \
+               f"zones on different machines; {_EXAMPLE_ZONE}"
+    if name == "Factory":
+        return f"time zone 'Factory' is a placeholder meaning no zone was set; {_EXAMPLE_ZONE}"
+    folder, _, rest = name.partition("/")
+    if folder in ("posix", "right") and rest in zone_names():
+        return f"time zone {shown!r} is a copy of {rest} that only some machines have" + \
+               (" (counting leap seconds)" if folder == "right" else "") + f"; write {rest}"
+    hint = _zone_hint(name)
+    return f"unknown time zone {shown!r}" + (f" (did you mean {hint}?)" if hint else f" ({_EXAMPLE_ZONE})")
 
 
 def _zone_hint(name: str) -> str | None:
     import difflib
-    import zoneinfo
 
-    zones = zoneinfo.available_timezones()
+    zones = zone_names()
     lowered = {z.lower(): z for z in zones}
     if name.lower() in lowered:
         return lowered[name.lower()]
+    if len(name) > 64:
+        return None
     close = difflib.get_close_matches(name, sorted(zones), n=1, cutoff=0.75)
     return close[0] if close else None
 

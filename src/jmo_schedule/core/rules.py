@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from ..printable import CONTROL_CLASS
+
 TYPE_CHECKING = False  # the validate path stays free of typing (start-up budget, bench/cli_startup.py)
 if TYPE_CHECKING:
     from typing import Any
@@ -60,6 +62,10 @@ class LazyPattern:
 
 
 MAX_NAME = 63
+# The kubernetes backend's CronJob is `jmo-<name>`; Kubernetes allows a CronJob name at most
+# 52 characters, because its controller appends 11 (`-<minutes>`) to name each Job.
+CRONJOB_PREFIX = "jmo-"
+MAX_CRONJOB_NAME = 52
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_NAME_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$")
 DNS_SUBDOMAIN_RE = LazyPattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -93,12 +99,15 @@ def reserved_env(name: str) -> str | None:
     return next((f"{prefix}*" for prefix in RESERVED_ENV_PREFIXES if name.startswith(prefix)), None)
 
 
-RFC3339_RE = LazyPattern(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+RFC3339_RE = LazyPattern(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$", re.ASCII)  # \d: ASCII only
+CONTROL_RE = re.compile(f"[{CONTROL_CLASS}]")  # C0, DEL, C1, U+2028, U+2029
 # `uses:` of this project's action (owner/repo[/path]@ref); written into generated workflows.
 ACTION_REF_RE = LazyPattern(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[A-Za-z0-9_./-]+$")
 UID_RE = LazyPattern(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-GITLAB_DURATION_RE = LazyPattern(r"^\s*\d+(\.\d+)?\s*(s|sec|seconds?|m|min|minutes?|h|hr|hours?|d|days?|w|weeks?)?(\s+\d+(\.\d+)?\s*(s|sec|seconds?|m|min|minutes?|h|hr|hours?|d|days?|w|weeks?)?)*\s*$", re.I)
+GITLAB_DURATION_RE = LazyPattern(r"^\s*\d+(\.\d+)?\s*(s|sec|seconds?|m|min|minutes?|h|hr|hours?|d|days?|w|weeks?)?(\s+\d+(\.\d+)?\s*(s|sec|seconds?|m|min|minutes?|h|hr|hours?|d|days?|w|weeks?)?)*\s*$", re.I | re.ASCII)
+
+# What GitLab's own expansion (tags) reads as a variable reference.
+GITLAB_REFERENCE_RE = LazyPattern(r"\$[A-Za-z_]|\$\{[A-Za-z_][A-Za-z0-9_]*\}|%[A-Za-z_][A-Za-z0-9_]*%")
 
 TOP_FIELDS = ("apiVersion", "kind", "metadata", "spec", "status")
 LIST_FIELDS = ("apiVersion", "kind", "metadata", "items")
@@ -137,8 +146,10 @@ LATE_START_BACKENDS: dict[str, str] = {
 }
 LATE_START_SECONDS = 15 * 60
 
-# JSON Schema pieces for a string the validator accepts: not empty, no control characters.
-STRING_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1, "pattern": r"^[^\x00-\x1f\x7f]*$"}
+# JSON Schema pieces for the strings the validator accepts: one line of text (no control
+# character or line separator; an annotation value may be empty), not empty elsewhere.
+ONE_LINE_SCHEMA: dict[str, Any] = {"type": "string", "pattern": f"^[^{CONTROL_CLASS}]*$"}
+STRING_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1, "pattern": ONE_LINE_SCHEMA["pattern"]}
 STR_LIST_SCHEMA: dict[str, Any] = {"type": "array", "items": STRING_SCHEMA, "minItems": 1}
 
 
@@ -206,6 +217,26 @@ class StrList(Kind):
 
     def schema(self) -> dict[str, Any]:
         return STR_LIST_SCHEMA
+
+
+class GitLabTags(Kind):
+    """Runner tags. GitLab replaces $NAME, ${NAME} and %NAME% in tags with variables' values
+    before it picks a runner, and has no escape for them (lib/expand_variables.rb), so a tag
+    holding one cannot be written literally: it is refused."""
+
+    def check(self, c: Any, value: Any, path: tuple) -> bool:
+        if not c.str_list(value, path):
+            return False
+        for i, tag in enumerate(value):
+            if GITLAB_REFERENCE_RE.search(tag):
+                c.error(path + (i,), f"{tag!r}: GitLab replaces $NAME, ${{NAME}} and %NAME% in tags with CI/CD "
+                                     "variables and has no escape for them; a tag cannot hold one")
+                return False
+        return True
+
+    def schema(self) -> dict[str, Any]:
+        tag = {**STRING_SCHEMA, "not": {"pattern": GITLAB_REFERENCE_RE.pattern}}
+        return {**STR_LIST_SCHEMA, "items": tag}
 
 
 class StrOrList(Kind):
@@ -404,7 +435,7 @@ BACKEND_CONFIG: dict[str, dict[str, Kind]] = {
         "codeScanning": Bool(),
     },
     "gitlab-ci": {
-        "image": Str(), "tags": StrList(),
+        "image": Str(), "tags": GitLabTags(),
         "timeout": Pattern(GITLAB_DURATION_RE, 'a duration such as 1h, 30m or "1h 30m"',
                            ignore_case(GITLAB_DURATION_RE.pattern)),
         "retry": GitLabRetry(), "ref": Str(), "stage": GitLabStage(),

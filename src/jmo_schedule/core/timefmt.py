@@ -23,7 +23,8 @@ def parse_timestamp(value: str | None) -> datetime | None:
         return None
     value = value.strip()
     try:
-        if value.replace(".", "", 1).isdigit():
+        digits = value.replace(".", "", 1)
+        if digits.isascii() and digits.isdigit():  # isdigit alone takes '²' and other scripts' digits
             return datetime.fromtimestamp(float(value), tz=UTC)
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except (ValueError, OverflowError, OSError):

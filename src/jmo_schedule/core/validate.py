@@ -19,6 +19,7 @@ from .rules import (
     CHANNEL_KINDS,
     CONDITION_FIELDS,
     CONTROL_RE,
+    CRONJOB_PREFIX,
     DEFAULT_BACKEND,
     DNS_SUBDOMAIN_RE,
     ENV_REF_RE,
@@ -31,6 +32,7 @@ from .rules import (
     LATE_START_SECONDS,
     LIST_FIELDS,
     LIST_KIND,
+    MAX_CRONJOB_NAME,
     MAX_NAME,
     METADATA_FIELDS,
     NAME_RE,
@@ -47,7 +49,7 @@ from .rules import (
     TOP_FIELDS,
     UID_RE,
 )
-from .yamltext import Document
+from .yamltext import MAX_INT_BITS, Document
 
 TYPE_CHECKING = False  # the validate path stays free of typing (start-up budget, bench/cli_startup.py)
 if TYPE_CHECKING:
@@ -175,6 +177,9 @@ class Checker:
         if isinstance(value, bool) or not isinstance(value, int):
             self.error(path, f"expected a whole number, got {type_name(value)}")
             return False
+        if value.bit_length() > MAX_INT_BITS:  # from Python; str() of a huge int raises
+            self.error(path, "is too large for any field")
+            return False
         if hi is not None and lo is not None and not lo <= value <= hi:
             self.error(path, f"{value} is outside {lo}-{hi}")
             return False
@@ -245,6 +250,8 @@ def check_schedule(c: Checker, obj: Any, base: tuple = (), list_item: bool = Fal
     else:
         backend = check_spec(c, top["spec"], base + ("spec",))
         platform_warnings(c, top["spec"], base + ("spec",), backend)
+        if backend == "kubernetes" and isinstance(top.get("metadata"), dict):
+            check_cronjob_name(c, top["metadata"].get("name"), base + ("metadata", "name"))
     if "status" in top:
         if c.committed:
             c.warn(base + ("status",), "status is written by jmo-schedule and ignored in a committed file")
@@ -289,6 +296,15 @@ def check_name(c: Checker, name: Any, path: tuple) -> None:
         )
 
 
+def check_cronjob_name(c: Checker, name: Any, path: tuple) -> None:
+    """A kubernetes schedule's name must leave its CronJob name within Kubernetes' limit."""
+    longest = MAX_CRONJOB_NAME - len(CRONJOB_PREFIX)
+    if isinstance(name, str) and longest < len(name) <= MAX_NAME and NAME_RE.match(name):
+        c.error(path, f"is {len(name)} characters; the kubernetes backend names its CronJob {CRONJOB_PREFIX}<name> and "
+                      f"Kubernetes allows CronJob names of at most {MAX_CRONJOB_NAME} characters (it appends 11 to "
+                      f"name each Job), so a kubernetes schedule's name has at most {longest}")
+
+
 def check_labels(c: Checker, value: Any, path: tuple, values_are_labels: bool) -> None:
     if not isinstance(value, dict):
         c.error(path, f"expected a mapping, got {type_name(value)}")
@@ -301,7 +317,10 @@ def check_labels(c: Checker, value: Any, path: tuple, values_are_labels: bool) -
         if not isinstance(val, str):
             hint = f"; quote it: \"{val}\"" if isinstance(val, (int, float, bool)) else ""
             c.error(kpath, f"values must be strings, got {type_name(val)}{hint}")
-        elif values_are_labels:
+        elif not values_are_labels:
+            if CONTROL_RE.search(val):
+                c.error(kpath, "must not contain a newline or other control character")
+        else:
             if len(val) > 63:
                 c.error(kpath, f"label value is {len(val)} characters; at most 63")
             elif val and not LABEL_NAME_RE.match(val):

@@ -20,6 +20,9 @@ MAX_DEPTH = 64
 # Alias expansion budget: generous for real files (anchors reused a few times), fatal
 # for exponential expansion.
 MAX_EXPANDED_NODES = 2_000_000
+# Whole numbers beyond 64 bits fit no field (Kubernetes and the JSON Schema use int64); a
+# number of thousands of digits is refused here, where the line is known.
+MAX_INT_BITS = 63
 
 Path = tuple  # tuple[str | int, ...]
 
@@ -71,6 +74,7 @@ class _Frame:
 
 
 _NO_KEY = object()
+_UNREADABLE = object()
 _MERGE = type("_Merge", (), {"__repr__": lambda self: "'<<'"})()
 
 
@@ -99,8 +103,22 @@ def _scalar(yaml: Any, event: Any) -> Any:
         return event.value  # keep RFC 3339 text as written; the model stores strings
     if tag in ("tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark)
-        return _constructor.construct_object(node)
+        try:
+            value = _constructor.construct_object(node)
+        except ValueError:  # `0x_`, or more digits than int() reads (4300)
+            value = _UNREADABLE
+        if value is _UNREADABLE or isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+            if value is not _UNREADABLE or len(event.value) > 20:
+                raise YamlSyntaxError(f"the number {_shown(event.value)} is too large for any field", *_mark(event))
+            raise YamlSyntaxError(f"cannot read {_shown(event.value)} as a number (quote it to make it text)",
+                                  *_mark(event))
+        return value
     raise YamlSyntaxError(f"unsupported YAML tag {tag!r}", *_mark(event))
+
+
+def _shown(text: str) -> str:
+    """A scalar as a message shows it: a very long one shortened, so the message stays one line."""
+    return repr(text) if len(text) <= 24 else f"{text[:12]!r}... ({len(text)} characters)"
 
 
 def _mark(event: Any) -> tuple[int, int]:

@@ -114,7 +114,7 @@ def stage(schedule: ScanSchedule) -> str:
     return value
 
 
-_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)")
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)", re.ASCII)
 _UNIT_SECONDS = {"": 1, "s": 1, "sec": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "minute": 60,
                  "minutes": 60, "h": 3600, "hr": 3600, "hour": 3600, "hours": 3600, "d": 86400, "day": 86400,
                  "days": 86400, "w": 604800, "week": 604800, "weeks": 604800}
@@ -144,6 +144,12 @@ def script_timeout(job_timeout: str) -> str | None:
     return f"{seconds // 60 - AFTER_SCRIPT_MINUTES * 2}m"
 
 
+def runner_literal(text: str) -> str:
+    """`text` as GitLab Runner reads it literally where it expands variables (`image:`): the
+    runner expands with Go's os.Expand, where `$$` is one `$` (and `$1`, `$*`... vanish)."""
+    return text.replace("$", "$$")
+
+
 def _var(value: str) -> dict[str, Any]:
     # expand: false keeps GitLab from reading `$NAME` inside a schedule's value.
     return {"value": value, "expand": False}
@@ -163,7 +169,8 @@ def jobs(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, dict
     tags = [str(t) for t in config.get("tags") or []]
 
     def base(stage_name: str, when: str | None = None) -> dict[str, Any]:
-        job: dict[str, Any] = {"stage": stage_name, "image": {"name": image(schedule, BACKEND), "entrypoint": [""]}}
+        job: dict[str, Any] = {"stage": stage_name,
+                               "image": {"name": runner_literal(image(schedule, BACKEND)), "entrypoint": [""]}}
         rules = [{"if": rule_if(name)}, {"if": legacy_rule_if(name)}]
         job["rules"] = [{**rule, "when": when} if when else rule for rule in rules]
         if tags:

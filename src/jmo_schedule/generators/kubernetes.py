@@ -23,6 +23,7 @@ from typing import Any
 
 from . import yaml_emit
 from ..core.model import ScanSchedule
+from ..core.rules import CRONJOB_PREFIX, MAX_CRONJOB_NAME
 from ..core.scan_command import build_plan, shell_line
 from .common import (
     DEFAULT_PIP_SPEC,
@@ -45,6 +46,17 @@ SCANNER_UID = 1000  # the scanner image's user `jmo`
 
 def path_for(schedule: ScanSchedule) -> str:
     return f"deploy/kubernetes/jmo-{check_name(schedule)}.yaml"
+
+
+def cronjob_name(schedule: ScanSchedule) -> str:
+    """`jmo-<name>`; raises ValueError when it exceeds Kubernetes' CronJob name limit (validation
+    refuses such names for kubernetes schedules; `export --backend kubernetes` meets this)."""
+    name = CRONJOB_PREFIX + check_name(schedule)
+    if len(name) > MAX_CRONJOB_NAME:
+        raise ValueError(f"{schedule.metadata.name}: the CronJob name {name} is {len(name)} characters; Kubernetes "
+                         f"allows at most {MAX_CRONJOB_NAME} (use a name of at most "
+                         f"{MAX_CRONJOB_NAME - len(CRONJOB_PREFIX)} characters)")
+    return name
 
 
 def escape_dollars(text: str) -> str:
@@ -91,7 +103,7 @@ def cronjob(schedule: ScanSchedule) -> dict[str, Any]:
         "app.kubernetes.io/managed-by": "jmo-schedule",
         "jmo.security/schedule": name,
     }
-    metadata: dict[str, Any] = {"name": f"jmo-{name}"}
+    metadata: dict[str, Any] = {"name": cronjob_name(schedule)}
     if config.get("namespace"):
         metadata["namespace"] = str(config["namespace"])
     metadata["labels"] = labels

@@ -13,14 +13,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..printable import UNSAFE_CLASS, printable
+
 # Plain scalars: conservative (no ':', '#', quotes, spaces or flow characters) and not
 # something a YAML 1.1 or 1.2 parser would read as a bool, null or number.
 # A dot then a digit starts a float (`.5`) in YAML 1.1 and 1.2.
 _PLAIN_RE = re.compile(r"^(?:[A-Za-z_/]|\.(?![0-9]))[A-Za-z0-9_./@+-]*$")
 _KEY_RE = re.compile(r"^(?:[A-Za-z_]|\.(?![0-9]))[A-Za-z0-9_./-]*$")
-# Characters a single-quoted scalar cannot hold as they are: C0/C1 controls, DEL, the
-# Unicode line/paragraph separators (YAML 1.1 line breaks), BOM and non-characters.
-_UNSAFE_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+# Characters a single-quoted scalar or a comment cannot hold as they are: C0/C1 controls,
+# DEL, the Unicode line/paragraph separators (YAML 1.1 line breaks), BOM and non-characters.
+_UNSAFE_RE = re.compile(f"[{UNSAFE_CLASS}]")
 _RESERVED = {
     "y", "yes", "n", "no", "true", "false", "on", "off", "null", "~", ".inf", ".nan", "-.inf", "+.inf",
 }
@@ -79,7 +81,7 @@ def _key(key: str, top: bool = False) -> str:
 def _inline(value: Any) -> str | None:
     """Text for a value that fits on its key's line, or None for a nested block."""
     if isinstance(value, Commented):
-        return f"{scalar(value.value)}  # {value.comment}"
+        return f"{scalar(value.value)}  # {printable(value.comment)}"
     if isinstance(value, dict):
         return "{}" if not value else None
     if isinstance(value, list):
@@ -94,7 +96,7 @@ def _inline(value: Any) -> str | None:
 
 
 def _literal(text: str, indent: int) -> list[str]:
-    if "\r" in text or any(ord(ch) < 32 and ch not in "\n\t" for ch in text):
+    if _UNSAFE_RE.search(text.replace("\n", "").replace("\t", "")):
         raise ValueError("literal blocks hold generated text only, without control characters")
     body = text if text.endswith("\n") else text + "\n"
     pad = " " * indent
