@@ -782,8 +782,7 @@ def test_real_generators_example_schedules_round_trip(tmp_path: Path, capsys: py
     (root / victim).write_text((root / victim).read_text() + "# local tweak\n")
     text = (root / "schedules.yaml").read_text()
     text = text.replace('schedule: "17 2 * * *"', 'schedule: "0 4 * * *"')
-    text = text[:text.rindex("---
-")]  # prod-backend-scan, the last document
+    text = text[:text.rindex("---\n")]  # prod-backend-scan, the last document
     (root / "schedules.yaml").write_text(text)
     code, out, _ = run_cli(capsys, "--check")
     assert code == 1
