@@ -168,6 +168,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         help="write the codequality/json report to FILE (github: the step summary; default $GITHUB_STEP_SUMMARY)",
     )
     now_opt(p)
+    # hook (issue 16): schedule lint options
+    p.add_argument("--strict", action="store_true", help="make every warning (lint included) an error: exit 1")
+    p.add_argument("--explain", action="store_true", help="also print what each H in a cron resolved to, and why")
 
     p = command(
         "apply", "create or update the schedules of a file in the local store", cmd_apply,
@@ -364,6 +367,14 @@ def _load_for_store(path: str) -> list[ScanSchedule]:
     return result.schedules
 
 
+def hashed_note(spec: Any) -> str:
+    """` (from 'H 2 * * *', hashed for github.com/acme/app)` for an H cron, else ``. Issue 16's hook."""
+    from .hcron import current
+
+    hashed = current(spec)
+    return f" (from {hashed.template!r}, hashed for {hashed.identity})" if hashed else ""
+
+
 def local_time(moment: datetime, zone: str) -> str:
     from .cron import get_zone
 
@@ -390,10 +401,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
             if fmt == "text":
                 raise
             report = vr.FileReport.unreadable(path, str(exc))  # machine formats report it too
+        explained = _lint(report, args)  # hook (issue 16): schedule lint, --strict, --explain
         reports.append(report)
         if fmt in ("text", "github"):
             for problem in report.problems:
                 _err(str(problem))
+            for line in explained:
+                _out(line)
             if not args.quiet:
                 _out(vr.text_summary(report))
     failed = any(not r.valid for r in reports)
@@ -424,6 +438,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(text)
     return 1 if failed else 0
+
+
+def _lint(report: Any, args: argparse.Namespace) -> list[str]:
+    """Add the schedule lint to `report` (all warnings become errors with --strict); the
+    --explain lines. Issue 16's hook into validate."""
+    from . import lint
+
+    if report.result is None:
+        return []
+    report.problems = sorted([*report.problems, *lint.lint(report.result, _now(args))],
+                             key=lambda p: (p.line or 0, p.column or 0))
+    if getattr(args, "strict", False):
+        report.problems = lint.strict(report.problems)
+    return lint.explanations(report.result) if getattr(args, "explain", False) else []
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
@@ -540,7 +568,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
     if meta.generation:
         lines.append(f"Generation:           {meta.generation}")
     lines += [
-        f"Schedule:             {spec.schedule}",
+        f"Schedule:             {spec.schedule}{hashed_note(spec)}",  # hook (issue 16)
         f"Description:          {describe(spec.schedule, spec.timezone)}",
         f"Timezone:             {spec.timezone}",
         f"Suspend:              {str(spec.suspend).lower()}",
@@ -624,7 +652,7 @@ def cmd_next(args: argparse.Namespace) -> int:
     blocks = []
     for s in schedules:
         spec = s.spec
-        lines = [f"{s.metadata.name}: {spec.schedule}  {describe(spec.schedule, spec.timezone)}"]
+        lines = [f"{s.metadata.name}: {spec.schedule}{hashed_note(spec)}  {describe(spec.schedule, spec.timezone)}"]
         if spec.suspend:
             lines.append("  suspended: no runs")
         else:

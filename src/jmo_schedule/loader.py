@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+from . import hcron
 from .errors import JmoError, Problem, ValidationError
 from .model import ScanSchedule
 from .validate import Checker, check_document, check_duplicates, path_text
@@ -133,8 +134,10 @@ def _check_text(text: str, filename: str, committed: bool) -> LoadResult:
         result.problems.append(Problem(filename, None, None, "", "file is empty; expected a ScanSchedule object"))
         return result
     found: list[tuple[str, int | None, int | None, str, str]] = []
+    resolver = hcron.Resolver(filename)  # hook (issue 16): H crons hash this file's repository
     for index, doc in docs_with_values:
         c = Checker(filename, doc, committed, lines)
+        c.resolver = resolver  # hook (issue 16)
         good = check_document(c, doc.value)
         result.problems.extend(c.problems)
         # Duplicates are judged on every object that has a usable name, valid or not.
@@ -149,6 +152,7 @@ def _check_text(text: str, filename: str, committed: bool) -> LoadResult:
     for entry in found:
         seen[entry[4]] = seen.get(entry[4], 0) + 1
     result.items = [i for i in result.items if seen.get(i.schedule.name, 0) < 2]
+    hcron.resolve_located(result.items, resolver)  # hook (issue 16): H crons become concrete here, once
     result.problems.sort(key=lambda p: (p.line or 0, p.column or 0))
     return result
 

@@ -19,6 +19,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
+from . import hcron
 from .errors import AlreadyExistsError, ConflictError, JmoError, NotFoundError, Problem, ValidationError
 from .model import API_VERSION, LIST_KIND, ScanSchedule, ScheduleMetadata, ScheduleSpec
 from .store import FILE_MODE, atomic_write, ensure_private_dir, fix_mode, jmo_home, locked
@@ -425,7 +426,7 @@ class _YamlFile(_Backend):
         for field in ("uid", "creationTimestamp", "generation"):
             if field not in (target.get("metadata") or {}):
                 data["metadata"].pop(field, None)
-        _merge_into(target, data)
+        _merge_into(target, hcron.as_written(data, changed.spec))  # hook (issue 16): an unchanged H cron stays as written
         self._dump(yaml, docs)
         changed.metadata.resourceVersion = _content_version(ScanSchedule.from_dict(data).to_dict(include_status=False))
 

@@ -14,6 +14,8 @@ TYPE_CHECKING = False  # typing is not imported at run time: CLI start-up time
 if TYPE_CHECKING:
     from typing import Any
 
+    from .hcron import HashedCron
+
 API_VERSION = "jmo.security/v1alpha1"
 KIND = "ScanSchedule"
 LIST_KIND = "ScanScheduleList"
@@ -162,6 +164,8 @@ class ScheduleSpec:
     failedJobsHistoryLimit: int = 10
     backend: BackendConfig = field(default_factory=BackendConfig)
     jobTemplate: JobTemplateSpec = field(default_factory=JobTemplateSpec)
+    # hook (issue 16): set when loading resolved an H cron into `schedule`; never serialized
+    hashed_from: HashedCron | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _fill_ellipsis(self)

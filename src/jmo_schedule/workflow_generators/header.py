@@ -52,9 +52,11 @@ def header(source: str, names: Sequence[str], lines: Sequence[str], comment: str
 def schedule_line(schedule: ScanSchedule) -> str:
     """One header line for a schedule: name, cron, zone and what the cron means."""
     from ..cron import describe
+    from ..hcron import shown
 
     spec = schedule.spec
-    line = f"{schedule.name}: cron {spec.schedule!r} in {spec.timezone}: {describe(spec.schedule, spec.timezone)}"
+    # hook (issue 16): shown() writes an H cron as 'H 2 * * *' -> '37 2 * * *' (H hashed for ...)
+    line = f"{schedule.name}: cron {shown(spec)} in {spec.timezone}: {describe(spec.schedule, spec.timezone)}"
     if spec.suspend:
         line += " [suspended]"
     return line
