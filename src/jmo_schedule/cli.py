@@ -320,6 +320,7 @@ EXTENSIONS: list[tuple[str, str, str]] = [
     ("history", "history", "list the recorded local runs of a schedule"),
     ("gitlab-schedules", "gitlab_schedules", "create/update/remove GitLab pipeline schedules via the API"),
     ("prune", "prune", "delete old GitHub / GitLab runs beyond the schedules' history limits"),
+    ("calendar", "calendar", "every run in a window, DST moves and collisions marked (text, json, ics)"),  # issue 16
 ]
 
 
