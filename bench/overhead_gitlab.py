@@ -4,7 +4,7 @@ gitlab-ci-local (shell executor) spends on a pipeline whose scanner is a stub.
 
 It runs the generated include and the CI/CD component of a checkout (`--repo DIR`, default
 this one) inside a user `.gitlab-ci.yml` with its own stages and a job, offline: the jobs
-install a wheel built from that checkout's `src/`, a `python3` shim counts pip runs, and the
+install a wheel built from that checkout's `src/`, `python3` and `uv` shims count installs, and the
 tests' stub scanner plays `jmo`. Scheduled pipelines carry what GitLab 17.8+ gives them:
 CI_PIPELINE_SOURCE=schedule and the schedule's description; the old JMO_SCHEDULE variable
 only where said ("with JMO_SCHEDULE": what earlier syncs set, and what groups with "Minimum
@@ -32,6 +32,8 @@ import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 HERE = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -68,7 +70,7 @@ include:
   - local: templates/gitlab-component/template.yml
     inputs:
       pip-spec: {spec}
-      check-sync: false
+      check-sync: {check_sync}
 
 build:
   stage: build
@@ -82,6 +84,13 @@ PYTHON_SHIM = """\
 # Counts pip runs, then runs the real python3.
 case "$*" in *"-m pip install"*) echo pip >> "{log}";; esac
 exec "{python}" "$@"
+"""
+
+UV_SHIM = """\
+#!/bin/sh
+# Counts uv installs (the jobs prefer uv where the image has it), then runs the real uv.
+case "$*" in *"pip install"*) echo uv >> "{log}";; esac
+exec "{uv}" "$@"
 """
 
 GENERATE = """\
@@ -125,7 +134,10 @@ def make_project(repo: Path, work: Path, spec: str, fail_on: str) -> Path:
     subprocess.run([sys.executable, "-c", GENERATE, str(project), str((repo / "src").resolve())], env=env, check=True)
     (project / "templates" / "gitlab-component").mkdir(parents=True)
     shutil.copy(repo / "templates" / "gitlab-component" / "template.yml", project / "templates" / "gitlab-component")
-    (project / ".gitlab-ci.yml").write_text(USER_CI.format(spec=spec))
+    # 1.0's component took a boolean; the drift policy is a string (`ignore` = no check).
+    spec_inputs = yaml.safe_load((repo / "templates" / "gitlab-component" / "template.yml").read_text().split("\n---", 1)[0])
+    check_sync = "false" if spec_inputs["spec"]["inputs"]["check-sync"]["type"] == "boolean" else "ignore"
+    (project / ".gitlab-ci.yml").write_text(USER_CI.format(spec=spec, check_sync=check_sync))
     (project / ".gitignore").write_text(".gitlab-ci-local/\n")
     git = ["git", "-c", "user.email=b@example.com", "-c", "user.name=b", "-C", str(project)]
     subprocess.run(["git", "init", "-q", str(project)], check=True)
@@ -140,12 +152,17 @@ def _env(work: Path, wheel: Path, variables: dict[str, str]) -> dict[str, str]:
         shim.mkdir()
         (shim / "python3").write_text(PYTHON_SHIM.format(log=work / "pip.log", python=VENV_BIN / "python3"))
         (shim / "python3").chmod(0o755)
+        real_uv = shutil.which("uv", path=str(VENV_BIN))
+        if real_uv:
+            (shim / "uv").write_text(UV_SHIM.format(log=work / "pip.log", uv=real_uv))
+            (shim / "uv").chmod(0o755)
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTHONPATH", "JMO_SCHEDULE", "CI", "GITLAB_CI", "GITHUB_ACTIONS", "SLACK_WEBHOOK_URL")}
     env.update({
         "PATH": os.pathsep.join([str(STUB_SCANNER_DIR), str(shim), str(VENV_BIN), os.environ.get("PATH", "")]),
         "JMO_STUB_LOG": str(work / "stub.log"), "PIP_NO_INDEX": "1", "PIP_NO_DEPS": "1",
         "PIP_FIND_LINKS": str(wheel.parent), "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "UV_NO_INDEX": "1", "UV_FIND_LINKS": str(wheel.parent), "UV_NO_CONFIG": "1",
         "GCL_IGNORE_PREDEFINED_VARS": ",".join(k for k in variables if k.startswith(("CI_", "GITLAB_"))),
     })
     return env
@@ -248,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     for key, label in (("scan_passes_cold", "scan passes, cold cache"), ("scan_passes_warm", "scan passes, warm cache"),
                        ("scan_fails", "scan fails, cold cache")):
         r = m[key]
-        print(f"  {label:24} jobs run / image starts: {len(r['jobs'])}   pip installs: {r['installs']}   "
+        print(f"  {label:24} jobs run / image starts: {len(r['jobs'])}   installs: {r['installs']}   "
               f"gitlab-ci-local wall: {r['wall_s']:.2f} s   ({', '.join(r['jobs'])})")
     jobs = m["mr_check_jobs"]
     print(f"  merge-request check (push to a branch with an open MR + the MR pipeline): "
