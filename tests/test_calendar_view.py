@@ -174,3 +174,13 @@ def test_ics_output_reads_back_with_icalendar() -> None:
     again = calendar_view.render_ics(calendar_view.runs(WEEK, at("2026-03-08T06:00:00Z"), end), "github.com/acme/app",
                                      at("2026-03-05T00:00:00Z"), "1.0.0")
     assert "UID:gap-20260308T070000Z-98d9fc12e020@jmo-schedule\r\n" in again
+
+
+def test_a_busy_minute_names_five_others_and_counts_the_rest() -> None:
+    crowd = [schedule(f"scan-{i}", "17 3 * * *", "UTC") for i in range(8)]
+    found = calendar_view.runs(crowd, at("2026-03-08T03:00:00Z"), at("2026-03-08T04:00:00Z"))
+    assert calendar_view.notes(found[0]) == (
+        "same minute as scan-1, scan-2, scan-3, scan-4, scan-5 and 2 more on github-actions")
+    assert found[7].collisions == ("scan-0", "scan-1", "scan-2", "scan-3", "scan-4", "scan-5", "scan-6")
+    assert json.loads(calendar_view.render_json(found))[3]["collisions"] == [
+        "scan-0", "scan-1", "scan-2", "scan-4", "scan-5", "scan-6", "scan-7"]

@@ -421,3 +421,13 @@ def test_actionlint_accepts_a_workflow_from_an_h_schedule(pinned: None, tmp_path
     env = {**os.environ, "PATH": os.path.dirname(tool("shellcheck")) + os.pathsep + os.environ.get("PATH", "")}
     proc = subprocess.run([tool("actionlint"), str(path)], capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_examples_in_the_docs_are_what_hcron_gives() -> None:
+    import re
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "model.md").read_text()
+    examples = re.findall(r"`(\S[^`]*)` -> `([^`]+)`", page[page.index("## Spreading the load"):])
+    assert len(examples) >= 4
+    for template, concrete in examples[:4]:
+        assert hcron.resolve(template, REPO, "nightly-scan") == concrete, template

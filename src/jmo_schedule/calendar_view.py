@@ -46,37 +46,51 @@ class DstShift:
 class Run:
     """One run: which schedule, when (UTC and the schedule's zone), what moved it, who else."""
 
-    __slots__ = ("schedule", "when", "local", "dst", "collisions")
+    __slots__ = ("schedule", "when", "local", "dst", "same_minute")
 
     def __init__(self, schedule: ScanSchedule, when: datetime, local: datetime, dst: DstShift | None) -> None:
         self.schedule = schedule
         self.when = when
         self.local = local
         self.dst = dst
-        self.collisions: tuple[str, ...] = ()
+        # Names of every schedule of this backend that runs in this minute, this one included:
+        # one tuple shared by the whole group (a busy minute would otherwise cost n * n).
+        self.same_minute: tuple[str, ...] = ()
+
+    @property
+    def collisions(self) -> tuple[str, ...]:
+        """The other schedules of this backend that run in the same minute."""
+        return tuple(n for n in self.same_minute if n != self.schedule.name)
 
 
 def runs(schedules: Sequence[ScanSchedule], start: datetime, end: datetime) -> list[Run]:
     """Every run of the not suspended `schedules` in (start, end], by time then name."""
+    from .collisions import local_days
+
     out: list[Run] = []
     for schedule in schedules:
         spec = schedule.spec
         if spec.suspend:
             continue
         parsed, zone = cron.parse(spec.schedule), cron.get_zone(spec.timezone)
+        # Only a day whose UTC offset changes can hold a moved run: ask dst_shift there only.
+        first = start.astimezone(zone).date()
+        changes = {day for day, offset in local_days(spec.timezone, first, (end - start).days + 2) if offset is None}
         for when in cron.iter_runs(spec.schedule, spec.timezone, start):
             if when > end:
                 break
             local = when.astimezone(zone)
-            out.append(Run(schedule, when, local, dst_shift(parsed, when, zone)))
+            out.append(Run(schedule, when, local, dst_shift(parsed, when, zone) if local.date() in changes else None))
     out.sort(key=lambda r: (r.when, r.schedule.name))
     by_minute: dict[tuple[datetime, str], list[Run]] = {}
     for run in out:
         key = (run.when.replace(second=0, microsecond=0), run.schedule.spec.backend.type)
         by_minute.setdefault(key, []).append(run)
     for together in by_minute.values():
-        for run in together:
-            run.collisions = tuple(r.schedule.name for r in together if r is not run)
+        if len(together) > 1:
+            names = tuple(r.schedule.name for r in together)
+            for run in together:
+                run.same_minute = names
     return out
 
 
@@ -118,12 +132,23 @@ def cron_text(schedule: ScanSchedule) -> str:
     return f"{hashed.template!r} -> {hashed.concrete!r}" if hashed else repr(schedule.spec.schedule)
 
 
+# A note names at most this many colliding schedules (JSON lists them all).
+NAMED_COLLISIONS = 5
+
+
+def colliding(run: Run) -> str:
+    """`a, b` or `a, b, c, d, e and 12 more`: the other schedules of this run's minute."""
+    others = run.collisions
+    named = ", ".join(others[:NAMED_COLLISIONS])
+    return named + (f" and {len(others) - NAMED_COLLISIONS} more" if len(others) > NAMED_COLLISIONS else "")
+
+
 def notes(run: Run) -> str:
     parts = []
     if run.dst is not None:
         parts.append(f"{run.dst.rule}: {run.dst.message}")
-    if run.collisions:
-        parts.append(f"same minute as {', '.join(run.collisions)} on {run.schedule.spec.backend.type}")
+    if run.same_minute:
+        parts.append(f"same minute as {colliding(run)} on {run.schedule.spec.backend.type}")
     return "; ".join(parts)
 
 
@@ -186,8 +211,8 @@ def render_ics(found: Sequence[Run], identity: str, now: datetime, version: str)
         ]
         if run.dst is not None:
             about.append(f"Daylight saving ({run.dst.rule}): {run.dst.message}")
-        if run.collisions:
-            about.append(f"Same minute on {spec.backend.type}: {', '.join(run.collisions)}")
+        if run.same_minute:
+            about.append(f"Same minute on {spec.backend.type}: {colliding(run)}")
         events.append(ics.component("VEVENT", [
             ("UID", f"{s.name}-{start}-{repo}@jmo-schedule"),
             ("DTSTAMP", stamp),

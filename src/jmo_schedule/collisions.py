@@ -77,7 +77,7 @@ def _firing_days(days_key: tuple, zone_name: str, first: date,
     probe = cron.CronSpec("", "", (0,), (0,), *days_key)
     normal: dict[int, int] = {}
     changes = []
-    for day, offset in _days(zone_name, first, days):
+    for day, offset in local_days(zone_name, first, days):
         if not probe.matches_day(day):
             continue
         if offset is None:
@@ -95,7 +95,7 @@ def _transition_day_runs(hours: tuple[int, ...], minutes: tuple[int, ...], day: 
 
 
 @functools.lru_cache(maxsize=256)
-def _days(zone_name: str, first: date, days: int) -> tuple[tuple[date, int | None], ...]:
+def local_days(zone_name: str, first: date, days: int) -> tuple[tuple[date, int | None], ...]:
     """Each local day of the window with its UTC offset in minutes, or None on a day whose
     offset changes (those days are handled run by run)."""
     zone = cron.get_zone(zone_name)
