@@ -71,10 +71,10 @@ def test_same_minute_on_one_backend_across_zones_and_dst(tmp_path: Path) -> None
                  doc("other-backend", "15 1 * * *", "github-actions"),
                  doc("paused", "15 1 * * *", "gitlab-ci", "  suspend: true"))
     assert linted(path) == [
-        f"{path}:15:13: warning: spec.schedule: fires in the same minute as berlin (line 6) on gitlab-ci, first at "
+        f"{path}:15:13: warning: spec.schedule: fires in the same minute as berlin on gitlab-ci, first at "
         "2026-01-05T01:15Z; write the minute as H so each schedule gets its own",
         # 02:15 and 02:45 do not exist in Berlin on 2026-03-29: both run at 03:00 CEST.
-        f"{path}:24:13: warning: spec.schedule: fires in the same minute as berlin (line 6) on gitlab-ci, first at "
+        f"{path}:24:13: warning: spec.schedule: fires in the same minute as berlin on gitlab-ci, first at "
         "2026-03-29T01:00Z; write the minute as H so each schedule gets its own",
     ]
 
@@ -94,7 +94,7 @@ def test_two_hashed_minutes_that_meet_get_ranges_as_advice(tmp_path: Path, monke
     path = write(tmp_path, doc(first, "H 2 * * *", "kubernetes", "  startingDeadlineSeconds: 600"),
                  doc(second, "H 2 * * *", "kubernetes", "  startingDeadlineSeconds: 600"))
     assert linted(path) == [
-        f"{path}:16:13: warning: spec.schedule: fires in the same minute as {first} (line 6) on kubernetes, first at "
+        f"{path}:16:13: warning: spec.schedule: fires in the same minute as {first} on kubernetes, first at "
         f"2026-01-01T02:{int(minute):02d}Z; their minutes hashed alike: give them H(a-b) ranges that do not overlap, "
         "such as H(0-29) and H(30-59)"]
 
@@ -152,3 +152,12 @@ def test_strict_turns_github_annotations_into_errors(tmp_path: Path, capsys: pyt
     assert out.splitlines()[-1] == (
         f"::error file={path},line=6,col=13,title=jmo-schedule%3A spec.schedule::fires at minute 30, a round minute "
         "where schedules pile up too; write the minute as H (H 2 * * *) to spread it, or pick another minute such as 17")
+
+
+def test_a_collision_reads_the_same_all_year(tmp_path: Path) -> None:
+    # The message is a Code Quality fingerprint on GitLab: it must not move from day to day.
+    path = write(tmp_path, doc("a", "17 2 * * 1", "gitlab-ci"), doc("b", "17 2 1 * *", "gitlab-ci"))
+    said = {tuple(linted(path, now)) for now in (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 6, 30, 12, tzinfo=UTC),
+                                                  datetime(2026, 12, 31, 23, 59, tzinfo=UTC))}
+    assert said == {(f"{path}:15:13: warning: spec.schedule: fires in the same minute as a on gitlab-ci, first at "
+                     "2026-06-01T02:17Z; write the minute as H so each schedule gets its own",)}

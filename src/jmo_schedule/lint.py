@@ -5,7 +5,9 @@ that will hurt once they run. `--strict` turns them (and every other warning) in
   github-actions or gitlab-ci cron at minute 0 or 30 (write H), a kubernetes schedule
   without startingDeadlineSeconds. Every load already warns about GitHub's minute 0.
 - Two schedules of the file on the same backend that fire in the same minute (over the
-  next 366 days, DST changes included): the platform starts both at once.
+  calendar year of `now`, DST changes included): the platform starts both at once. A year
+  from 1 January, not from `now`, so the message (and GitLab's Code Quality fingerprint,
+  made from it) stays the same from one day's pipeline to the next.
 - A schedule that fires more often than its own recorded local scans take
   ($JMO_HOME/runs/NAME.json, when present): with concurrencyPolicy Forbid runs are then
   skipped, with Allow they pile up.
@@ -13,7 +15,7 @@ that will hurt once they run. `--strict` turns them (and every other warning) in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from .errors import Problem
 from .loader import LoadResult, Located
@@ -37,7 +39,8 @@ def lint(result: LoadResult, now: datetime, *, home: str | None = None) -> list[
     fields they are about."""
     positions = _Positions(result)
     problems = platform_problems(result.items, positions)
-    problems += collision_problems(result.items, now, positions)
+    year = now.astimezone(timezone.utc).year
+    problems += collision_problems(result.items, datetime(year, 1, 1, tzinfo=timezone.utc), positions)
     problems += history_problems(result.items, now, positions, home)
     known = set(result.problems)
     return [p for p in problems if p not in known]
@@ -126,8 +129,9 @@ class _Positions:
         return Problem(item.file, line, column, path_text(item.path + ("spec", "schedule")), message, severity)
 
 
-def collision_problems(items: Sequence[Located], now: datetime, positions: _Positions) -> list[Problem]:
-    """One warning per schedule that fires in the same minute as an earlier one of its backend."""
+def collision_problems(items: Sequence[Located], start: datetime, positions: _Positions) -> list[Problem]:
+    """One warning per schedule that fires in the same minute as an earlier one of its
+    backend, in the COLLISION_DAYS from `start`."""
     from . import collisions, hcron
 
     by_backend: dict[str, list[collisions.Firing]] = {}
@@ -135,7 +139,7 @@ def collision_problems(items: Sequence[Located], now: datetime, positions: _Posi
         spec = item.schedule.spec
         if spec.suspend:
             continue
-        firing = collisions.Firing(item, spec.schedule, spec.timezone, now, COLLISION_DAYS)
+        firing = collisions.Firing(item, spec.schedule, spec.timezone, start, COLLISION_DAYS)
         by_backend.setdefault(spec.backend.type, []).append(firing)
     problems = []
     for backend, firings in by_backend.items():
@@ -145,10 +149,8 @@ def collision_problems(items: Sequence[Located], now: datetime, positions: _Posi
             both_hashed = all(_minute_hashed(i) for i in (this, other))
             advice = ("their minutes hashed alike: give them H(a-b) ranges that do not overlap, such as H(0-29) and "
                       "H(30-59)") if both_hashed else "write the minute as H so each schedule gets its own"
-            line = positions.problem(other, "").line
-            where = f" (line {line})" if line is not None else ""
             problems.append(positions.problem(this, (
-                f"fires in the same minute as {other.schedule.name}{where} on {backend}, first at "
+                f"fires in the same minute as {other.schedule.name} on {backend}, first at "
                 f"{collisions.as_datetime(minute):%Y-%m-%dT%H:%MZ}; {advice}")))
     return problems
 
