@@ -86,6 +86,8 @@ def identify(path: str, env: Mapping[str, str] | None = None) -> str:
     return _identify(os.path.abspath(path), tuple(env.get(k) or "" for k in CI_VARS))
 
 
+# Cached per process: a file's repository does not change while a command runs, and sync
+# loads earlier versions of the file too.
 @functools.lru_cache(maxsize=64)
 def _identify(path: str, ci: tuple[str, ...]) -> str:
     folder = os.path.dirname(path)
