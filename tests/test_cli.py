@@ -58,9 +58,19 @@ spec:
 # validate
 
 
+# What the schedule lint says about the guide's example file: warnings, not errors.
+EXAMPLE_LINT = (
+    "{file}:14:13: warning: spec.schedule: fires at minute 0, when GitLab's pipeline schedules pile up: GitLab names "
+    "top-of-the-hour schedules its biggest source of queue congestion; write the minute as H (H 2 * * 1) to spread "
+    "it, or pick another minute such as 17\n"
+    "{file}:72:1: warning: spec: no startingDeadlineSeconds: a run the CronJob controller missed starts however late, "
+    "and after more than 100 missed schedules it starts none; set one, such as 3600\n"
+)
+
+
 def test_validate_ok(capsys: pytest.CaptureFixture[str], example_file: Path) -> None:
     code, out, err = run(capsys, "validate", "-f", str(example_file))
-    assert (code, out, err) == (0, f"{example_file}: 4 schedules, valid\n", "")
+    assert (code, out, err) == (0, f"{example_file}: 4 schedules, valid\n", EXAMPLE_LINT.format(file=example_file))
 
 
 def test_validate_default_file(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -85,7 +95,7 @@ def test_validate_reports_every_error(capsys: pytest.CaptureFixture[str], tmp_pa
 def test_validate_quiet_and_several_files(capsys: pytest.CaptureFixture[str], tmp_path: Path, example_file: Path) -> None:
     bad = write(tmp_path, BAD)
     code, out, err = run(capsys, "validate", "-q", "-f", str(example_file), "-f", bad)
-    assert code == 1 and out == "" and len(err.splitlines()) == 2
+    assert code == 1 and out == "" and len(err.splitlines()) == 2 + 2  # the example's two lint warnings
 
 
 def test_validate_warning_only_exits_0(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -399,7 +409,7 @@ def test_executable_version_and_validate(example_file: Path) -> None:
     result = subprocess.run([exe(), "--version"], capture_output=True, text=True, check=False)
     assert (result.returncode, result.stdout, result.stderr) == (0, f"jmo-schedule {__version__}\n", "")
     result = subprocess.run([exe(), "validate", "-f", str(example_file)], capture_output=True, text=True, check=False)
-    assert (result.returncode, result.stderr) == (0, "")
+    assert (result.returncode, result.stderr) == (0, EXAMPLE_LINT.format(file=example_file))
 
 
 def test_executable_exit_codes_and_one_line_errors(tmp_path: Path) -> None:

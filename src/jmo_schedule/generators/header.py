@@ -12,6 +12,7 @@ import shlex
 from collections.abc import Sequence
 
 from ..core.cron import describe
+from ..core.hcron import shown
 from ..core.model import ScanSchedule
 
 
@@ -52,7 +53,8 @@ def header(source: str, names: Sequence[str], lines: Sequence[str], comment: str
 def schedule_line(schedule: ScanSchedule) -> str:
     """One header line for a schedule: name, cron, zone and what the cron means."""
     spec = schedule.spec
-    line = f"{schedule.name}: cron {spec.schedule!r} in {spec.timezone}: {describe(spec.schedule, spec.timezone)}"
+    # hook (issue 16): shown() writes an H cron as 'H 2 * * *' -> '37 2 * * *' (H hashed for ...)
+    line = f"{schedule.name}: cron {shown(spec)} in {spec.timezone}: {describe(spec.schedule, spec.timezone)}"
     if spec.suspend:
         line += " [suspended]"
     return line

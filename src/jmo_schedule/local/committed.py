@@ -20,6 +20,7 @@ from typing import Any, ContextManager
 from ruamel.yaml import YAML
 
 from ..core.files import atomic_write, locked
+from ..core.hcron import as_written
 from ..core.loader import check_text, read_text
 from ..core.model import API_VERSION, LIST_KIND, ScanSchedule, ScheduleMetadata, ScheduleSpec
 from ..errors import NotFoundError, ValidationError
@@ -122,7 +123,7 @@ class CommittedFile:
         for field in ("uid", "creationTimestamp", "generation"):
             if field not in (target.get("metadata") or {}):
                 data["metadata"].pop(field, None)
-        _merge_into(target, data)
+        _merge_into(target, as_written(data, changed.spec))  # hook (issue 16): an unchanged H cron stays as written
         self._dump(fmt, docs)
         changed.metadata.resourceVersion = _content_version(ScanSchedule.from_dict(data).to_dict(include_status=False))
 
