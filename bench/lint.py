@@ -36,8 +36,9 @@ def best(fn: Callable[[], object], rounds: int = 3) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from jmo_schedule import calendar_view, lint
-    from jmo_schedule.loader import check_file
+    from jmo_schedule.commands.validate import recorded_runs
+    from jmo_schedule.core import calendar_view, lint
+    from jmo_schedule.core.loader import check_file
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=1000)
@@ -53,9 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = check_file(path)
             assert not result.errors, result.errors[:3]
             load = best(lambda: check_file(path))
-            linted = best(lambda: lint.lint(result, NOW))
+            linted = best(lambda: lint.lint(result, NOW, runs=recorded_runs))
             week = best(lambda: calendar_view.runs(result.schedules, NOW, NOW + timedelta(days=7)))
-            warnings = len(lint.lint(result, NOW))
+            warnings = len(lint.lint(result, NOW, runs=recorded_runs))
             print(f"{mix:>9}: {args.count} schedules  load {load:.3f} s  lint {linted:.3f} s ({warnings} warnings)  "
                   f"calendar of a week {week:.3f} s")
     return 0

@@ -68,14 +68,22 @@ def platform_problems(items: Sequence[CheckedItem], positions: _Positions) -> li
     kubernetes without a deadline), on each schedule as written in the file."""
     problems = []
     for item in items:
-        checker, written = positions.checker(item)
-        if checker is None:
+        written = dict(item.data["spec"])
+        if item.hashed is not None:
+            written["schedule"] = item.hashed.template
+        # First without the document: the file is read again for positions only when a warning needs them.
+        if not _platform_warnings(item, Checker(item.file, None, True), written).problems:
             continue
-        platform_warnings(checker, written, item.path + ("spec",), backend(item),
-                          resolved=spec(item)["schedule"], round_minutes=LINT_ROUND_MINUTES,
-                          deadline_required=LINT_DEADLINE_BACKENDS)
-        problems += checker.problems
+        checker, as_written = positions.checker(item)
+        if checker is not None:
+            problems += _platform_warnings(item, checker, as_written).problems
     return problems
+
+
+def _platform_warnings(item: CheckedItem, checker: Checker, written: object) -> Checker:
+    platform_warnings(checker, written, item.path + ("spec",), backend(item), resolved=spec(item)["schedule"],
+                      round_minutes=LINT_ROUND_MINUTES, deadline_required=LINT_DEADLINE_BACKENDS)
+    return checker
 
 
 def strict(problems: Sequence[Problem]) -> list[Problem]:
@@ -138,15 +146,15 @@ class _Positions:
 def collision_problems(items: Sequence[CheckedItem], start: datetime, positions: _Positions) -> list[Problem]:
     """One warning per schedule that fires in the same minute as an earlier one of its
     backend, in the COLLISION_DAYS from `start`."""
-    by_backend: dict[str, list[collisions.Firing]] = {}
+    by_backend: dict[str, list[CheckedItem]] = {}
     for item in items:
-        values = spec(item)
-        if values["suspend"]:
-            continue
-        firing = collisions.Firing(item, values["schedule"], values["timezone"], start, COLLISION_DAYS)
-        by_backend.setdefault(backend(item), []).append(firing)
+        if not spec(item)["suspend"]:
+            by_backend.setdefault(backend(item), []).append(item)
     problems = []
-    for on, firings in by_backend.items():
+    for on, group in by_backend.items():
+        if len(group) < 2:  # alone on its backend: nothing to meet (and a year of fire times not worked out)
+            continue
+        firings = [collisions.Firing(i, spec(i)["schedule"], spec(i)["timezone"], start, COLLISION_DAYS) for i in group]
         for later, earlier, minute in collisions.find(firings):
             this, other = later.key, earlier.key
             assert isinstance(this, CheckedItem) and isinstance(other, CheckedItem)
