@@ -111,7 +111,7 @@ def _min_interval(expr: str) -> int:
 class Checker:
     """Collects problems for one document, resolving paths to file positions."""
 
-    # hook (issue 16): the loader sets it; an H cron is hashed for this file's repository
+    # hook (issue 16): core/check.py sets it; an H cron is hashed for this file's repository
     resolver: hcron.Resolver | None = None
 
     def __init__(self, filename: str, doc: Document | None, committed: bool, source_lines: list[str] | None = None):
