@@ -47,7 +47,7 @@ from act_helpers import (  # noqa: E402
     checkout_stub,
     stub,
 )
-from fake_apis import FakeServer  # noqa: E402
+from fakes.slack import FakeSlack  # noqa: E402
 
 VENV_BIN = ROOT / ".venv" / "bin"
 STUB_SCANNER = ROOT / "tests" / "stub_scanner"
@@ -208,7 +208,7 @@ def scheduled_run(target: Path, workdir: Path) -> dict[str, Any]:
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     action = _copy_action(target, workdir / "action")
     local = _stand_ins([text, (action / "action.yml").read_text()], action, workdir / "stubs")
-    slack = FakeServer().start()
+    slack = FakeSlack().start()
     try:
         rc, log, wall = _act(workdir, "workflow_dispatch", local,
                              {"JMO_TEST_EXPORT": str(workdir / "export"), "JMO_TEST_UV": str(VENV_BIN / "uv"),

@@ -62,7 +62,12 @@ DOCS: dict[str, str] = {
     "spec.jobTemplate.options": "Scanner options.",
     "spec.jobTemplate.options.fail_on": "Fail the run at findings of this severity or worse (jmo report --fail-on).",
     "spec.jobTemplate.notifications": "Slack messages on success and failure.",
-    "spec.jobTemplate.notifications.channels": "Each {type: slack, url: ${SECRET_VARIABLE}}.",
+    "spec.jobTemplate.notifications.channels": "Each {type: slack, url: ${SECRET_VARIABLE}}, with optional "
+                                                "events and minSeverity.",
+    "spec.jobTemplate.notifications.channels[].events": "What the channel is told of: success, failure, "
+        "new-findings, skipped, missed (default: success and failure). A failure reaches every channel.",
+    "spec.jobTemplate.notifications.channels[].minSeverity": "A new finding below this severity does not "
+        "count as new-findings.",
     "status": "Written by jmo-schedule in its local store; ignored in committed files.",
 }
 
@@ -134,8 +139,13 @@ def build_schema() -> dict[str, Any]:
 
     channel = _obj({"type": {"enum": ["slack"]},
                     "url": {"type": "string", "pattern": r.ENV_REF_RE.pattern,
-                            "description": "A ${VARIABLE} naming a CI secret; a committed file never holds the URL."}},
-                   "spec.jobTemplate.notifications.channels[]", required=tuple(r.CHANNEL_FIELDS))
+                            "not": {"pattern": r.RESERVED_ENV_REF_RE.pattern},
+                            "description": "A ${VARIABLE} naming a CI secret; a committed file never holds the URL. "
+                                           "Not a variable the job itself uses (PATH, HOME, JMO_*, CI_*, GITHUB_*, "
+                                           "LD_*, proxies...)."},
+                    **_kinds(r.CHANNEL_KINDS)},
+                   "spec.jobTemplate.notifications.channels[]", required=r.CHANNEL_REQUIRED)
+    assert tuple(channel["properties"]) == r.CHANNEL_FIELDS
     notifications = _obj({"enabled": {"type": "boolean", "default": True},
                           "channels": {"type": "array", "items": channel}}, "spec.jobTemplate.notifications")
     assert tuple(notifications["properties"]) == r.NOTIFICATION_FIELDS

@@ -117,6 +117,22 @@ def peak_memory() -> Iterator[list[int]]:
 
 
 @pytest.fixture
+def api_server() -> Iterator[FakeSlack]:
+    """A scripted API server on 127.0.0.1 (answers `{"ok": true}` unless told otherwise)."""
+    server = FakeSlack(default=(200, {"ok": True}, {})).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[FakeSlack]:
+    """Another origin (same host, another port): it must never see a credential."""
+    server = FakeSlack(default=(200, {"stolen": True}, {})).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def slack() -> Iterator[FakeSlack]:
     """A local Slack incoming webhook answering `ok` (fakes/slack.py); `.received` holds
     every message posted to it."""

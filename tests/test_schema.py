@@ -146,6 +146,9 @@ def test_base_document_is_valid_for_both(validator: Draft202012Validator) -> Non
     ("spec.jobTemplate.options.fail_on", "high"),
     ("spec.jobTemplate.notifications.channels.0.url", "https://hooks.slack.com/services/T0/B0/X"),
     ("spec.jobTemplate.notifications.channels.0.type", "teams"),
+    ("spec.jobTemplate.notifications.channels.0.url", "${PATH}"),
+    ("spec.jobTemplate.notifications.channels.0.url", "${JMO_SCANNER}"),
+    ("spec.jobTemplate.notifications.channels.0.url", "${https_proxy}"),
     ("spec", KeyError),
     ("apiVersion", "jmo.security/v1"),
 ])

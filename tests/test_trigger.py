@@ -343,3 +343,23 @@ def test_kubernetes_apply_runs_kubectl(kubectl: Path, schedules_file: Path, monk
                         r"--from=cronjob/jmo-cluster-scan --namespace security failed: error: failed to create job: "
                         r"jobs\.batch is forbidden: User \"dev\" cannot create resource \"jobs\" in API group \"batch\" "
                         r"in the namespace \"security\"\n", err), err
+
+
+def test_gitlab_refuses_a_play_its_guard_would_skip_as_too_late(gitlab: FakeGitLab, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """GitLab runs a played schedule's pipeline as a scheduled one: outside the deadline
+    window after a fire time the guard would skip it, so nothing is played and the error
+    says why; inside the window the play goes ahead."""
+    path = tmp_path / "schedules.yaml"
+    path.write_text(FILE.replace('schedule: "0 1 * * *"\n  backend: {type: gitlab-ci}',
+                                      'schedule: "0 1 * * *"\n  startingDeadlineSeconds: 3600\n'
+                                      '  backend: {type: gitlab-ci}'))
+    assert main(["trigger", "gl-nightly", "-f", str(path), "--now", "2026-11-02T14:00:00Z"]) == 1
+    assert out_err(capsys)[1] == (
+        "jmo-schedule: error: gl-nightly: not played: GitLab starts a played schedule's pipeline as a scheduled one, "
+        "and its guard skips a run that starts more than startingDeadlineSeconds (3600) after its fire time (the "
+        "last: 2026-11-02T01:00:00Z (01:00 UTC)); play it within that window after a fire time, or raise "
+        "startingDeadlineSeconds\n")
+    assert gitlab.writes() == []
+    assert main(["trigger", "gl-nightly", "-f", str(path), "--now", "2026-11-02T01:40:00Z"]) == 0
+    assert gitlab.writes() == [("POST", "/api/v4/projects/42/pipeline_schedules/2/play", {})]

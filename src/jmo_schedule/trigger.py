@@ -9,7 +9,9 @@
   (`GET /repos/{owner}/{repo}` -> `default_branch`) or `ref`. The token needs actions: write.
 - gitlab-ci: plays the pipeline schedule `jmo-schedule: <name>` that gitlab-schedules made
   (`POST /projects/:id/pipeline_schedules/:id/play`, 201): at least the Developer role, one
-  play per schedule and user a minute.
+  play per schedule and user a minute. GitLab starts a played schedule's pipeline as a
+  scheduled one (CI_PIPELINE_SOURCE=schedule), so its guard applies startingDeadlineSeconds:
+  when the guard would skip it, nothing is played and the error says why.
 - kubernetes: `kubectl create job <cronjob>-manual-<time> --from=cronjob/<cronjob>` with the
   CronJob name and namespace the generator writes; printed, or run with `apply`.
 
@@ -25,8 +27,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from .core import policy
+from .core.cron import previous_run
 from .core.gitlab_names import DESCRIPTION_PREFIX, managed_name, short_ref
 from .core.model import ScanSchedule
+from .core.timefmt import utc_and_wall
 from .errors import JmoError
 from .generators.github_actions import path_for
 from .generators.kubernetes import cronjob
@@ -82,12 +87,23 @@ def trigger_github(schedule: ScanSchedule, client: GitHub, ref: str | None = Non
 # GitLab CI
 
 
-def trigger_gitlab(schedule: ScanSchedule, client: GitLab) -> Triggered:
-    """Play the project's pipeline schedule `jmo-schedule: <name>` (the lowest id if several)."""
+def trigger_gitlab(schedule: ScanSchedule, client: GitLab, now: datetime) -> Triggered:
+    """Play the project's pipeline schedule `jmo-schedule: <name>` (the lowest id if several),
+    unless the pipeline's guard would skip it as too late (JmoError: nothing is played)."""
     skipped = skipped_when_suspended(schedule)
     if skipped:
         return skipped
     name = schedule.metadata.name
+    spec = schedule.spec
+    nominal = previous_run(spec.schedule, spec.timezone, now)
+    verdict: policy.Verdict[object] = policy.decide(spec, now=now, nominal=nominal, who_else=lambda: ())
+    if verdict.reason == policy.MISSED_DEADLINE:
+        assert nominal is not None
+        raise JmoError(
+            f"{name}: not played: GitLab starts a played schedule's pipeline as a scheduled one, and its guard "
+            f"skips a run that starts more than startingDeadlineSeconds ({spec.startingDeadlineSeconds}) after its "
+            f"fire time (the last: {utc_and_wall(nominal, spec.timezone)}); play it within that window after a fire "
+            "time, or raise startingDeadlineSeconds")
     token_variable = client.token_variable
     found = sorted((item for item in client.list_schedules() if managed_name(item.get("description")) == name),
                    key=lambda item: int(item.get("id", 0)))

@@ -40,12 +40,13 @@ spec:
       channels:
         - type: slack
           url: ${{{hook}}}
+          events: [{events}]
 """
 
 
 def schedule(name: str, backend: str, cron: str = "0 2 * * *", tz: str = "UTC", config: str = "",
-             hook: str = "SLACK_WEBHOOK_URL") -> str:
-    return SCHEDULE.format(name=name, backend=backend, cron=cron, tz=tz, config=config, hook=hook)
+             hook: str = "SLACK_WEBHOOK_URL", events: str = "success, failure, missed") -> str:
+    return SCHEDULE.format(name=name, backend=backend, cron=cron, tz=tz, config=config, hook=hook, events=events)
 
 
 def write(tmp_path: Path, *docs: str) -> str:
@@ -159,6 +160,27 @@ def test_github_disabled_for_inactivity_fixed_and_notified(github: FakeGitHub, s
     assert text.startswith("*quiet* (github-actions): *Disabled*\n• workflow jmo-quiet.yml was disabled_inactivity")
     assert "nightly" not in json.dumps(payload)
     assert text.endswith("• fixed: enabled workflow jmo-quiet.yml (was disabled_inactivity)")
+
+
+@pytest.mark.parametrize(("events", "told"), [
+    ("success, failure", False),  # the default: audit findings other than failing runs are `missed`
+    ("missed", True),
+    ("new-findings, skipped", False),
+])
+def test_audit_messages_go_to_the_channels_whose_events_include_missed(
+        github: FakeGitHub, slack: FakeSlack, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        events: str, told: bool) -> None:
+    path = write(tmp_path, schedule("quiet", "github-actions", events=events))
+    github.add_workflow("jmo-quiet.yml", state="disabled_manually")
+    code, data, err = audit_json(capsys, "-f", path, "--now", "2026-11-08T00:00:00Z", "--notify")
+    assert data[0]["state"] == "Disabled"
+    if told:
+        assert err == "notify: sent to channel 1 (${SLACK_WEBHOOK_URL}) (quiet)\n"
+        assert len(slack.requests) == 1
+    else:
+        assert err == (f"notify: channel 1 (${{SLACK_WEBHOOK_URL}}): not told that quiet is Disabled: its events "
+                       f"({', '.join(sorted(e.strip() for e in events.split(',')))}) do not include missed\n")
+        assert slack.requests == []
 
 
 def test_github_refusals_are_one_line_and_the_rest_is_still_audited(github: FakeGitHub, tmp_path: Path,
@@ -378,7 +400,9 @@ def test_local_history_with_a_missed_night(machine: Path, tmp_path: Path, capsys
     (history / "laptop.json").write_text("{broken")
     code, data, _ = audit_json(capsys, "-f", path, "--now", "2026-11-07T00:00:00Z")
     assert data[0]["state"] == "Unknown"
-    assert data[0]["problems"][0]["message"].startswith(f"{history / 'laptop.json'}: cannot read the run history (")
+    assert data[0]["problems"][0]["message"] == (
+        f"{history / 'laptop.json'}:1:2: the run history is not valid JSON (Expecting property name enclosed in "
+        "double quotes); fix it or move it aside")
 
 
 # ------------------------------------------------------------------------------------

@@ -38,8 +38,9 @@ def test_atomic_write_failure_keeps_the_old_file_and_no_temp(tmp_path: Path, mon
         raise OSError(18, "Invalid cross-device link")
 
     monkeypatch.setattr(os, "replace", fail)
-    with pytest.raises(OSError):
+    with pytest.raises(JmoError) as exc:
         atomic_write(str(path), "new")
+    assert str(exc.value) == f"{path}: cannot write: Invalid cross-device link"
     monkeypatch.undo()
     assert path.read_text() == "old"
     assert sorted(os.listdir(tmp_path)) == ["f.json"]

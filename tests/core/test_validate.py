@@ -452,10 +452,48 @@ def test_notification_channels() -> None:
         "schedules.yaml:13:11: spec.jobTemplate.notifications.channels[1]: type is required (type: slack)",
         "schedules.yaml:14:11: spec.jobTemplate.notifications.channels[2]: url is required (url: ${SLACK_WEBHOOK_URL})",
         "schedules.yaml:16:16: spec.jobTemplate.notifications.channels[3].url: expected a string, got a number",
-        "schedules.yaml:17:11: spec.jobTemplate.notifications.channels[3].token: unknown field (expected one of: type, url)",
+        "schedules.yaml:17:11: spec.jobTemplate.notifications.channels[3].token: unknown field (expected one of: "
+        "type, url, events, minSeverity)",
     ]
     assert spec_problems('schedule: "0 2 * * *"\njobTemplate: {notifications: {channels: x}}\n') == [
         "schedules.yaml:7:43: spec.jobTemplate.notifications.channels: expected a list of channels, got a string"
+    ]
+
+
+def test_channel_events_and_min_severity() -> None:
+    assert spec_problems("""\
+        schedule: "0 2 * * *"
+        jobTemplate:
+          notifications:
+            channels:
+              - type: slack
+                url: ${SLACK_A}
+                events: [success, new-finding, failure, failure, 3]
+                minSeverity: high
+              - type: slack
+                url: ${SLACK_B}
+                events: missed
+              - type: slack
+                url: ${SLACK_C}
+                events: []
+                minSevrity: LOW
+              - type: slack
+                url: ${SLACK_D}
+                events: [new-findings, skipped, missed]
+                minSeverity: MEDIUM
+        """) == [
+        "schedules.yaml:12:29: spec.jobTemplate.notifications.channels[0].events[1]: 'new-finding' is not one of "
+        "success, failure, new-findings, skipped, missed (did you mean new-findings?)",
+        "schedules.yaml:12:51: spec.jobTemplate.notifications.channels[0].events[3]: failure is listed twice",
+        "schedules.yaml:12:60: spec.jobTemplate.notifications.channels[0].events[4]: a number is not one of "
+        "success, failure, new-findings, skipped, missed",
+        "schedules.yaml:13:24: spec.jobTemplate.notifications.channels[0].minSeverity: 'high' is not one of "
+        "CRITICAL, HIGH, MEDIUM, LOW, INFO",
+        "schedules.yaml:16:19: spec.jobTemplate.notifications.channels[1].events: expected a list such as "
+        "[success, failure], got a string",
+        "schedules.yaml:19:19: spec.jobTemplate.notifications.channels[2].events: must not be an empty list",
+        "schedules.yaml:20:11: spec.jobTemplate.notifications.channels[2].minSevrity: unknown field "
+        "(did you mean minSeverity?)",
     ]
 
 
@@ -469,6 +507,27 @@ def test_local_store_url_rules() -> None:
         "schedules.yaml:7:63: spec.jobTemplate.notifications.channels[0].url: must be a whole ${VAR} reference or an "
         "https URL"
     ]
+
+
+@pytest.mark.parametrize(("name", "rule"), [
+    ("PATH", "PATH"), ("HOME", "HOME"), ("BASH_ENV", "BASH_ENV"), ("https_proxy", "https_proxy"), ("CI", "CI"),
+    ("JMO_SCANNER", "JMO_*"), ("CI_JOB_TOKEN", "CI_*"), ("GITHUB_TOKEN", "GITHUB_*"), ("GITLAB_CI", "GITLAB_*"),
+    ("LD_PRELOAD", "LD_*"), ("PYTHONPATH", "PYTHON*"), ("PIP_INDEX_URL", "PIP_*"), ("RUNNER_TEMP", "RUNNER_*"),
+])
+def test_a_channel_may_not_name_a_variable_the_job_uses(name: str, rule: str) -> None:
+    base = 'schedule: "0 2 * * *"\njobTemplate: {notifications: {channels: [{type: slack, url: "%s"}]}}\n'
+    for committed in (True, False):  # the local store's run puts it in notify's environment too
+        assert spec_problems(base % f"${{{name}}}", committed=committed) == [
+            f"schedules.yaml:7:63: spec.jobTemplate.notifications.channels[0].url: ${{{name}}} names a variable the "
+            f"job itself uses ({rule}), which the secret would replace there; name the secret something else, such as "
+            "SLACK_WEBHOOK_URL"
+        ]
+
+
+@pytest.mark.parametrize("name", ["SLACK_WEBHOOK_URL", "PATHS", "CIRCLE", "path", "HOMEBREW_HOOK", "JMO", "MY_CI_HOOK"])
+def test_a_channel_may_name_any_other_variable(name: str) -> None:
+    base = 'schedule: "0 2 * * *"\njobTemplate: {notifications: {channels: [{type: slack, url: "%s"}]}}\n'
+    assert spec_problems(base % f"${{{name}}}") == []
 
 
 def test_github_actions_more_often_than_5_minutes_is_a_warning() -> None:

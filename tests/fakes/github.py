@@ -45,6 +45,12 @@ class FakeGitHub:
       step concluded `skipped`.
     - `GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations`: the job's annotations
       (the guard's `::notice`); 403 without checks: read (`can_read_checks`).
+    - `GET /repos/{owner}/{repo}/actions/artifacts?name=NAME`: {total_count, artifacts}, newest
+      first, each with id, name, size_in_bytes, archive_download_url, expired, created_at,
+      expires_at and workflow_run {id, head_branch, head_sha}; 403 without actions: read.
+    - `GET /repos/{owner}/{repo}/actions/artifacts/{id}/zip`: 302 Found to a short-lived URL
+      on another host (`storage`, GitHub's blob storage), which serves the zip with no
+      Authorization asked for; 410 Gone "Artifact has expired"; 403 without actions: read.
     """
 
     def __init__(self, repo: str, token: str, page_cap: int = 2, can_write: bool = True, can_read: bool = True,
@@ -70,6 +76,22 @@ class FakeGitHub:
         self.workflow_state: dict[str, str] = {}  # file name -> state
         self.workflow_created: dict[str, str] = {}  # file name -> created_at
         self.skips: dict[int, str | None] = {}  # run id -> the guard's reason (its Scan step skipped)
+        self.artifacts: dict[int, dict[str, Any]] = {}  # id -> artifact
+        self.storage = BlobStorage()  # where artifact downloads redirect to: another host
+
+    def add_artifact(self, name: str, run_id: int, archive: bytes, created_at: str, expired: bool = False) -> int:
+        artifact_id = 9000 + len(self.artifacts)
+        self.storage.blobs[artifact_id] = archive
+        self.artifacts[artifact_id] = {
+            "id": artifact_id, "node_id": f"MDg6QXJ0aWZhY3Q{artifact_id}", "name": name, "size_in_bytes": len(archive),
+            "url": f"{self.url}/repos/{self.repo}/actions/artifacts/{artifact_id}",
+            "archive_download_url": f"{self.url}/repos/{self.repo}/actions/artifacts/{artifact_id}/zip",
+            "expired": expired, "created_at": created_at, "updated_at": created_at,
+            "expires_at": "2027-02-28T02:10:00Z", "digest": None,
+            "workflow_run": {"id": run_id, "repository_id": 1296269, "head_repository_id": 1296269,
+                             "head_branch": self.default_branch, "head_sha": "0123456789abcdef0123456789abcdef01234567"},
+        }
+        return artifact_id
 
     def add_workflow(self, workflow: str, dispatchable: bool = True, state: str = "active",
                      created_at: str = "2026-01-05T10:00:00.000Z") -> None:
@@ -160,6 +182,7 @@ class FakeGitHub:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        self.storage.stop()
 
     DENIED = {"message": "Resource not accessible by integration",
               "documentation_url": "https://docs.github.com/rest/actions/workflow-runs", "status": "403"}
@@ -184,6 +207,22 @@ class FakeGitHub:
             if run is None:
                 return 404, self.NOT_FOUND, {}
             return (403, self.DENIED, {}) if not self.can_read else (200, self._jobs(run), {})
+        if method == "GET" and path == f"/repos/{self.repo}/actions/artifacts":
+            if not self.can_read:
+                return 403, self.DENIED, {}
+            found = [a for _, a in sorted(self.artifacts.items(), reverse=True)
+                     if "name" not in query or a["name"] == query["name"]]
+            return 200, {"total_count": len(found), "artifacts": found[: int(query.get("per_page", 30))]}, {}
+        z = re.fullmatch(rf"/repos/{repo}/actions/artifacts/(\d+)/zip", path)
+        if method == "GET" and z:
+            artifact = self.artifacts.get(int(z.group(1)))
+            if artifact is None:
+                return 404, self.NOT_FOUND, {}
+            if not self.can_read:
+                return 403, self.DENIED, {}
+            if artifact["expired"]:
+                return 410, {"message": "Artifact has expired", "status": "410"}, {}
+            return 302, None, {"Location": f"{self.storage.url}/blobs/{artifact['id']}.zip?sig=short-lived"}
         a = re.fullmatch(rf"/repos/{repo}/check-runs/(\d+)/annotations", path)
         if method == "GET" and a:
             run_id = int(a.group(1)) - 1_000_000
@@ -344,3 +383,38 @@ def _created_matches(created: str, query: str) -> bool:
         low, high = query.split("..", 1)
         return _when(low) <= at <= _when(high)
     return _when(query).date() == at.date()
+
+
+class BlobStorage:
+    """Where GitHub's artifact downloads redirect to: another host, which serves a blob to
+    anyone with the signed URL and records every request (a token sent here would leak)."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[int, bytes] = {}
+        self.requests: list[dict[str, Any]] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                parts = urlsplit(self.path)
+                fake.requests.append({"path": parts.path, "query": parts.query, "headers": dict(self.headers.items())})
+                m = re.fullmatch(r"/blobs/(\d+)\.zip", parts.path)
+                data = fake.blobs.get(int(m.group(1))) if m else None
+                self.send_response(200 if data is not None else 404)
+                self.send_header("Content-Type", "application/zip")
+                self.send_header("Content-Length", str(len(data or b"")))
+                self.end_headers()
+                self.wfile.write(data or b"")
+
+        self.server = serve(Handler)
+
+    @property
+    def url(self) -> str:
+        return "http://%s:%d" % self.server.server_address[:2]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -29,7 +29,13 @@ paginated) and GET /projects/:id/jobs/:job_id/artifacts/*artifact_path (one file
 artifacts archive, extracted by GitLab and answered as is; 404 "404 Not Found" for a job
 without artifacts or a path not in them; 403 for a Guest, who may not read jobs).
 
-Tokens: only PRIVATE-TOKEN authenticates here. GitLab lets CI_JOB_TOKEN call a short list of
+Artifacts archives (baselines): GET /projects/:id/jobs/:job_id/artifacts (the job's archive, a
+zip of its artifact files) and GET /projects/:id/jobs/artifacts/:ref_name/download?job=NAME
+(the archive of job NAME in the latest SUCCESSFUL pipeline of the ref: GitLab takes that
+pipeline first, so 404 when it has no such job). Both take PRIVATE-TOKEN, or JOB-TOKEN with the
+running job's token where the tier accepts it (`job_token_artifacts`: Premium and Ultimate).
+
+Tokens: elsewhere only PRIVATE-TOKEN authenticates here. GitLab lets CI_JOB_TOKEN call a short list of
 endpoints (docs: ci/jobs/ci_job_token.md, "Job token access"), and pipeline schedules, their
 pipelines and cancel are not on it: a JOB-TOKEN header is ignored, the request is anonymous,
 and the API's `authenticate!` answers 401, as this fake does.
@@ -49,12 +55,12 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 
-class RawText(str):
-    """An answer sent as it is (an artifact file), not as JSON."""
-
-
 # Pipeline statuses of a pipeline that has finished (GitLab's Ci::HasStatus COMPLETED_STATUSES).
 FINISHED = frozenset({"success", "failed", "canceled", "skipped"})
+
+
+class RawText(str):
+    """An answer sent as it is (an artifact file), not as JSON."""
 
 
 class FakeGitLab:
@@ -76,6 +82,8 @@ class FakeGitLab:
         self.played: set[int] = set()  # schedules played this minute (the play rate limit)
         self.jobs: dict[int, list[dict[str, Any]]] = {}  # pipeline id -> its jobs
         self.artifacts: dict[int, dict[str, str]] = {}  # job id -> {path: text}
+        self.job_token = "job-token-of-the-running-job"  # $CI_JOB_TOKEN of the job calling
+        self.job_token_artifacts = True  # the tier accepts the job token for artifacts (Premium, Ultimate)
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
@@ -91,7 +99,9 @@ class FakeGitLab:
                                        "ref": "main", "tag": False, "allow_failure": False,
                                        "web_url": f"https://gitlab.example.com/acme/app/-/jobs/{pipeline_id * 10 + 1}",
                                        "artifacts": [{"file_type": "archive", "filename": "artifacts.zip"}]
-                                       if artifacts else []}]
+                                       if artifacts else [],
+                                       **({"artifacts_file": {"filename": "artifacts.zip", "size": 1}}
+                                          if artifacts else {})}]
             self.artifacts[pipeline_id * 10 + 1] = dict(artifacts or {})
         day = pipeline_id % 100
         self.pipelines[pipeline_id] = {
@@ -204,9 +214,11 @@ class FakeGitLab:
 
             def _send(self, status: int, data: Any = None, headers: dict[str, str] | None = None) -> None:
                 raw = isinstance(data, RawText)
-                body = b"" if data is None else data.encode() if raw else json.dumps(data).encode()
+                zipped = isinstance(data, bytes)
+                body = data if zipped else b"" if data is None else data.encode() if raw else json.dumps(data).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "text/plain; charset=utf-8" if raw else "application/json")
+                self.send_header("Content-Type", "application/zip" if zipped else
+                                 "text/plain; charset=utf-8" if raw else "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
@@ -221,6 +233,11 @@ class FakeGitLab:
                     return self._send(200, {"messages": fake.receive_push(body["updates"], body["options"])})
                 with fake.lock:
                     fake.requests.append((method, parts.path, body or query))
+                    archive = re.fullmatch(r"/api/v4/projects/[^/]+/jobs/(\d+/artifacts|artifacts/.+/download)", parts.path)
+                    if (archive and method == "GET" and fake.job_token_artifacts and "PRIVATE-TOKEN" not in self.headers
+                            and self.headers.get("JOB-TOKEN") == fake.job_token):
+                        status, data, headers = fake.archive(parts.path, query)
+                        return self._send(status, data, headers)
                     if self.headers.get("PRIVATE-TOKEN") != fake.token:
                         return self._send(401, {"message": "401 Unauthorized"})
                     needed = {"api", "read_api"} if method == "GET" else {"api"}
@@ -261,6 +278,8 @@ class FakeGitLab:
             if int(jobs.group(2)) not in self.pipelines:
                 return 404, {"message": "404 Not found"}, {}
             return self._page(self.jobs.get(int(jobs.group(2)), []), query, f"pipelines/{jobs.group(2)}/jobs")
+        if re.fullmatch(r"/api/v4/projects/[^/]+/jobs/(\d+/artifacts|artifacts/.+/download)", path) and method == "GET":
+            return self.archive(path, query)
         art = re.fullmatch(r"/api/v4/projects/([^/]+)/jobs/(\d+)/artifacts/(.+)", path)
         if art and unquote(art.group(1)) == self.project and method == "GET":
             if self.role == "guest":
@@ -401,6 +420,29 @@ class FakeGitLab:
             mr.update(state="opened", closed_at=None, closed_by=None)
         mr["updated_at"] = "2026-11-25T10:00:00.000Z"
         return 200, json.loads(json.dumps(mr)), {}
+
+    def archive(self, path: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        """A job's artifacts archive (zip), by job id or as the latest successful pipeline's of a ref."""
+        import io
+        import zipfile
+
+        by_id = re.fullmatch(r"/api/v4/projects/[^/]+/jobs/(\d+)/artifacts", path)
+        if by_id:
+            job_id: int | None = int(by_id.group(1))
+        else:
+            ref = unquote(path.split("/jobs/artifacts/", 1)[1].rsplit("/download", 1)[0])
+            done = [p for _, p in sorted(self.pipelines.items(), reverse=True)
+                    if p["ref"] == ref and p["status"] == "success"]
+            jobs = self.jobs.get(done[0]["id"], []) if done else []
+            job_id = next((j["id"] for j in jobs if j["name"] == query.get("job")), None)
+        files = self.artifacts.get(job_id) if job_id is not None else None
+        if not files:
+            return 404, {"message": "404 Not Found"}, {}
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as zf:
+            for name, text in files.items():
+                zf.writestr(name, text)
+        return 200, buffer.getvalue(), {}
 
     def _cancel(self, method: str, pid: int) -> tuple[int, Any, dict[str, str]]:
         if method != "POST":

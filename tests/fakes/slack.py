@@ -37,6 +37,18 @@ def drip(chunks: list[bytes], every: float, status: int = 200) -> tuple[str, lis
     return ("drip", chunks, every, status)
 
 
+def trickle(raw: bytes, every: float) -> tuple[str, bytes, float]:
+    """A whole raw answer (status line, headers, body) sent one byte every `every` seconds:
+    a server that keeps the connection busy and never finishes within any sane limit."""
+    return ("trickle", raw, every)
+
+
+def flood(size: int, status: int = 200, declared: bool = False) -> tuple[str, int, int, bool]:
+    """An answer with a body of `size` bytes made as it is sent (never held in memory), with
+    a Content-Length when `declared`, else ending when the connection does."""
+    return ("flood", size, status, declared)
+
+
 @dataclass
 class FakeSlack:
     """A Slack incoming webhook (and any scripted HTTP server): answers `script` in order,
@@ -81,6 +93,13 @@ class FakeSlack:
                 if isinstance(answer, tuple) and answer and answer[0] == "drip":
                     self._drip(*answer[1:])
                     return
+                if isinstance(answer, tuple) and answer and answer[0] in ("trickle", "flood"):
+                    self.close_connection = True
+                    try:
+                        getattr(self, f"_{answer[0]}")(*answer[1:])
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # the client stopped reading, as it should
+                    return
                 status, text, headers = answer
                 data = text if isinstance(text, bytes) else (
                     json.dumps(text) if not isinstance(text, str) else text
@@ -110,6 +129,26 @@ class FakeSlack:
                         time.sleep(every)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
+
+            def _trickle(self, raw: bytes, every: float) -> None:
+                for i in range(len(raw)):
+                    self.wfile.write(raw[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(every)
+
+            def _flood(self, size: int, status: int, declared: bool) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                if declared:
+                    self.send_header("Content-Length", str(size))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                block = b" " * 65536
+                sent = 0
+                while sent < size:
+                    part = block[: min(len(block), size - sent)]
+                    self.wfile.write(part)
+                    sent += len(part)
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 

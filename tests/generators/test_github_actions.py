@@ -120,8 +120,21 @@ def test_weekly_example_structure() -> None:
     )
     notify = steps["Notify"]
     assert notify["env"] == {"SLACK_WEBHOOK_URL": "${{ secrets.SLACK_WEBHOOK_URL }}"}
+    assert notify["if"] == "always() && steps.guard.outputs.run == 'true'"
     assert notify["with"]["status"] == "${{ job.status == 'success' && 'success' || 'failure' }}"
     assert notify["with"]["sarif-upload"] == "${{ steps.sarif.outcome }}"
+    # The previous run's artifact, read with the job's token (actions: read).
+    assert notify["with"]["fetch-baseline"] is True and "message" not in notify["with"]
+
+
+def test_a_channel_told_of_skips_makes_notify_run_after_a_skip_too() -> None:
+    s = _schedule(notifications={"channels": [{"type": "slack", "url": "${TEAM_HOOK}"},
+                                              {"type": "slack", "url": "${OPS_HOOK}", "events": ["skipped"]}]})
+    notify = _steps(workflow(s))["Notify"]
+    assert notify["if"] == "always()"
+    assert notify["with"]["status"] == ("${{ steps.guard.outputs.run == 'false' && 'skipped' || "
+                                        "(job.status == 'success' && 'success' || 'failure') }}")
+    assert notify["with"]["message"] == "${{ steps.guard.outputs.reason }}"
 
 
 def test_code_scanning_false_drops_the_upload_and_its_permission() -> None:
@@ -256,6 +269,8 @@ def workflows_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _schedule("allow-policy", policy="Allow", targets={"repos_dir": "/repos", "images": ["a", "b"]}),
         _schedule("notify-literal", notifications={"enabled": True, "channels": [
             {"type": "slack", "url": "${A_HOOK}"}, {"type": "slack", "url": "${B_HOOK}"}]}),
+        _schedule("notify-skips", notifications={"channels": [
+            {"type": "slack", "url": "${A_HOOK}", "events": ["skipped", "new-findings"], "minSeverity": "HIGH"}]}),
         *[s for s in load_file(EXAMPLE) if s.spec.backend.type == "github-actions"],
     ]
     for path, text in generate_all(variants, "schedules.yaml").items():
@@ -524,3 +539,86 @@ def test_act_refused_sarif_upload_leaves_the_scan_green_and_says_so(tmp_path: Pa
             "repositories need GitHub Code Security); the findings are in the run's results artifact"
             in json.dumps(message, ensure_ascii=False))
     assert "sarif-secret" not in log
+
+
+# --- end to end with the real action: the second run compares with the previous artifact ---
+
+
+@pytest.mark.slow
+def test_act_second_run_fetches_the_previous_artifact_and_says_what_is_new(tmp_path: Path) -> None:
+    """The generated workflow's Notify step (fetch-baseline: true) asks the local GitHub API
+    for the newest jmo-results-nightly artifact of another run, follows the download to the
+    blob storage host without the token, and the message counts against it."""
+    import io
+    import zipfile
+
+    from act_helpers import PASSING_SCHEDULE, action_stubs, copy_action
+    from fakes.github import FakeGitHub
+    from fakes.slack import FakeSlack
+    from jmo_fixtures import finding
+
+    from jmo_schedule.core.loader import load_text
+
+    repo, stubs, export = tmp_path / "repo", tmp_path / "stubs", tmp_path / "export"
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    export.mkdir()
+    (repo / "schedules.yaml").write_text(PASSING_SCHEDULE)
+    (schedule,) = load_text(PASSING_SCHEDULE, "schedules.yaml")
+    lines = GitHubActionsGenerator().generate(schedule).splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith("    container:"))
+    del lines[start:start + 3]  # act needs Docker for `container:`; the host runs the steps
+    (repo / ".github" / "workflows" / "jmo-nightly.yml").write_text("".join(lines))
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+
+    # The previous run's artifact: what the scanner wrote then (one finding), as a zip of results/.
+    before = [finding("gitleaks", "generic-api-key", "HIGH", "config/settings.py", 12, "Generic API key detected")]
+    (tmp_path / "before.json").write_text(json.dumps(before))
+    previous = tmp_path / "previous"
+    subprocess.run([str(STUB_SCANNER_DIR / "jmo"), "report", str(previous)], check=True, capture_output=True,
+                   env={**os.environ, "JMO_STUB_FINDINGS": str(tmp_path / "before.json")})
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for path in sorted((previous / "summaries").iterdir()):
+            zf.writestr(f"summaries/{path.name}", path.read_bytes())
+    # Now: the same key (moved two lines down) and two new findings.
+    (tmp_path / "after.json").write_text(json.dumps([
+        finding("gitleaks", "generic-api-key", "HIGH", "config/settings.py", 14, "Generic API key detected"),
+        finding("semgrep", "subprocess-shell-true", "MEDIUM", "app/run.py", 40, "subprocess call with shell=True"),
+        finding("trivy", "CVE-2024-0001", "HIGH", "requirements.txt", 3, "Vulnerable dependency")]))
+
+    github = FakeGitHub("acme/app", "ghs_act_job_token").start()
+    github.add_artifact("jmo-results-nightly", 502, buffer.getvalue(), "2026-11-24T02:19:00Z")
+    slack = FakeSlack().start()
+    local = {
+        CHECKOUT.uses: checkout_stub(stubs),
+        f"github/codeql-action@{UPLOAD_SARIF.sha}": _recorder(stubs / "codeql-action", "upload-sarif",
+                                                              ["sarif_file", "category"]).parent,
+        UPLOAD_ARTIFACT.uses: _recorder(stubs, "upload-artifact", ["name", "path", "if-no-files-found"]),
+        OWN_ACTION: copy_action(stubs / "own"),
+        **action_stubs(stubs / "action"),
+    }
+    cmd = [tool("act"), "workflow_dispatch", "-W", ".github/workflows/jmo-nightly.yml",
+           "-P", "ubuntu-latest=-self-hosted", "--no-cache-server", "--env", f"JMO_TEST_EXPORT={export}",
+           "--env", f"JMO_STUB_LOG={export / 'stub.log'}", "--env", f"JMO_STUB_FINDINGS={tmp_path / 'after.json'}",
+           "--env", f"GITHUB_API_URL={github.url}", "--env", "GITHUB_REPOSITORY=acme/app",
+           "-s", f"TEAM_HOOK={slack.base}/services/T0/B0/baseline-secret", "-s", "GITHUB_TOKEN=ghs_act_job_token"]
+    for ref, path in local.items():
+        cmd += ["--local-repository", f"{ref}={path}"]
+    env = {**os.environ, "HOME": str(tmp_path / "home"),
+           "PATH": os.pathsep.join([str(STUB_SCANNER_DIR), os.environ["PATH"]])}
+    try:
+        proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+    finally:
+        slack.stop()
+        github.stop()
+    log = proc.stdout + proc.stderr
+    (tmp_path / "act.log").write_text(log)  # kept for debugging a failure
+    assert proc.returncode == 0, log[-6000:]
+    assert "baseline: artifact jmo-results-nightly of run 502" in log, log[-6000:]
+    downloads = [r["path"] for r in github.requests if "/artifacts" in r["path"]]
+    assert downloads == ["/repos/acme/app/actions/artifacts", "/repos/acme/app/actions/artifacts/9000/zip"]
+    posts = [r for r in slack.requests if r.method == "POST"]
+    assert len(posts) == 1
+    text = json.dumps(posts[0].json(), ensure_ascii=False)
+    assert "*Since the previous run:* 2 new · 0 fixed · 1 open" in text
+    assert "baseline-secret" not in log and "ghs_act_job_token" not in log

@@ -15,6 +15,7 @@ import yaml
 from conftest import EXAMPLE, ROOT, STUB_SCANNER_DIR, VENV_BIN, Dists, tool
 from fakes.slack import FakeSlack
 from fakes.gitlab import FakeGitLab
+from jmo_fixtures import finding
 from jmo_schedule import __version__
 from jmo_schedule.core.loader import load_file
 from jmo_schedule.core.model import BackendConfig, JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
@@ -90,7 +91,7 @@ def test_weekly_example_is_one_scan_job_plus_a_failure_fallback() -> None:
     # after_script (GitLab runs it for failed and canceled jobs too) sends the message.
     assert scan["after_script"] == [
         f'{TOOL} notify --status "${{CI_JOB_STATUS}}" --schedule weekly-scan -f "${{JMO_SCHEDULES_FILE}}" '
-        "--results jmo-weekly-scan --guard jmo-weekly-scan/guard.env --once jmo-weekly-scan/notified"]
+        "--results jmo-weekly-scan --guard jmo-weekly-scan/guard.env --once jmo-weekly-scan/notified --fetch-baseline"]
     assert fallback["script"] == [INSTALL, (
         f'{TOOL} notify --status failure --schedule weekly-scan -f "${{JMO_SCHEDULES_FILE}}" --results jmo-weekly-scan '
         "--guard jmo-weekly-scan/guard.env --once jmo-weekly-scan/notified "
@@ -517,3 +518,45 @@ def test_forbid_skip_is_visible_end_to_end(
     assert guard_env == ("JMO_GUARD_RUN=false\nJMO_GUARD_REASON=concurrencyPolicy Forbid: pipeline 499 of this "
                          "schedule is running\n")
     assert "glpat-e2e-secret" not in output
+
+
+@pytest.mark.slow
+def test_the_second_run_compares_with_the_first_runs_artifacts(
+    tmp_path: Path, wheel: Path, webhook: tuple[str, list[dict[str, Any]]],
+) -> None:
+    """Run 1 has no earlier pipeline (the first run); its artifacts become pipeline 499's in
+    the local GitLab, and run 2 (two findings more) fetches them with $JMO_GITLAB_TOKEN."""
+    hook_url, received = webhook
+    repo, _ = _repo(tmp_path, "CRITICAL")
+    findings = tmp_path / "findings.json"
+    findings.write_text(json.dumps([finding("gitleaks", "generic-api-key", "HIGH", "config/settings.py", 12,
+                                            "Generic API key detected")]))
+    gitlab = FakeGitLab(token="glpat-e2e-secret").start()
+    try:
+        sid = gitlab.add("jmo-schedule: weekly-scan", cron="0 2 * * 1", tz="Europe/Berlin")
+        env = {"CI_API_V4_URL": gitlab.url, "CI_PROJECT_ID": "42", "CI_PIPELINE_ID": "499",
+               "JMO_GITLAB_TOKEN": "glpat-e2e-secret", "JMO_STUB_FINDINGS": str(findings)}
+        first = _run_pipeline(repo, tmp_path, wheel, hook_url, "jmo-schedule: weekly-scan", env)
+        output = first.stdout + first.stderr
+        assert _job_results(output)["jmo-scan-weekly-scan"] == "PASS", output
+        assert "notify: no baseline (no earlier pipeline of the schedule whose jmo-scan-weekly-scan job finished " \
+               "with artifacts): the first run" in output
+        kept = next(p for p in repo.rglob("findings.json") if p.parent.name == "jmo-weekly-scan")
+        gitlab.add_pipeline(sid, 499, "success", scan_job="jmo-scan-weekly-scan",
+                            artifacts={"jmo-weekly-scan/findings.json": kept.read_text()})
+
+        findings.write_text(json.dumps([
+            finding("gitleaks", "generic-api-key", "HIGH", "config/settings.py", 14, "Generic API key detected"),
+            finding("semgrep", "subprocess-shell-true", "MEDIUM", "app/run.py", 40, "subprocess call with shell=True"),
+            finding("trivy", "CVE-2024-0001", "HIGH", "requirements.txt", 3, "Vulnerable dependency")]))
+        second = _run_pipeline(repo, tmp_path, wheel, hook_url, "jmo-schedule: weekly-scan",
+                               {**env, "CI_PIPELINE_ID": "500"})
+    finally:
+        gitlab.stop()
+    output = second.stdout + second.stderr
+    assert "notify: baseline: the artifacts of jmo-scan-weekly-scan (job 4991, success) in pipeline 499" in output
+    assert len(received) == 2, output
+    assert "first run" in json.dumps(received[0]["body"])
+    text = json.dumps(received[1]["body"], ensure_ascii=False)
+    assert "*Since the previous run:* 2 new · 0 fixed · 1 open" in text
+    assert "glpat-e2e-secret" not in output and hook_url not in output

@@ -139,3 +139,183 @@ def test_find_takes_the_file_then_the_repository_file_then_the_store(
     with pytest.raises(NotFoundError) as exc:
         find("nope")
     assert str(exc.value) == f"schedule 'nope' not found in {jmo_home / 'schedules.json'}"
+
+
+# --- anchors, aliases and merge keys: an edit of one schedule never changes another ---------
+
+HEAD = """\
+apiVersion: jmo.security/v1alpha1
+kind: ScanScheduleList
+items:
+  # Both schedules run the same scan.
+  - apiVersion: jmo.security/v1alpha1
+    kind: ScanSchedule
+    metadata:
+      name: nightly
+      labels: &team
+        team: sec
+    spec: &scan
+      schedule: "0 2 * * *"
+      timezone: Europe/Berlin
+      jobTemplate: &job
+        profile: fast   # quick
+        targets: {repo: .}
+"""
+
+
+def values(path: Path) -> dict[str, dict]:
+    """Each schedule of the file as the loader reads it (aliases and merge keys resolved)."""
+    return {s.name: s.to_dict(include_status=False) for s in ScheduleManager.file(path).items()}
+
+
+def without_version(data: dict[str, dict]) -> dict[str, dict]:
+    for item in data.values():
+        item["metadata"].pop("resourceVersion", None)
+    return data
+
+
+@pytest.fixture
+def aliased(tmp_path: Path) -> Path:
+    path = tmp_path / "schedules.yaml"
+    path.write_text(HEAD + """\
+  - apiVersion: jmo.security/v1alpha1
+    kind: ScanSchedule
+    metadata:
+      name: nightly-copy
+      labels: *team
+    spec: *scan
+""")
+    return path
+
+
+def test_suspending_the_alias_leaves_the_anchor_alone(aliased: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = without_version(values(aliased))
+    assert main(["suspend", "nightly-copy", "-f", str(aliased)]) == 0
+    assert capsys.readouterr().out == "scanschedule/nightly-copy suspended\n"
+    # nightly, and its anchors, are byte for byte as they were; the copy has its own spec now.
+    assert aliased.read_text() == HEAD + """\
+  - apiVersion: jmo.security/v1alpha1
+    kind: ScanSchedule
+    metadata:
+      name: nightly-copy
+      labels: *team
+    spec:
+      schedule: "0 2 * * *"
+      timezone: Europe/Berlin
+      suspend: true
+      jobTemplate:
+        profile: fast   # quick
+        targets: {repo: .}
+"""
+    after = without_version(values(aliased))
+    assert after["nightly"] == before["nightly"]
+    before["nightly-copy"]["spec"]["suspend"] = True
+    assert after["nightly-copy"] == before["nightly-copy"]
+
+
+def test_suspending_the_anchor_leaves_the_alias_with_the_old_value(aliased: Path) -> None:
+    before = without_version(values(aliased))
+    assert main(["suspend", "nightly", "-f", str(aliased)]) == 0
+    after = without_version(values(aliased))
+    assert after["nightly-copy"] == before["nightly-copy"]
+    assert after["nightly"]["spec"]["suspend"] is True
+    before["nightly"]["spec"]["suspend"] = True
+    assert after["nightly"] == before["nightly"]
+    text = aliased.read_text()
+    assert text.count("&scan") == 1 and "*scan" not in text  # the alias's node keeps the anchor's name
+
+
+def test_changing_shared_labels_of_one_schedule_through_the_api(aliased: Path) -> None:
+    manager = ScheduleManager(aliased)
+    before = without_version(values(aliased))
+    copy = manager.require("nightly-copy")
+    copy.metadata.labels = {"team": "red"}
+    manager.update(copy)
+    after = without_version(values(aliased))
+    assert after["nightly"] == before["nightly"]
+    assert after["nightly-copy"]["metadata"]["labels"] == {"team": "red"}
+
+
+WEEKLY = """\
+  - apiVersion: jmo.security/v1alpha1
+    kind: ScanSchedule
+    metadata:
+      name: weekly
+    spec:
+      <<: *scan
+      schedule: "0 3 * * 1"
+"""
+MERGED = HEAD + WEEKLY
+
+
+def test_a_merge_key_stays_and_the_edited_schedule_overrides_only_what_changed(tmp_path: Path) -> None:
+    path = tmp_path / "schedules.yaml"
+    path.write_text(MERGED)
+    before = without_version(values(path))
+    manager = ScheduleManager(path)
+    weekly = manager.require("weekly")
+    weekly.spec.jobTemplate.profile = "deep"  # a value the merge key brings, inside a shared node
+    weekly.spec.suspend = True
+    manager.update(weekly)
+    assert path.read_text() == MERGED + """\
+      jobTemplate:
+        profile: deep   # quick
+        targets: {repo: .}
+      suspend: true
+"""
+    after = without_version(values(path))
+    assert after["nightly"] == before["nightly"]
+    assert after["weekly"]["spec"]["jobTemplate"]["profile"] == "deep"
+    assert after["weekly"]["spec"]["timezone"] == "Europe/Berlin"
+
+
+def test_removing_a_key_a_merge_key_brings_spells_the_schedule_out(tmp_path: Path) -> None:
+    path = tmp_path / "schedules.yaml"
+    path.write_text(MERGED.replace('      timezone: Europe/Berlin\n', '      timezone: Europe/Berlin\n'
+                                   '      startingDeadlineSeconds: 600\n', 1))
+    before = without_version(values(path))
+    manager = ScheduleManager(path)
+    weekly = manager.require("weekly")
+    weekly.spec.startingDeadlineSeconds = None
+    manager.update(weekly)
+    # `<<: *scan` would bring the deadline back: weekly is written out in full, without it.
+    assert path.read_text().endswith("""\
+      name: weekly
+    spec:
+      schedule: "0 3 * * 1"
+      timezone: Europe/Berlin
+      jobTemplate:
+        profile: fast   # quick
+        targets: {repo: .}
+""")
+    after = without_version(values(path))
+    assert after["nightly"] == before["nightly"]
+    assert "startingDeadlineSeconds" not in after["weekly"]["spec"]
+
+
+def test_an_edit_that_changes_nothing_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "schedules.json"
+    text = json.dumps(ONE, separators=(",", ":")) + "\n"  # compact: a rewrite would show
+    path.write_text(text)
+    os.chmod(path, 0o664)
+    manager = ScheduleManager(path)
+    manager.patch_status("nightly", lambda s: setattr(s.status, "succeeded", 3))
+    assert manager.apply(ScanSchedule.from_dict(ONE)) == "unchanged"
+    assert path.read_text() == text and mode(path) == 0o664
+
+
+@pytest.mark.parametrize("name", ["schedules.json", "schedules.yaml"])
+def test_a_run_from_a_committed_file_leaves_it_as_it_was(tmp_path: Path, jmo_home: Path, name: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import STUB_SCANNER_DIR
+
+    monkeypatch.setenv("JMO_STUB_LOG", str(tmp_path / "stub.log"))
+    path = tmp_path / name
+    data = json.loads(json.dumps(ONE))
+    data["spec"]["jobTemplate"]["results"] = {"dir": str(tmp_path / "results")}
+    path.write_text(json.dumps(data, indent=3) + "\n")
+    os.chmod(path, 0o664)
+    before = path.read_bytes()
+    assert main(["run", "nightly", "-f", str(path), "--now", "2026-11-25T01:17:00Z",
+                 "--scanner", str(STUB_SCANNER_DIR / "jmo")]) == 0
+    assert path.read_bytes() == before and mode(path) == 0o664

@@ -269,8 +269,9 @@ def test_corrupt_store_is_a_one_line_error(manager: ScheduleManager) -> None:
     with pytest.raises(JmoError, match="not a jmo-schedule store"):
         manager.list()
     Path(manager.path).write_text('{"items": [{"metadata": 5}]}')
-    with pytest.raises(JmoError, match=r"items\[0\] is not a valid ScanSchedule; fix or remove it$"):
+    with pytest.raises(JmoError) as exc:
         manager.list()
+    assert str(exc.value) == f"{manager.path}: items[0].metadata: expected a mapping, got a number; fix or remove it"
 
 
 def _create_many(path: str, worker: int, count: int) -> None:
@@ -360,8 +361,9 @@ def test_a_failed_write_removes_its_temp_file(manager: ScheduleManager, monkeypa
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(JmoError) as exc:
         manager.create(make("lost"))
+    assert str(exc.value) == f"{manager.path}: cannot write: No space left on device"
     monkeypatch.undo()
     assert Path(manager.path).read_bytes() == before
     assert not [p for p in os.listdir(os.path.dirname(manager.path)) if p.endswith(".tmp")]

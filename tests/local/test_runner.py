@@ -19,6 +19,7 @@ from typing import Any, Callable
 import pytest
 
 from conftest import STUB_SCANNER_DIR
+from jmo_fixtures import finding
 from fakes.slack import FakeSlack
 from jmo_schedule.local import history as run_history, runlock
 from jmo_schedule.cli import main
@@ -454,6 +455,38 @@ def test_notifies_through_the_shared_notify_code(tmp_path: Path, stub_log: Path,
     assert "secret" not in (Path(outcome.results_dir or "") / "run.log").read_text()
 
 
+def test_the_previous_run_folder_is_the_baseline_and_a_skip_reaches_skipped_channels(
+        tmp_path: Path, stub_log: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCAL_HOOK", slack.hook("/all"))
+    monkeypatch.setenv("SKIPS_HOOK", slack.hook("/skips"))
+    make(tmp_path, notifications={"channels": [
+        {"type": "slack", "url": "${LOCAL_HOOK}"},
+        {"type": "slack", "url": "${SKIPS_HOOK}", "events": ["skipped", "new-findings"], "minSeverity": "HIGH"}]})
+    findings = tmp_path / "findings.json"
+    monkeypatch.setenv("JMO_STUB_FINDINGS", str(findings))
+    findings.write_text(json.dumps([finding("semgrep", "subprocess-shell-true", "MEDIUM", "app/run.py", 40, "shell=True")]))
+    run_schedule("scan", now=utc("2026-11-25T02:05:00Z"), scanner=STUB)
+    # moved, and a new HIGH
+    findings.write_text(json.dumps([finding("semgrep", "subprocess-shell-true", "MEDIUM", "app/run.py", 44, "shell=True"),
+                                    finding("gitleaks", "generic-api-key", "HIGH", "config/settings.py", 12, "key")]))
+    second = run_schedule("scan", now=utc("2026-11-25T02:10:00Z"), scanner=STUB)
+    texts = [(p["path"], json.dumps(p["body"], ensure_ascii=False)) for p in slack.received]
+    assert [path for path, _ in texts] == ["/all", "/all", "/skips"]
+    assert "first run" in texts[0][1]  # no run before it: nothing to compare with
+    assert "*Since the previous run:* 1 new · 0 fixed · 1 open" in texts[1][1] and texts[1][1] == texts[2][1]
+    assert run_history.read("scan")["runs"][1]["notification"] == (
+        "sent to channel 1 (${LOCAL_HOOK}); sent to channel 2 (${SKIPS_HOOK})")
+    assert second.exit_code == 0
+
+    s = stored()
+    s.spec.suspend = True
+    ScheduleManager().update(s)
+    assert run_schedule("scan", now=utc("2026-11-25T02:15:00Z"), scanner=STUB).action == "skipped"
+    [skip] = slack.received[3:]
+    assert skip["path"] == "/skips"
+    assert skip["body"]["text"].startswith("⏭️ Security scan skipped: scan — ")
+
+
 # ------------------------------------------------------------------------------------
 # Manual runs (`jmo-schedule trigger` on local-cron)
 
@@ -579,8 +612,8 @@ def test_history_rejects_a_corrupt_file(capsys: pytest.CaptureFixture[str]) -> N
     path.write_text("[1, 2")
     assert main(["history", "broken"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"jmo-schedule: error: {path}: cannot read the run history (")
-    assert err.endswith("; move it aside\n")
+    assert err == (f"jmo-schedule: error: {path}:1:6: the run history is not valid JSON (Expecting ',' delimiter); "
+                   "fix it or move it aside\n")
 
 
 def test_jmo_error_for_missing_schedule_in_api() -> None:
@@ -588,19 +621,55 @@ def test_jmo_error_for_missing_schedule_in_api() -> None:
         run_schedule("ghost")
 
 
+def env_file(content: str | bytes) -> Path:
+    """$JMO_HOME/env holding `content`, private as a user keeps it."""
+    path = Path(os.environ["JMO_HOME"]) / "env"
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    path.chmod(0o600)
+    return path
+
+
 def test_env_file_supplies_variables_cron_does_not_have(tmp_path: Path, stub_log: Path, slack: FakeSlack,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    home = Path(os.environ["JMO_HOME"])
-    home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    (home / "env").write_text(f"# secrets for cron runs\nexport LOCAL_HOOK='{slack.hook('/hook')}'\n\nOTHER=1\n")
-    (home / "env").chmod(0o600)
+    env = env_file(f"# secrets for cron runs\nexport LOCAL_HOOK='{slack.hook('/hook')}'\n\nOTHER=1\n")
     make(tmp_path, notifications={"channels": [{"type": "slack", "url": "${LOCAL_HOOK}"}]})
     assert run_schedule("scan", now=utc("2026-11-25T02:05:00Z"), scanner=STUB).exit_code == 0
     assert [p["path"] for p in slack.received] == ["/hook"]
-    (home / "env").write_text("not a line\n")
+    env.write_text("not a line\n")
     with pytest.raises(JmoError) as exc:
         run_schedule("scan", now=utc("2026-11-25T02:10:00Z"), scanner=STUB)
-    assert str(exc.value) == f"{home / 'env'}:1: expected KEY=VALUE"
+    assert str(exc.value) == f"{env}:1: expected KEY=VALUE"
+
+
+def test_the_env_file_reaches_notify_and_never_the_scanner(tmp_path: Path, stub_log: Path, slack: FakeSlack,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    env_file(f"LOCAL_HOOK={slack.hook('/hook')}\nOTHER_SECRET=s3cr3t\n")
+    monkeypatch.setenv("FROM_THE_SHELL", "kept")
+    seen = tmp_path / "scanner-env.jsonl"
+    scanner = tmp_path / "env-scanner"  # records its environment, then acts as the stub
+    scanner.write_text(f"#!/bin/sh\n{sys.executable} -c 'import json, os; print(json.dumps(dict(os.environ)))' "
+                       f">> {seen}\nexec {STUB} \"$@\"\n")
+    scanner.chmod(0o755)
+    make(tmp_path, notifications={"channels": [{"type": "slack", "url": "${LOCAL_HOOK}"}]})
+    assert main(["run", "scan", "--now", "2026-11-25T02:05:00Z", "--scanner", str(scanner)]) == 0
+    environments = [json.loads(line) for line in seen.read_text().splitlines()]
+    assert len(environments) == 2  # scan and report
+    for environment in environments:
+        assert "LOCAL_HOOK" not in environment and "OTHER_SECRET" not in environment
+        assert environment["FROM_THE_SHELL"] == "kept" and environment["JMO_SCHEDULE"] == "scan"
+    assert [p["path"] for p in slack.received] == ["/hook"]  # notify had the webhook
+
+
+def test_an_env_file_that_is_not_utf8_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make(tmp_path)
+    env = env_file(b"SLACK_WEBHOOK_URL=https://hooks.example/\xe9t\xe9\n")
+    before = env.read_bytes()
+    assert main(["run", "scan", "--now", "2026-11-25T02:05:00Z", "--scanner", STUB]) == 1
+    assert capsys.readouterr().err == (f"jmo-schedule: error: {env}: the env file is not UTF-8 text (byte 0xe9 "
+                                       "at offset 40); fix it or move it aside\n")
+    assert env.read_bytes() == before
+    assert run_history.read("scan") == {"runs": []}
 
 
 def test_history_of_a_name_that_is_not_a_schedule_name(capsys: pytest.CaptureFixture[str]) -> None:

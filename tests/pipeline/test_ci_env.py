@@ -49,6 +49,7 @@ def test_github_context():
         run_attempt="1",
         commit_sha="abc1234",
         commit_url="https://github.com/octo/app/commit/abc1234def5678abc1234def5678abc1234def56",
+        code_url="https://github.com/octo/app/blob/abc1234def5678abc1234def5678abc1234def56",
         author="octocat",
         repository="octo/app",
         workflow="jmo nightly-scan",

@@ -14,6 +14,7 @@ from fakes.slack import FakeSlack, NO_SERVICE, SERVER_ERROR, SLACK_OK, rate_limi
 from jmo_fixtures import MIXED, make_results
 from jmo_schedule import cli
 from jmo_schedule.platforms import slack
+from jmo_schedule.pipeline import slack_message
 from jmo_schedule.errors import JmoError
 from jmo_schedule.core.model import JobTemplateSpec, ScanSchedule, ScheduleMetadata, ScheduleSpec
 from jmo_schedule.pipeline.notify import Channel, NotifyError, add_mask_commands, notify_schedule, resolve_channels
@@ -146,14 +147,17 @@ def test_variable_holding_a_non_webhook_is_a_problem_without_echo():
 def test_webhook_flag_wins_and_literal_urls_are_masked():
     s = schedule_with([{"type": "slack", "url": "${A}"}])
     chans, _ = resolve_channels(s, webhook="https://hooks.slack.com/services/T/B/SECRET", env={"A": "https://x"})
-    assert chans == [Channel("--webhook (https://hooks.slack.com/***)", "https://hooks.slack.com/services/T/B/SECRET")]
+    # Asked for by name: told of every event.
+    assert chans == [Channel("--webhook (https://hooks.slack.com/***)", "https://hooks.slack.com/services/T/B/SECRET",
+                             events=frozenset({"success", "failure", "new-findings", "skipped", "missed"}))]
     chans, _ = resolve_channels(None, webhook="${MY_HOOK}", env={"MY_HOOK": "https://hooks.slack.com/x"})
     assert chans[0].label == "--webhook (${MY_HOOK})"
 
 
 def test_partial_reference_is_refused():
     chans, _ = resolve_channels(None, webhook="https://hooks.slack.com/${PART}", env={})
-    assert chans == [Channel("--webhook", None, "write a whole ${VAR} reference such as ${SLACK_WEBHOOK_URL}")]
+    assert chans == [Channel("--webhook", None, "write a whole ${VAR} reference such as ${SLACK_WEBHOOK_URL}",
+                             events=frozenset({"success", "failure", "new-findings", "skipped", "missed"}))]
 
 
 def test_default_variable_when_no_channels():
@@ -227,7 +231,7 @@ def test_custom_sender_errors_are_scrubbed():
 
 
 def test_unknown_status():
-    with pytest.raises(JmoError, match=r"^unknown status 'passed': expected success or failure$"):
+    with pytest.raises(JmoError, match=r"^unknown status 'passed': expected success, failure or skipped$"):
         notify_schedule(None, "passed", env={})
 
 
@@ -356,7 +360,7 @@ def test_cli_bad_status_is_usage_error(capfd):
     with pytest.raises(SystemExit) as exc:
         cli.main(["notify", "--status", "passed"])
     assert exc.value.code == 2
-    assert "argument --status: invalid choice: 'passed' (choose from 'success', 'failure', 'failed', 'canceled', 'timedout')" in capfd.readouterr().err
+    assert "argument --status: invalid choice: 'passed' (choose from 'success', 'failure', 'skipped', 'failed', 'canceled', 'timedout')" in capfd.readouterr().err
 
 
 def test_cli_help_documents_every_flag(capfd):
@@ -438,14 +442,14 @@ def test_cli_once_sends_nothing_the_second_time(workdir, hooks, server, capfd):
     assert len(server.requests) == 2
 
 
-def test_cli_guard_skip_sends_nothing(workdir, hooks, server, capfd):
+def test_cli_guard_skip_sends_nothing_without_a_skipped_channel(workdir, hooks, server, capfd):
     (workdir / "guard.env").write_text("JMO_GUARD_RUN=false\nJMO_GUARD_REASON=concurrencyPolicy Forbid: pipeline 9 of "
                                        "this schedule is running\n")
     code, out, err = run_cli(capfd, "--status", "success", "--schedule", "nightly-scan", "--guard", "guard.env",
                              "--once", "notified")
     assert (code, err) == (0, "")
     assert out == ("notify: the guard skipped this run (concurrencyPolicy Forbid: pipeline 9 of this schedule is "
-                   "running); nothing sent\n")
+                   "running); no channel's events include skipped: nothing sent\n")
     assert server.requests == []
     assert (workdir / "notified").read_text() == ("skipped by the guard: concurrencyPolicy Forbid: pipeline 9 of this "
                                                   "schedule is running\n")
@@ -476,6 +480,161 @@ def test_cli_gitlab_schedule_outside_a_jmo_pipeline_schedule(workdir, hooks, ser
     assert err == ("jmo-schedule: error: --gitlab-schedule: this pipeline was not started by a jmo-schedule pipeline "
                    "schedule (no $CI_PIPELINE_SCHEDULE_DESCRIPTION 'jmo-schedule: NAME' nor $JMO_SCHEDULE)\n")
     assert server.requests == []
+
+
+# --- events, minSeverity and the baseline ---------------------------------------------
+
+PAIRS = Path(__file__).parents[1] / "fixtures" / "sarif" / "pairs"
+
+ROUTED = """\
+apiVersion: jmo.security/v1alpha1
+kind: ScanSchedule
+metadata:
+  name: routed-scan
+spec:
+  schedule: "0 2 * * *"
+  jobTemplate:
+    targets:
+      repo: .
+    results:
+      dir: results
+    notifications:
+      channels:
+        - type: slack
+          url: ${HOOK_DEFAULT}
+        - type: slack
+          url: ${HOOK_HIGH}
+          events: [new-findings]
+          minSeverity: HIGH
+        - type: slack
+          url: ${HOOK_ANY_NEW}
+          events: [new-findings]
+        - type: slack
+          url: ${HOOK_SKIPS}
+          events: [skipped]
+"""
+ROUTES = ("DEFAULT", "HIGH", "ANY_NEW", "SKIPS")
+
+
+@pytest.fixture
+def routed(tmp_path, monkeypatch, server):
+    (tmp_path / "schedules.yaml").write_text(ROUTED)
+    monkeypatch.chdir(tmp_path)
+    for name in ROUTES:
+        monkeypatch.setenv(f"HOOK_{name}", f"{server.base}/services/T0/{name}/{name.lower()}-secret-token")
+    return tmp_path
+
+
+def results_from(folder: Path, fixture: str) -> None:
+    (folder / "summaries").mkdir(parents=True, exist_ok=True)
+    (folder / "summaries" / "findings.sarif").write_bytes((PAIRS / fixture).read_bytes())
+
+
+def reached(server) -> list[str]:
+    return [r.path.split("/")[3] for r in server.requests]
+
+
+@pytest.mark.parametrize(("pair", "status", "channels", "counts"), [
+    # trivy: one new HIGH (CVE-2024-3651) counts for HIGH and any-severity channels
+    ("trivy", "success", ["DEFAULT", "HIGH", "ANY_NEW"], "1 new · 1 fixed · 2 open (1 with a new severity)"),
+    # bandit: one new MEDIUM (B608): below the HIGH channel's minSeverity
+    ("bandit", "success", ["DEFAULT", "ANY_NEW"], "1 new · 1 fixed · 2 open"),
+    # gitleaks over git history: a secret added by another commit, MEDIUM
+    ("gitleaks-git", "success", ["DEFAULT", "ANY_NEW"], "1 new · 0 fixed · 2 open"),
+    # a failure reaches every channel, whatever its events
+    ("semgrep", "failure", ["DEFAULT", "HIGH", "ANY_NEW", "SKIPS"], "2 new · 1 fixed · 2 open"),
+])
+def test_each_channel_gets_what_its_events_say(routed, server, capfd, pair, status, channels, counts):
+    results_from(routed / "results", f"{pair}-after.sarif")
+    results_from(routed / "previous", f"{pair}-before.sarif")
+    code, out, err = run_cli(capfd, "--status", status, "--schedule", "routed-scan", "--baseline", "previous")
+    assert (code, err) == (0, "")
+    assert reached(server) == channels
+    section = f"*Since the previous run:* {counts}"
+    assert all(section in json.dumps(r.json(), ensure_ascii=False) for r in server.requests)
+    assert_secret_free(out, *(os.environ[f"HOOK_{n}"] for n in ROUTES))
+
+
+def test_no_new_finding_tells_only_the_success_channels(routed, server, capfd):
+    results_from(routed / "results", "semgrep-after.sarif")
+    results_from(routed / "previous", "semgrep-after.sarif")
+    code, out, err = run_cli(capfd, "--status", "success", "--schedule", "routed-scan", "--baseline", "previous")
+    assert reached(server) == ["DEFAULT"]
+    assert out == (
+        "notify: channel 2 (${HOOK_HIGH}): not sent: its events (new-findings) do not take a success without new "
+        "findings at HIGH or above\n"
+        "notify: channel 3 (${HOOK_ANY_NEW}): not sent: its events (new-findings) do not take a success without "
+        "new findings\n"
+        "notify: channel 4 (${HOOK_SKIPS}): not sent: its events (skipped) do not take a success without new "
+        "findings\n"
+        "notify: sent to channel 1 (${HOOK_DEFAULT})\n"
+    )
+
+
+def test_first_run_without_a_baseline_counts_every_finding_as_new(routed, server, capfd):
+    results_from(routed / "results", "bandit-after.sarif")  # B602 HIGH, B311 LOW, B608 MEDIUM
+    code, out, err = run_cli(capfd, "--status", "success", "--schedule", "routed-scan", "--baseline", "no-such-folder")
+    assert reached(server) == ["DEFAULT", "HIGH", "ANY_NEW"]
+    text = json.dumps(server.requests[0].json(), ensure_ascii=False)
+    assert ("*Since the previous run:* first run (no findings file in the baseline no-such-folder "
+            "(summaries/findings.json or findings.sarif)): nothing to compare with, every finding counts as new") in text
+
+
+def test_a_guard_skip_reaches_only_the_skipped_channels(routed, server, capfd):
+    (routed / "guard.env").write_text("JMO_GUARD_RUN=false\nJMO_GUARD_REASON=suspended\n")
+    code, out, err = run_cli(capfd, "--status", "success", "--schedule", "routed-scan", "--guard", "guard.env")
+    assert (code, err) == (0, "")
+    assert reached(server) == ["SKIPS"]
+    payload = server.requests[0].json()
+    assert payload["text"] == "⏭️ Security scan skipped: routed-scan — the guard skipped this run: suspended"
+    assert out.endswith("notify: sent to channel 4 (${HOOK_SKIPS})\n")
+
+
+def test_two_channels_on_one_webhook_get_one_message_with_both_events(monkeypatch):
+    s = schedule_with([{"type": "slack", "url": "${A}", "events": ["skipped"]},
+                       {"type": "slack", "url": "${B}", "events": ["new-findings"], "minSeverity": "LOW"}])
+    chans, _ = resolve_channels(s, env={"A": "https://hooks.slack.com/services/1", "B": "https://hooks.slack.com/services/1"})
+    assert chans == [Channel("channel 1 (${A})", "https://hooks.slack.com/services/1",
+                             events=frozenset({"skipped", "new-findings"}), min_severity=None)]
+
+
+def test_new_findings_are_listed_worst_first_with_links_to_the_code(tmp_path):
+    results_from(tmp_path / "results", "trivy-after.sarif")
+    results_from(tmp_path / "previous", "trivy-before.sarif")
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "octo/app",
+           "GITHUB_RUN_ID": "42", "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567"}
+    outcome = notify_schedule(None, "success", results_dir=tmp_path / "results", baseline=tmp_path / "previous",
+                              env=env, webhook="https://hooks.slack.com/services/T/B/X", dry_run=True)
+    sections = [b["text"]["text"] for b in outcome.payload["blocks"] if b["type"] == "section" and "text" in b]
+    assert "*New findings:*\n• 🟠 HIGH `CVE-2024-3651` <https://github.com/octo/app/blob/0123456789abcdef0123456789abcdef01234567/requirements.txt#L8|requirements.txt:8>" in sections
+    assert outcome.payload["text"].endswith("3 findings (CRITICAL 1, HIGH 2, MEDIUM 0, LOW 0, INFO 0) — 1 new, 1 fixed, 2 open")
+
+
+def test_hundreds_of_new_findings_stay_within_slacks_limits(tmp_path):
+    results = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "Semgrep OSS"}}, "results": [
+        {"ruleId": f"rules.r{i % 7}-" + "x" * 60, "level": "error", "message": {"text": f"finding {i}"},
+         "locations": [{"physicalLocation": {"artifactLocation": {"uri": f"src/module_{i}/" + "deep/" * 10 + "file.py"},
+                                             "region": {"startLine": i + 1}}}]} for i in range(500)]}]}
+    (tmp_path / "results" / "summaries").mkdir(parents=True)
+    (tmp_path / "results" / "summaries" / "findings.sarif").write_text(json.dumps(results))
+    (tmp_path / "previous" / "summaries").mkdir(parents=True)
+    (tmp_path / "previous" / "summaries" / "findings.sarif").write_text(json.dumps({"version": "2.1.0", "runs": []}))
+    env = {"CI_PIPELINE_ID": "7", "CI_PROJECT_URL": "https://gitlab.example.com/g/p",
+           "CI_COMMIT_SHA": "89abcdef0123456789abcdef0123456789abcdef"}
+    outcome = notify_schedule(None, "success", results_dir=tmp_path / "results", baseline=tmp_path / "previous",
+                              env=env, webhook="https://hooks.slack.com/services/T/B/X", dry_run=True)
+    blocks = outcome.payload["blocks"]
+    assert len(blocks) <= slack_message.MAX_BLOCKS
+    texts = [b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b]
+    assert all(len(t) <= slack_message.MAX_SECTION_TEXT for t in texts)
+    listed = next(t for t in texts if t.startswith("*New findings:*"))
+    shown = listed.count("\n• ")
+    assert 0 < shown <= slack_message.MAX_NEW_LISTED
+    assert listed.endswith(f"\n… and {500 - shown} more")
+    assert "https://gitlab.example.com/g/p/-/blob/89abcdef0123456789abcdef0123456789abcdef/src/module_" in listed
+    assert "*Since the previous run:* 500 new · 0 fixed · 0 open" in texts
+    assert len(outcome.payload["text"]) <= slack_message.MAX_FALLBACK_TEXT
+    assert outcome.payload["text"].endswith("— 500 new, 0 fixed, 0 open")
 
 
 def test_add_mask_commands_mask_url_and_token_path():

@@ -135,7 +135,7 @@ def test_truncate_edges():
 
 
 def test_unknown_status_is_an_error():
-    with pytest.raises(JmoError, match=r"^unknown status 'ok': expected success or failure$"):
+    with pytest.raises(JmoError, match=r"^unknown status 'ok': expected success, failure or skipped$"):
         build_payload(MessageFacts("x", "ok", RunContext(provider="local")))
 
 

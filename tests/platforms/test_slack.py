@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from fakes.slack import ACTION_PROHIBITED, CHANNEL_IS_ARCHIVED, CHANNEL_NOT_FOUND, DROP, FakeSlack, INVALID_PAYLOAD, NO_SERVICE, SERVER_ERROR, SLACK_OK, rate_limited, slow
+from fakes.slack import ACTION_PROHIBITED, CHANNEL_IS_ARCHIVED, CHANNEL_NOT_FOUND, DROP, FakeSlack, INVALID_PAYLOAD, NO_SERVICE, SERVER_ERROR, SLACK_OK, flood, rate_limited, slow, trickle
 from jmo_schedule.platforms import slack
 from jmo_schedule.platforms.slack import post_webhook
 
@@ -113,7 +113,7 @@ def test_slow_response_times_out_and_retries(server):
 def test_slow_every_time_gives_up(server):
     server.default = slow(0.5)
     r = post_webhook(url_of(server), {"text": "x"}, sleep=lambda s: None, timeout=0.2, retries=1)
-    assert r.error == "no response within 0.2s (gave up after 2 attempts)"
+    assert r.error == "no complete response within 0.2s (gave up after 2 attempts)"
 
 
 def test_connection_refused_without_url():
@@ -122,10 +122,41 @@ def test_connection_refused_without_url():
     assert SECRET_PATH not in r.error
 
 
-def test_redirect_is_not_followed(server):
-    server.script = [(302, "", {"Location": "http://127.0.0.1:9/elsewhere"})]
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_not_followed_to_another_host(server, elsewhere, status):
+    server.script = [(status, "", {"Location": elsewhere.base + SECRET_PATH})]
     r = post_webhook(url_of(server), {"text": "x"}, sleep=pytest.fail)
-    assert (r.ok, r.error) == (False, "HTTP 302")
+    assert (r.ok, r.attempts, r.error) == (
+        False, 1, f"HTTP {status}: the webhook answered with a redirect, which is not followed; check the webhook URL")
+    assert elsewhere.requests == []  # neither the message nor the webhook's secret path went there
+
+
+HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\n"
+
+
+@pytest.mark.parametrize(("raw", "every"), [
+    (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 30\r\n\r\n" + b"o" * 30, 0.5),
+    (HEAD + b"ok", 0.05),
+], ids=["body", "headers"])
+def test_a_trickling_answer_is_cut_at_the_time_limit(server, raw, every):
+    import time
+
+    server.script = [trickle(raw, every)]
+    started = time.monotonic()
+    r = post_webhook(url_of(server), {"text": "x"}, sleep=pytest.fail, timeout=1.0, retries=0)
+    assert time.monotonic() - started < 2.5  # the answer would take 15s, or 3.5s for its headers
+    assert (r.ok, r.error) == (False, "no complete response within 1s")
+
+
+@pytest.mark.parametrize("status", [200, 500])
+def test_a_huge_answer_costs_only_its_first_bytes(server, status):
+    from conftest import peak_memory
+
+    server.script = [flood(500 * 1024 * 1024, status=status)]
+    with peak_memory() as peak:
+        r = post_webhook(url_of(server), {"text": "x"}, sleep=lambda s: None, retries=0)
+    assert peak[0] < 1024 * 1024
+    assert (r.ok, r.status) == (status == 200, status)
 
 
 @pytest.mark.parametrize(

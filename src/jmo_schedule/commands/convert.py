@@ -7,7 +7,6 @@ import sys
 from datetime import datetime, timezone
 
 from ..core.files import atomic_write
-from ..errors import JmoError
 from ..pipeline.findings import find_results_file, load_findings
 from ..pipeline.gitlab_reports import to_codequality, to_sast
 
@@ -49,10 +48,7 @@ def run(args: argparse.Namespace) -> int:
         doc = to_codequality(findings)
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if args.output:
-        try:
-            atomic_write(args.output, text, mode=0o644)
-        except OSError as exc:
-            raise JmoError(f"{args.output}: cannot write: {exc.strerror}") from None
+        atomic_write(args.output, text, mode=0o644)
     else:
         sys.stdout.write(text)
     return 0

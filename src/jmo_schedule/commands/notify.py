@@ -4,14 +4,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 
 from ..core.files import atomic_write
-from ..core.gitlab_names import schedule_name_from_env
 from ..errors import JmoError
-from ..local.resolve import find
-from ..pipeline.guard import read_dotenv
 from ..pipeline.notify import add_mask_commands, notify_schedule, resolve_channels, run_notes, secrets_of
 from ..pipeline.slack_message import payload_json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..pipeline.baseline import Baseline
+
+# notify runs at the end of every scheduled scan, with a start-up budget (bench/notify.py):
+# what only some runs need (a schedules file, a baseline, the guard's dotenv, the local
+# history) is imported where it is used.
 
 
 DESCRIPTION = """\
@@ -29,9 +35,14 @@ is printed: a Slack outage must not fail a passed scan); with --strict, 1 when a
 channel failed. 1 for bad input (unknown schedule, unreadable file); 2 for usage errors.
 Webhook URLs are never printed; on GitHub Actions they are masked with ::add-mask::.
 
+Each channel gets the message when its events take it (notifications.channels[].events:
+success, failure, new-findings, skipped; default success and failure): a failure reaches
+every channel; a success goes to success channels, and to new-findings channels when a
+finding not in --baseline DIR (the previous run's results) is at or above their minSeverity.
+
 Inside a GitLab job's after_script, --status takes $CI_JOB_STATUS as it is (failed,
-canceled and timedout are a failure); --guard FILE sends nothing when the guard's dotenv
-says it skipped the run; --once FILE sends at most once per FILE (a later job that finds it
+canceled and timedout are a failure); --guard FILE makes it a skip, told to the channels
+with skipped, when the guard's dotenv says it skipped the run; --once FILE sends at most once per FILE (a later job that finds it
 sends nothing). --gitlab-schedule names the schedule the pipeline schedule started
 (its description 'jmo-schedule: NAME', else $JMO_SCHEDULE).
 
@@ -39,14 +50,16 @@ examples:
   jmo-schedule notify --status success --schedule nightly-scan -f schedules.yaml
   jmo-schedule notify --status failure --schedule nightly-scan --message "scan step failed"
   jmo-schedule notify --status success --results results --webhook '${SLACK_WEBHOOK_URL}'
+  jmo-schedule notify --status success --schedule nightly-scan --baseline previous-results
   jmo-schedule notify --status success --schedule nightly-scan --dry-run   # print the JSON
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--status", required=True, choices=("success", "failure", *GITLAB_FAILURES),
-        help="how the scan ended (GitLab's $CI_JOB_STATUS words failed, canceled and timedout mean failure)",
+        "--status", required=True, choices=("success", "failure", "skipped", *GITLAB_FAILURES),
+        help="how the scan ended (GitLab's $CI_JOB_STATUS words failed, canceled and timedout mean failure; "
+        "skipped: the guard's skip, --message its reason)",
     )
     who = parser.add_mutually_exclusive_group()
     who.add_argument("--schedule", metavar="NAME", help="the schedule that ran (channels, fail_on, results folder)")
@@ -64,6 +77,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="results folder with summaries/findings.json or findings.sarif (default: the schedule's results.dir, else results)",
     )
     parser.add_argument(
+        "--baseline", metavar="DIR",
+        help="the previous run's results folder: the message says what is new, fixed and open "
+        "(missing or empty: the first run)",
+    )
+    parser.add_argument(
+        "--fetch-baseline", action="store_true",
+        help="compare with the previous run's results, fetched from the CI platform (GitHub: the "
+        "jmo-results-NAME artifact, actions: read; GitLab: the jmo-scan-NAME job's artifacts with "
+        "$JMO_GITLAB_TOKEN, else $CI_JOB_TOKEN) or the local run history",
+    )
+    parser.add_argument(
         "--webhook", metavar="URL|${VAR}",
         help="post to this webhook instead of the schedule's channels; prefer '${VAR}' over a literal URL",
     )
@@ -73,7 +97,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="outcome of the run's SARIF upload step (GitHub: steps.<id>.outcome); failure adds a note to the message",
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when any channel did not get the message")
-    parser.add_argument("--guard", metavar="FILE", help="the guard's dotenv file: send nothing when it skipped the run")
+    parser.add_argument("--guard", metavar="FILE",
+                        help="the guard's dotenv file: when it skipped the run, tell only the channels with skipped")
     parser.add_argument("--once", metavar="FILE", help="send nothing when FILE exists; write it after deciding")
     parser.add_argument("--dry-run", action="store_true", help="print the payload JSON and send nothing")
 
@@ -93,19 +118,23 @@ def run(args: argparse.Namespace) -> int:
         return 0
     skipped = _guard_skip(args.guard) if args.guard else None
     if skipped is not None:
-        sys.stdout.write(f"notify: the guard skipped this run ({skipped}); nothing sent\n")
-        _record(args.once, f"skipped by the guard: {skipped}")
-        return 0
+        args.status, args.message = "skipped", f"the guard skipped this run: {skipped}"
     if args.status in GITLAB_FAILURES:
         args.message = args.message or GITLAB_FAILURES[args.status]
         args.status = "failure"
     name = args.schedule
     if args.gitlab_schedule:
+        from ..core.gitlab_names import schedule_name_from_env
+
         name = schedule_name_from_env(env)
         if name is None:
             raise JmoError("--gitlab-schedule: this pipeline was not started by a jmo-schedule pipeline schedule "
                            "(no $CI_PIPELINE_SCHEDULE_DESCRIPTION 'jmo-schedule: NAME' nor $JMO_SCHEDULE)")
-    schedule = find(name, args.file, repository=True).schedule if name else None
+    schedule = None
+    if name:
+        from ..local.resolve import find
+
+        schedule = find(name, args.file, repository=True).schedule
     results = args.results
     if results is None and schedule is None:
         results = "results"
@@ -117,10 +146,27 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write("\n".join(masks) + "\n")
             sys.stdout.flush()
 
-    outcome = notify_schedule(
-        schedule, args.status, results_dir=results, message=args.message, env=env,
-        webhook=args.webhook, dry_run=args.dry_run, notes=run_notes(args.sarif_upload),
-    )
+    with tempfile.TemporaryDirectory(prefix="jmo-baseline-") as fetched_to:
+        baseline, no_baseline = args.baseline, None
+        if args.fetch_baseline and args.status != "skipped" and not args.baseline and name:
+            from ..pipeline.baseline import describe as describe_baseline, fetch as fetch_baseline
+            from ..pipeline.ci_env import LOCAL, provider
+
+            fetched = _previous_local_run(name) if provider(env) == LOCAL else fetch_baseline(name, fetched_to, env)
+            sys.stdout.write(f"notify: {describe_baseline(fetched)}\n")
+            baseline, no_baseline = fetched.folder, None if fetched.folder else fetched.note
+        outcome = notify_schedule(
+            schedule, args.status, results_dir=results, message=args.message, env=env,
+            webhook=args.webhook, dry_run=args.dry_run, notes=run_notes(args.sarif_upload), baseline=baseline,
+            no_baseline=no_baseline,
+        )
+    if skipped is not None and not outcome.channels:
+        sys.stdout.write(f"notify: the guard skipped this run ({skipped}); no channel's events include skipped: "
+                         "nothing sent\n")
+        _record(args.once, f"skipped by the guard: {skipped}")
+        return 0
+    for line in outcome.passed_over:
+        (sys.stderr if args.dry_run else sys.stdout).write(f"notify: {line}\n")
     if args.dry_run:
         sys.stdout.write(payload_json(outcome.payload) + "\n")
         if outcome.channels:
@@ -135,6 +181,9 @@ def run(args: argparse.Namespace) -> int:
     _record(args.once, f"{args.status}: " + ("; ".join(str(r) for r in outcome.results) or outcome.note or "nothing sent"))
     if not outcome.results:
         disabled = bool(outcome.note and "disabled" in outcome.note)
+        if outcome.passed_over and not outcome.note:
+            sys.stdout.write("notify: no channel takes this message; nothing sent\n")
+            return 0
         if disabled:
             sys.stdout.write(f"notify: {outcome.note}; nothing sent\n")
             return 0
@@ -155,9 +204,23 @@ def run(args: argparse.Namespace) -> int:
     return outcome.exit_code(args.strict)
 
 
+def _previous_local_run(name: str) -> Baseline:
+    """Outside CI: the folder of the schedule's previous finished run in the local history."""
+    from ..local.history import previous_results
+    from ..pipeline.baseline import Baseline
+
+    try:
+        folder = previous_results(name, "")
+    except JmoError as exc:
+        return Baseline(None, str(exc))
+    return Baseline(folder, f"the previous run's folder {folder}" if folder else "no earlier run in the history")
+
+
 def _guard_skip(path: str) -> str | None:
     """The guard's reason when its dotenv file says it skipped the run; None when it ran
     or the file is missing (the guard never decided: the job failed before it)."""
+    from ..pipeline.guard import read_dotenv
+
     found = read_dotenv(path)
     if found is None or found.run:
         return None

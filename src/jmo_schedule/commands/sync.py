@@ -119,10 +119,7 @@ def run(args: argparse.Namespace) -> int:
 
     _github_output(plan)
     if args.pr_body:
-        try:
-            atomic_write(args.pr_body, pr_body(plan, planned.command), NEW_FILE_MODE)
-        except OSError as exc:
-            raise JmoError(f"{args.pr_body}: cannot write: {exc.strerror}") from None
+        atomic_write(args.pr_body, pr_body(plan, planned.command), NEW_FILE_MODE)
     return code
 
 

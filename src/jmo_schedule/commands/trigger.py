@@ -13,6 +13,7 @@ from ..local.resolve import find
 from ..local.runner import run_schedule
 from ..platforms.github import GitHub, TOKEN_VARIABLES, api_url, token_from
 from ..platforms.gitlab import DEFAULT_TOKEN_VARIABLE, GitLab
+from .options import add_now
 
 DESCRIPTION = """\
 Start one run of a schedule now, where the schedule runs:
@@ -60,6 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="environment variable holding the token (default GITHUB_TOKEN, then GH_TOKEN; "
                         "GitLab JMO_GITLAB_TOKEN); a token is never accepted as an argument")
     parser.add_argument("--apply", action="store_true", help="kubernetes: run the kubectl command instead of printing it")
+    add_now(parser, "gitlab-ci: judge the guard's deadline as of this time; kubernetes: name the Job for it "
+                    "(default: now)")
     parser.add_argument("--scanner", metavar="CMD",
                         help="local-cron: command that replaces `jmo` (default: $JMO_SCANNER, backend.config.scanner, jmo)")
 
@@ -90,8 +93,8 @@ def run(args: argparse.Namespace) -> int:
                            "least the Developer role in the project")
         gitlab = GitLab(args.api_url or env.get("CI_API_V4_URL", ""), args.project or env.get("CI_PROJECT_ID", ""),
                         token, token_variable=variable)
-        result = trigger.trigger_gitlab(schedule, gitlab)
+        result = trigger.trigger_gitlab(schedule, gitlab, args.now or datetime.now(timezone.utc))
     else:
-        result = trigger.trigger_kubernetes(schedule, datetime.now(timezone.utc), apply=args.apply)
+        result = trigger.trigger_kubernetes(schedule, args.now or datetime.now(timezone.utc), apply=args.apply)
     sys.stdout.write(result.line + "\n")
     return result.exit_code

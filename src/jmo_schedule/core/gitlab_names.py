@@ -31,7 +31,7 @@ def description_pattern(name: str) -> str:
 
 def managed_name(description: str | None) -> str | None:
     """The ScanSchedule name of a schedule this tool manages, or None for any other."""
-    if not description or not description.startswith(DESCRIPTION_PREFIX):
+    if not isinstance(description, str) or not description.startswith(DESCRIPTION_PREFIX):
         return None
     m = _NAME_AFTER_PREFIX.match(description[len(DESCRIPTION_PREFIX):])
     return m.group(1) if m else None

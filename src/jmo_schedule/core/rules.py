@@ -64,6 +64,35 @@ NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_NAME_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$")
 DNS_SUBDOMAIN_RE = LazyPattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 ENV_REF_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+# Variables a channel's `url: ${NAME}` may not name. The name becomes a variable of the job
+# or step that notifies (GitHub step env, GitLab job variable, Kubernetes container env,
+# the local run's notify environment), so it would replace the job's own value. Each group
+# says why: where programs and libraries are found (PATH, LD_*, DYLD_*, PYTHON*, PIP_*,
+# NODE_OPTIONS); what shells run at start (ENV, BASH_ENV, BASH_FUNC_*, IFS, PS4,
+# PROMPT_COMMAND, SHELLOPTS, BASHOPTS, CDPATH); who and where the job is (HOME, USER,
+# LOGNAME, SHELL, PWD, TMPDIR); whom its HTTP trusts or goes through (proxies in both
+# cases, CA bundles); and the platforms' and this tool's own (CI, CI_*, GITLAB_*, GITHUB_*,
+# RUNNER_*, ACTIONS_*, KUBERNETES_*, JMO_*). GitHub refuses secrets named GITHUB_* anyway.
+RESERVED_ENV_NAMES = (
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "PWD", "TMPDIR", "ENV", "BASH_ENV", "IFS", "PS4", "PROMPT_COMMAND",
+    "SHELLOPTS", "BASHOPTS", "CDPATH", "NODE_OPTIONS", "CI", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy",
+    "no_proxy",
+)
+RESERVED_ENV_PREFIXES = ("JMO_", "CI_", "GITHUB_", "GITLAB_", "RUNNER_", "ACTIONS_", "KUBERNETES_", "LD_", "DYLD_",
+                         "PYTHON", "PIP_", "BASH_FUNC_")
+# The `${NAME}` references that name one of them (for the schema; validate says which rule).
+RESERVED_ENV_REF_RE = LazyPattern(r"^\$\{(" + "|".join(RESERVED_ENV_NAMES) + "|(" + "|".join(RESERVED_ENV_PREFIXES)
+                                 + r")[A-Za-z0-9_]*)\}$")
+
+
+def reserved_env(name: str) -> str | None:
+    """The rule that reserves the variable `name` ("PATH", "JMO_*"), None when it is free."""
+    if name in RESERVED_ENV_NAMES:
+        return name
+    return next((f"{prefix}*" for prefix in RESERVED_ENV_PREFIXES if name.startswith(prefix)), None)
+
+
 RFC3339_RE = LazyPattern(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 # `uses:` of this project's action (owner/repo[/path]@ref); written into generated workflows.
@@ -85,7 +114,11 @@ STATUS_FIELDS = (
 )
 CONDITION_FIELDS = ("type", "status", "lastTransitionTime", "reason", "message")
 NOTIFICATION_FIELDS = ("enabled", "channels")
-CHANNEL_FIELDS = ("type", "url")
+CHANNEL_FIELDS = ("type", "url", "events", "minSeverity")
+CHANNEL_REQUIRED = ("type", "url")
+# What a channel is told of (docs/notifications.md, "Events"); a failure reaches every channel.
+EVENTS = ("success", "failure", "new-findings", "skipped", "missed")
+DEFAULT_EVENTS = ("success", "failure")
 RESULTS_FIELDS = ("dir",)
 
 GITLAB_RETRY_WHEN = (
@@ -304,6 +337,37 @@ class GitLabRetry(Kind):
         ]}
 
 
+class Choices(Kind):
+    """A non-empty list of distinct values from `choices`; an unknown one names the closest."""
+
+    def __init__(self, choices: tuple[str, ...], default: tuple[str, ...]) -> None:
+        self.choices, self.default = choices, default
+
+    def check(self, c: Any, value: Any, path: tuple) -> bool:
+        if not isinstance(value, list):
+            c.error(path, f"expected a list such as [{', '.join(self.default)}], got {c.type_name(value)}")
+            return False
+        if not value:
+            c.error(path, "must not be an empty list")
+            return False
+        ok = True
+        for i, item in enumerate(value):
+            if item not in self.choices:
+                shown = repr(item) if isinstance(item, str) else c.type_name(item)
+                hint = c.suggest(item, self.choices) if isinstance(item, str) else ""
+                c.error(path + (i,), f"{shown} is not one of {', '.join(self.choices)}"
+                        + (f" (did you mean {hint}?)" if hint else ""))
+                ok = False
+            elif item in value[:i]:
+                c.error(path + (i,), f"{item} is listed twice")
+                ok = False
+        return ok
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "array", "items": {"enum": list(self.choices)}, "minItems": 1, "uniqueItems": True,
+                "default": list(self.default)}
+
+
 # --------------------------------------------------------------------------------------
 # The tables
 
@@ -335,6 +399,12 @@ OPTION_KINDS: dict[str, Kind] = {
     "allow_missing_tools": Bool(),
     "human_logs": Bool(),
     "log_level": Enum(LOG_LEVELS),
+}
+
+# A channel's routing (type and url have checks of their own in validate.py).
+CHANNEL_KINDS: dict[str, Kind] = {
+    "events": Choices(EVENTS, DEFAULT_EVENTS),
+    "minSeverity": Enum(SEVERITIES),
 }
 
 # backend.config keys each backend understands.

@@ -16,11 +16,13 @@ from .rules import (
     BACKEND_FIELDS,
     BACKEND_TYPES,
     CHANNEL_FIELDS,
+    CHANNEL_KINDS,
     CONDITION_FIELDS,
     CONTROL_RE,
     DEFAULT_BACKEND,
     DNS_SUBDOMAIN_RE,
     ENV_REF_RE,
+    reserved_env,
     EXCLUSIVE_TARGETS,
     JOB_FIELDS,
     KIND,
@@ -111,6 +113,8 @@ def _min_interval(expr: str) -> int:
 class Checker:
     """Collects problems for one document, resolving paths to file positions."""
 
+    type_name = staticmethod(type_name)  # for the Kinds in rules.py
+    suggest = staticmethod(suggest)
     # hook (issue 16): core/check.py sets it; an H cron is hashed for this file's repository
     resolver: hcron.Resolver | None = None
 
@@ -497,14 +501,19 @@ def check_notifications(c: Checker, value: Any, path: tuple) -> None:
             c.error(cpath, "type is required (type: slack)")
         else:
             c.enum(channel["type"], cpath + ("type",), ("slack",))
+        for key, kind in CHANNEL_KINDS.items():
+            if key in channel:
+                kind.check(c, channel[key], cpath + (key,))
         if "url" not in channel:
             c.error(cpath, "url is required (url: ${SLACK_WEBHOOK_URL})")
             continue
         url = channel["url"]
         if not isinstance(url, str):
             c.error(cpath + ("url",), f"expected a string, got {type_name(url)}")
-        elif ENV_REF_RE.match(url):
-            continue
+        elif ref := ENV_REF_RE.match(url):
+            if rule := reserved_env(ref.group(1)):
+                c.error(cpath + ("url",), f"{url} names a variable the job itself uses ({rule}), which the secret "
+                        "would replace there; name the secret something else, such as SLACK_WEBHOOK_URL")
         elif c.committed:
             # Never echo the value: it is a secret.
             c.error(

@@ -44,6 +44,14 @@ def image(schedule: ScanSchedule, backend_type: str) -> str:
     return str(backend_config(schedule, backend_type).get("image") or DEFAULT_IMAGE)
 
 
+def told_of_skips(schedule: ScanSchedule) -> bool:
+    """Whether a channel's events include `skipped` (the guard's skip is then notified)."""
+    if not notification_secrets(schedule):
+        return False
+    channels = (schedule.spec.jobTemplate.notifications or {}).get("channels") or []
+    return any(isinstance(c, dict) and "skipped" in (c.get("events") or []) for c in channels)
+
+
 def notification_secrets(schedule: ScanSchedule) -> list[str]:
     """Names of the CI secrets / env vars holding the webhook URLs, in channel order.
 

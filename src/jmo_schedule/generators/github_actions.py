@@ -36,6 +36,7 @@ from .common import (
     image,
     notification_secrets,
     timeout_minutes,
+    told_of_skips,
 )
 from .header import schedule_header
 from .yaml_emit import Commented, Literal
@@ -212,9 +213,12 @@ def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE, action: OwnAc
         "with": {"name": f"jmo-results-{name}", "path": esc(f"{results}/"), "if-no-files-found": "warn"},
     })
     if secrets:
+        status = "job.status == 'success' && 'success' || 'failure'"
+        # A guard skip is told only when a channel asks for it (events: [skipped]).
+        skips = told_of_skips(schedule)
         steps.append({
             "name": "Notify",
-            "if": f"always() && {GUARD_RAN}",
+            "if": "always()" if skips else f"always() && {GUARD_RAN}",
             "uses": own_action(config, action),
             # The channels name these secrets (`url: ${NAME}`); notify reads them from env.
             "env": {secret: f"${{{{ secrets.{secret} }}}}" for secret in secrets},
@@ -222,8 +226,12 @@ def workflow(schedule: ScanSchedule, source: str = DEFAULT_SOURCE, action: OwnAc
                 "command": "notify",
                 "schedules-file": esc(source),
                 "schedule": name,
-                "status": "${{ job.status == 'success' && 'success' || 'failure' }}",
+                "status": f"${{{{ steps.guard.outputs.run == 'false' && 'skipped' || ({status}) }}}}" if skips
+                else f"${{{{ {status} }}}}",
+                **({"message": "${{ steps.guard.outputs.reason }}"} if skips else {}),
                 "results": esc(results),
+                # The previous run's jmo-results-<name> artifact (the job's token, actions: read).
+                "fetch-baseline": True,
                 **({"sarif-upload": "${{ steps.sarif.outcome }}"} if code_scanning else {}),
             },
         })

@@ -221,7 +221,8 @@ def jobs(schedule: ScanSchedule, source: str = DEFAULT_SOURCE) -> dict[str, dict
     ]
     if notify:
         # $CI_JOB_STATUS: success, failed, canceled (or timedout); a new shell, so the path again.
-        scan["after_script"] = [notify_line('"${CI_JOB_STATUS}"')]
+        # --fetch-baseline: the previous scan's artifacts ($JMO_GITLAB_TOKEN, else $CI_JOB_TOKEN).
+        scan["after_script"] = [notify_line('"${CI_JOB_STATUS}"', "--fetch-baseline")]
     scan["artifacts"] = {
         "when": "always",
         "paths": [f"{out_dir}/"],

@@ -6,18 +6,27 @@ generation unless the user wrote them, no field at its default unless it was the
 changes only what differs: comments, key order, quoting and indentation stay (YAML through
 ruamel.yaml's round trip, JSON with its indentation), and the file keeps its permissions.
 resourceVersion is a hash of the content, so an edit of a stale copy is refused.
+
+YAML anchors, aliases and merge keys (`<<: *defaults`) may share one node between several
+schedules. An edit never changes a node another schedule also uses: the edited schedule
+gets its own copy of that node (copy on write, with its comments; a merge key is resolved
+into explicit keys only where a key it brings must go), and every other schedule keeps
+the same value, its anchors kept by name. An edit that changes nothing writes nothing.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
 import os
 import stat
 import tempfile
+from collections import Counter
 from typing import Any, ContextManager
 
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import Comment, CommentedMap, CommentedSeq, Format
 
 from ..core.files import atomic_write, locked
 from ..core.hcron import as_written
@@ -123,8 +132,11 @@ class CommittedFile:
         for field in ("uid", "creationTimestamp", "generation"):
             if field not in (target.get("metadata") or {}):
                 data["metadata"].pop(field, None)
-        _merge_into(target, as_written(data, changed.spec))  # hook (issue 16): an unchanged H cron stays as written
-        self._dump(fmt, docs)
+        shared = _shared_nodes(docs)
+        # hook (issue 16): an unchanged H cron stays as written
+        container[key], edited = _update(target, as_written(data, changed.spec), shared)
+        if edited:
+            self._dump(fmt, docs)
         changed.metadata.resourceVersion = _content_version(ScanSchedule.from_dict(data).to_dict(include_status=False))
 
     def write_delete(self, items: list[ScanSchedule], name: str) -> None:
@@ -161,28 +173,99 @@ def _prune_defaults(
     return out
 
 
-def _merge_into(target: Any, new: dict[str, Any]) -> None:
-    """Make the ruamel mapping `target` equal `new`, touching only what differs."""
-    for key in [k for k in target if k not in new]:
-        del target[key]
-    for key, value in new.items():
-        if key in target and isinstance(target[key], dict) and isinstance(value, dict):
-            _merge_into(target[key], value)
-        elif key in target and isinstance(target[key], list) and isinstance(value, list) and len(target[key]) == len(value):
-            for i, item in enumerate(value):
-                if isinstance(target[key][i], dict) and isinstance(item, dict):
-                    _merge_into(target[key][i], item)
-                elif target[key][i] != item:
-                    target[key][i] = item
-        elif key not in target:
-            # A new key goes where the model's order puts it (after the nearest key before
-            # it that the file has), not at the end of the mapping.
-            earlier = list(new)[: list(new).index(key)]
-            present = [k for k in earlier if k in target]
-            position = list(target).index(present[-1]) + 1 if present else 0
-            _insert(target, position, key, value)
-        elif target[key] != value or type(target[key]) is not type(value):
-            target[key] = value
+def _shared_nodes(docs: list[Any]) -> set[int]:
+    """The ids of the mappings and sequences reached more than once from the documents: YAML
+    aliases share them, and a merge key (`<<: *defaults`) shares the values it brings. Their
+    anchors are kept by name from here on, even where an edit leaves them unused."""
+    seen: Counter[int] = Counter()
+
+    def walk(node: Any) -> None:
+        if not isinstance(node, (dict, list)):
+            return
+        seen[id(node)] += 1
+        anchor = getattr(node, "anchor", None)
+        if anchor is not None and anchor.value:
+            anchor.always_dump = True
+        if seen[id(node)] == 1:  # its children are shared with it: no need to count them again
+            for child in node.values() if isinstance(node, dict) else node:
+                walk(child)
+
+    for doc in docs:
+        walk(doc)
+    return {node for node, count in seen.items() if count > 1}
+
+
+def _update(target: Any, new: Any, shared: set[int]) -> tuple[Any, bool]:
+    """`target` made equal to `new`, touching only what differs: (the node to put where
+    `target` was, whether anything changed). A node another place also uses is copied
+    first, so the change stays in this one place."""
+    if _same(target, new):
+        return target, False
+    if isinstance(target, dict) and isinstance(new, dict):
+        # Shared, or about to lose a key a merge key would bring back on the next read.
+        if id(target) in shared or any(k not in new for k in _merged_keys(target)):
+            target = _private_copy(target)
+        for key in [k for k in target if k not in new]:
+            del target[key]
+        for key, value in new.items():
+            if key in target:
+                child, changed = _update(target[key], value, shared)
+                if changed:
+                    target[key] = child
+            else:
+                # A new key goes where the model's order puts it (after the nearest key before
+                # it that the file has), not at the end of the mapping.
+                earlier = list(new)[: list(new).index(key)]
+                present = [k for k in earlier if k in target]
+                position = list(target).index(present[-1]) + 1 if present else 0
+                _insert(target, position, key, value)
+        return target, True
+    if isinstance(target, list) and isinstance(new, list) and len(target) == len(new):
+        if id(target) in shared:
+            target = _private_copy(target)
+        for i, item in enumerate(new):
+            child, changed = _update(target[i], item, shared)
+            if changed:
+                target[i] = child
+        return target, True
+    return new, True
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values of the same kind (True is not 1, "1" is not 1), however the file quotes them."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    kinds = (bool, int, float, str, dict, list)
+    return next((k for k in kinds if isinstance(a, k)), None) is next((k for k in kinds if isinstance(b, k)), None) and a == b
+
+
+def _merged_keys(mapping: Any) -> set[Any]:
+    """The keys the merge keys (`<<`) of a ruamel mapping bring, overridden or not."""
+    keys: set[Any] = set()
+    for item in getattr(mapping, "merge", None) or []:
+        source = item[1] if isinstance(item, tuple) else item
+        if isinstance(source, dict):
+            keys.update(source)
+    return keys
+
+
+def _private_copy(node: Any) -> Any:
+    """A deep copy of `node` that shares nothing: no anchor, merge keys resolved into
+    explicit keys, comments and flow style kept."""
+    if isinstance(node, CommentedMap):
+        out: Any = CommentedMap()
+        for key, value in node.items():
+            out[key] = _private_copy(value)
+    elif isinstance(node, CommentedSeq):
+        out = CommentedSeq(_private_copy(item) for item in node)
+    else:
+        return copy.deepcopy(node) if isinstance(node, (dict, list)) else node
+    for attrib in (Comment.attrib, Format.attrib):
+        if hasattr(node, attrib):
+            setattr(out, attrib, copy.deepcopy(getattr(node, attrib)))
+    return out
 
 
 def _detect_indent(text: str) -> tuple[int, int, int]:

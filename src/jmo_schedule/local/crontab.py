@@ -362,9 +362,10 @@ def install_systemd(schedules: Sequence[ScanSchedule], opts: InstallOptions, sou
                     dry_run: bool = False) -> dict[str, str]:
     """Write the unit files, reload, enable the timers (disable suspended ones)."""
     files = systemd_files(schedules, opts, source)
+    folder = systemd_user_dir()
+    _refuse_foreign_units(folder, sorted(files))
     if dry_run:
         return files
-    folder = systemd_user_dir()
     os.makedirs(folder, exist_ok=True)
     for name, text in files.items():
         atomic_write(os.path.join(folder, name), text, 0o644)
@@ -373,6 +374,32 @@ def install_systemd(schedules: Sequence[ScanSchedule], opts: InstallOptions, sou
         timer = f"jmo-{schedule.name}.timer"
         systemctl("disable" if schedule.spec.suspend else "enable", "--now", timer)
     return files
+
+
+def _ours(path: str) -> bool | None:
+    """Whether the unit at `path` carries the generated header (None: there is none)."""
+    if not os.path.lexists(path):
+        return None
+    if os.path.islink(path) or not os.path.isfile(path):
+        return False
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return is_generated(fh.read())
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _refuse_foreign_units(folder: str, names: Sequence[str]) -> None:
+    """A JmoError, before anything is written, when a unit about to be written exists and
+    was not written by jmo-schedule (no generated header, a link, not a file): it is the
+    user's, as `sync` treats pipeline files."""
+    foreign = [os.path.join(folder, n) for n in names if _ours(os.path.join(folder, n)) is False]
+    if len(foreign) == 1:
+        raise JmoError(f"{foreign[0]} exists and was not written by jmo-schedule; install will not replace it "
+                       "(move it away, or rename the schedule)")
+    if foreign:
+        raise JmoError(f"{len(foreign)} unit files exist and were not written by jmo-schedule; install will not "
+                       f"replace them (move them away, or rename the schedules): {', '.join(foreign)}")
 
 
 def uninstall_systemd(names: Sequence[str] | None, *, dry_run: bool = False) -> list[str]:
@@ -387,13 +414,8 @@ def uninstall_systemd(names: Sequence[str] | None, *, dry_run: bool = False) -> 
         m = re.match(r"^jmo-([a-z0-9-]+)\.(service|timer)$", entry)
         if not m or (names is not None and m.group(1) not in names):
             continue
-        try:
-            with open(os.path.join(folder, entry), encoding="utf-8") as fh:
-                if not is_generated(fh.read()):
-                    continue
-        except OSError:
-            continue
-        ours.append(entry)
+        if _ours(os.path.join(folder, entry)):
+            ours.append(entry)
     if dry_run or not ours:
         return ours
     for entry in ours:

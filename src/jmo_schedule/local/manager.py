@@ -27,6 +27,7 @@ from .committed import CommittedFile
 from .store import Store, default_path
 
 Clock = Callable[[], datetime]
+Items = list[ScanSchedule]  # in the class body `list` is the method
 
 
 def _utcnow() -> datetime:
@@ -122,20 +123,7 @@ class ScheduleManager:
         self._validate(schedule)
         now = self._clock()
         with self._backend.lock():
-            items = self._backend.read()
-            if any(s.metadata.name == schedule.metadata.name for s in items):
-                raise AlreadyExistsError(
-                    f"schedule {schedule.metadata.name!r} already exists in {self.path}; use update or apply"
-                )
-            stored = copy.deepcopy(schedule)
-            meta = stored.metadata
-            meta.uid = str(uuid.uuid4())
-            meta.creationTimestamp = rfc3339(now)
-            meta.generation = 1
-            stored.status = copy.deepcopy(stored.status)
-            stored.status.conditions = []
-            self._refresh_status(stored, now, "Created", "Schedule created successfully")
-            self._backend.write_create(items, stored)
+            stored = self._create(self._backend.read(), schedule, now)
         _copy_into(schedule, stored)
         return schedule
 
@@ -144,60 +132,85 @@ class ScheduleManager:
         Raises ConflictError when `schedule` was read before the last write to it."""
         self._validate(schedule)
         now = self._clock()
-        name = schedule.metadata.name
         with self._backend.lock():
-            items = self._backend.read()
-            current = next((s for s in items if s.metadata.name == name), None)
-            if current is None:
-                raise NotFoundError(f"schedule {name!r} not found in {self.path}; use create")
-            theirs = schedule.metadata.resourceVersion
-            if theirs is not None and theirs != current.metadata.resourceVersion:
-                raise ConflictError(
-                    f"schedule {name!r} was changed since this copy was read "
-                    f"(resourceVersion {theirs}, now {current.metadata.resourceVersion}); "
-                    "get it again and reapply your change"
-                )
-            for field in ("uid", "creationTimestamp"):
-                mine, stored_value = getattr(schedule.metadata, field), getattr(current.metadata, field)
-                if mine is not None and stored_value is not None and mine != stored_value:
-                    raise ValidationError([Problem(self.path, None, None, f"metadata.{field}", "is immutable")])
-            updated = copy.deepcopy(current)
-            updated.metadata.labels = copy.deepcopy(schedule.metadata.labels)
-            updated.metadata.annotations = copy.deepcopy(schedule.metadata.annotations)
-            spec_changed = schedule.spec.to_dict() != current.spec.to_dict()
-            if spec_changed:
-                updated.spec = copy.deepcopy(schedule.spec)
-                updated.metadata.generation = (current.metadata.generation or 1) + 1
-            reason = "Updated"
-            if schedule.spec.suspend != current.spec.suspend:
-                reason = "Suspended" if schedule.spec.suspend else "Resumed"
-            self._refresh_status(updated, now, reason, f"Schedule {reason.lower()}")
-            self._backend.write_update(items, updated)
+            updated = self._update(self._backend.read(), schedule, now)
         _copy_into(schedule, updated)
         return schedule
 
     def apply(self, schedule: ScanSchedule) -> str:
         """Create the schedule or bring the stored one in line with it (spec, labels,
-        annotations), like `kubectl apply`. Returns "created", "configured" or "unchanged"."""
+        annotations), like `kubectl apply`. Returns "created", "configured" or "unchanged".
+        The look-up and the write happen under one lock, so any number of processes may
+        apply the same schedule at once: one creates it, the others find it unchanged."""
+        self._validate(schedule)
+        now = self._clock()
         with self._backend.lock():
-            current = next((s for s in self._backend.read() if s.metadata.name == schedule.metadata.name), None)
+            items = self._backend.read()
+            current = next((s for s in items if s.metadata.name == schedule.metadata.name), None)
+            if current is None:
+                result, stored = "created", self._create(items, schedule, now)
+            elif (
+                current.spec.to_dict() == schedule.spec.to_dict()
+                and current.metadata.labels == schedule.metadata.labels
+                and current.metadata.annotations == schedule.metadata.annotations
+            ):
+                result, stored = "unchanged", current
+            else:
+                mine = copy.deepcopy(schedule)
+                mine.metadata.resourceVersion = current.metadata.resourceVersion
+                mine.metadata.uid = current.metadata.uid
+                mine.metadata.creationTimestamp = current.metadata.creationTimestamp
+                result, stored = "configured", self._update(items, mine, now)
+        _copy_into(schedule, stored)
+        return result
+
+    def _create(self, items: Items, schedule: ScanSchedule, now: datetime) -> ScanSchedule:
+        """The stored copy of the new `schedule`, written (the caller holds the lock)."""
+        if any(s.metadata.name == schedule.metadata.name for s in items):
+            raise AlreadyExistsError(
+                f"schedule {schedule.metadata.name!r} already exists in {self.path}; use update or apply"
+            )
+        stored = copy.deepcopy(schedule)
+        meta = stored.metadata
+        meta.uid = str(uuid.uuid4())
+        meta.creationTimestamp = rfc3339(now)
+        meta.generation = 1
+        stored.status = copy.deepcopy(stored.status)
+        stored.status.conditions = []
+        self._refresh_status(stored, now, "Created", "Schedule created successfully")
+        self._backend.write_create(items, stored)
+        return stored
+
+    def _update(self, items: Items, schedule: ScanSchedule, now: datetime) -> ScanSchedule:
+        """The stored schedule brought in line with `schedule`, written (the caller holds the lock)."""
+        name = schedule.metadata.name
+        current = next((s for s in items if s.metadata.name == name), None)
         if current is None:
-            self.create(schedule)
-            return "created"
-        if (
-            current.spec.to_dict() == schedule.spec.to_dict()
-            and current.metadata.labels == schedule.metadata.labels
-            and current.metadata.annotations == schedule.metadata.annotations
-        ):
-            _copy_into(schedule, current)
-            return "unchanged"
-        mine = copy.deepcopy(schedule)
-        mine.metadata.resourceVersion = current.metadata.resourceVersion
-        mine.metadata.uid = current.metadata.uid
-        mine.metadata.creationTimestamp = current.metadata.creationTimestamp
-        self.update(mine)
-        _copy_into(schedule, mine)
-        return "configured"
+            raise NotFoundError(f"schedule {name!r} not found in {self.path}; use create")
+        theirs = schedule.metadata.resourceVersion
+        if theirs is not None and theirs != current.metadata.resourceVersion:
+            raise ConflictError(
+                f"schedule {name!r} was changed since this copy was read "
+                f"(resourceVersion {theirs}, now {current.metadata.resourceVersion}); "
+                "get it again and reapply your change"
+            )
+        for field in ("uid", "creationTimestamp"):
+            mine, stored_value = getattr(schedule.metadata, field), getattr(current.metadata, field)
+            if mine is not None and stored_value is not None and mine != stored_value:
+                raise ValidationError([Problem(self.path, None, None, f"metadata.{field}", "is immutable")])
+        updated = copy.deepcopy(current)
+        updated.metadata.labels = copy.deepcopy(schedule.metadata.labels)
+        updated.metadata.annotations = copy.deepcopy(schedule.metadata.annotations)
+        spec_changed = schedule.spec.to_dict() != current.spec.to_dict()
+        if spec_changed:
+            updated.spec = copy.deepcopy(schedule.spec)
+            updated.metadata.generation = (current.metadata.generation or 1) + 1
+        reason = "Updated"
+        if schedule.spec.suspend != current.spec.suspend:
+            reason = "Suspended" if schedule.spec.suspend else "Resumed"
+        self._refresh_status(updated, now, reason, f"Schedule {reason.lower()}")
+        self._backend.write_update(items, updated)
+        return updated
 
     def delete(self, name: str) -> bool:
         """Remove the named schedule; False when there was none."""

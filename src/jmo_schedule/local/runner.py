@@ -45,7 +45,7 @@ from . import history as rh
 from . import runlock
 from ..core import policy
 from ..core.cron import previous_run
-from ..core.files import fix_mode, jmo_home
+from ..core.files import fix_mode, jmo_home, read_text
 from ..core.model import ScanSchedule, ScheduleStatus
 from ..core.scan_command import build_plan
 from ..core.timefmt import compact_duration, parse_timestamp, rfc3339, run_stamp
@@ -131,12 +131,9 @@ def load_env_file(path: str) -> dict[str, str]:
     `${SLACK_WEBHOOK_URL}` in a schedule is read from `$JMO_HOME/env` instead."""
     out: dict[str, str] = {}
     try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
+        lines = read_text(path, "the env file").splitlines()
     except FileNotFoundError:
         return out
-    except OSError as exc:
-        raise JmoError(f"{path}: cannot read: {exc.strerror}") from None
     for number, line in enumerate(lines, 1):
         text = line.strip()
         if not text or text.startswith("#"):
@@ -232,7 +229,8 @@ def run_schedule(
     concurrencyPolicy still apply, the deadline does not, and history records it as manual.
 
     Reads the schedule from the local store, or from `file`; `env` defaults to the
-    process environment over the KEY=VALUE lines of `$JMO_HOME/env`. Returns the outcome; its
+    process environment over the KEY=VALUE lines of `$JMO_HOME/env`, of which the scanner
+    gets only the process environment (the file's secrets go to notify alone). Returns the outcome; its
     exit_code is the scan's (the report's when the scan passed), 0 when skipped or idle,
     124 on timeout, 143 when replaced or terminated. Raises JmoError for a schedule that
     does not exist or a scanner that cannot be started.
@@ -241,6 +239,11 @@ def run_schedule(
         path = os.path.join(jmo_home(), ENV_FILE)
         fix_mode(path, 0o600)  # it holds secrets
         env = {**load_env_file(path), **os.environ}
+        # The scanner (third-party tools over untrusted code) gets the process environment;
+        # the file's variables (webhooks) reach only the notification step.
+        scan_env = dict(os.environ)
+    else:
+        scan_env = dict(env)
     env = dict(env)
     schedule, manager = _load(name, file)
     clock = make_clock(now)
@@ -263,10 +266,11 @@ def run_schedule(
             status.set_condition(SKIP_CONDITION, "True", decision.reason, message, rfc3339(started))
 
         sink.patch(skipped)
+        _notify(schedule, "skipped", None, message, env, started, None)
         return RunOutcome("skipped", 0, decision.reason, message, decision.run_id)
 
     assert decision.slot is not None and decision.run_id is not None and decision.run_dir is not None
-    return _execute(schedule, decision, clock, started, env, scanner_cmd, sink, grace)
+    return _execute(schedule, decision, clock, started, scan_env, env, scanner_cmd, sink, grace)
 
 
 def _count(status: ScheduleStatus, *, failed: bool) -> None:
@@ -399,7 +403,8 @@ def _execute(
     decision: _Decision,
     clock: Clock,
     started: datetime,
-    env: dict[str, str],
+    scan_env: dict[str, str],
+    notify_env: dict[str, str],
     scanner_cmd: list[str],
     sink: _StatusSink,
     grace: float,
@@ -442,7 +447,7 @@ def _execute(
                     fh.write("".join(line + "\n" for line in lf.lines))
             timeout = job.options.get("timeout")
             deadline = time.monotonic() + float(timeout) if timeout else None
-            child_env = {**env, "JMO_SCHEDULE": name, "JMO_RUN_ID": run_id, "JMO_SCAN_STARTED_AT": rfc3339(started)}
+            child_env = {**scan_env, "JMO_SCHEDULE": name, "JMO_RUN_ID": run_id, "JMO_SCAN_STARTED_AT": rfc3339(started)}
             scan_argv = scanner_cmd + plan.scan_argv("jmo")[1:]
             code, why = _child(scan_argv, "scan", slot, log, child_env, deadline, grace)
             if why is None and code == 0:
@@ -485,7 +490,9 @@ def _execute(
                           endTime=rfc3339(ended), exitCode=exit_code, findings=findings)
 
         rh.update_run(name, run_id, finish)
-        notified = None if reason == "Replaced" else _notify(schedule, succeeded, run_dir, message, env, ended, log)
+        notified = None if reason == "Replaced" else _notify(
+            schedule, "success" if succeeded else "failure", run_dir, None if succeeded else message, notify_env, ended, log,
+            rh.previous_results(name, run_id))
         if notified:
             rh.update_run(name, run_id, lambda r: r.update(notification=notified))
     finally:
@@ -561,21 +568,24 @@ def _findings(run_dir: str) -> dict[str, Any] | None:
     return {"total": summary.total, "counts": dict(summary.counts)}
 
 
-def _notify(schedule: ScanSchedule, succeeded: bool, run_dir: str, message: str, env: dict[str, str],
-            ended: datetime, log: TextIO) -> str | None:
-    """Post the run's message through notify.notify_schedule; never fails the run."""
+def _notify(schedule: ScanSchedule, status: str, run_dir: str | None, message: str | None, env: dict[str, str],
+            ended: datetime, log: TextIO | None, baseline: str | None = None) -> str | None:
+    """Post the run's message through notify.notify_schedule (`baseline`: the previous run's
+    folder, see history.previous_results); never fails the run."""
     notifications = schedule.spec.jobTemplate.notifications or {}
     if not notifications.get("channels") or notifications.get("enabled", True) is False:
         return None
     try:
-        outcome = notify_schedule(schedule, "success" if succeeded else "failure", results_dir=run_dir,
-                                  message=None if succeeded else message, env=env, now=ended)
+        outcome = notify_schedule(schedule, status, results_dir=run_dir, message=message, env=env, now=ended,
+                                  baseline=baseline, no_baseline=None if baseline else "no earlier run in the history")
     except JmoError as exc:
-        log.write(f"jmo-schedule: notify: {exc}\n")
+        if log is not None:
+            log.write(f"jmo-schedule: notify: {exc}\n")
         return f"failed: {exc}"
     parts = [str(r) for r in outcome.results] or ([outcome.note] if outcome.note else [])
-    text = "; ".join(parts) or "nothing sent"
-    log.write(f"jmo-schedule: notify: {text}\n")
+    text = "; ".join(parts or list(outcome.passed_over)) or "nothing sent"
+    if log is not None:
+        log.write(f"jmo-schedule: notify: {text}\n")
     return text
 
 

@@ -1,7 +1,12 @@
 """The local store: `~/.jmo/schedules.json` (`$JMO_HOME` overrides the folder), or a store
 file the caller names. Private: the file is kept at 0600 and the default folder at 0700, a
-looser mode is tightened with a warning. It keeps status and may hold literal webhook URLs.
-Items a write does not touch are written back exactly as they were read.
+looser mode is tightened with a warning; a symbolic link in the store's place is refused.
+It keeps status and may hold literal webhook URLs. Items a write does not touch are
+written back exactly as they were read.
+
+Every read checks the whole store (its revision, and each item as `validate` checks a
+schedule) before anything uses it: a damaged store is a one-line error naming the file and
+the field, and nothing is written until it is fixed.
 """
 from __future__ import annotations
 
@@ -9,8 +14,9 @@ import json
 import os
 from typing import Any, ContextManager
 
-from ..core.files import FILE_MODE, atomic_write, ensure_private_dir, fix_mode, jmo_home, locked
+from ..core.files import FILE_MODE, atomic_write, ensure_private_dir, fix_mode, jmo_home, locked, read_json, refuse_link
 from ..core.model import API_VERSION, LIST_KIND, ScanSchedule
+from ..core.validate import Checker, check_schedule
 from ..errors import JmoError
 
 STORE_NAME = "schedules.json"
@@ -38,6 +44,7 @@ class Store:
         directory = os.path.dirname(os.path.abspath(self.path))
         if self._own_dir or not os.path.isdir(directory):
             ensure_private_dir(directory)
+        refuse_link(self.path, "the store")
         fix_mode(self.path, FILE_MODE)
 
     def lock(self) -> ContextManager[None]:
@@ -46,37 +53,39 @@ class Store:
         return locked(self.path)
 
     def read_raw(self) -> dict[str, Any]:
-        if os.path.exists(self.path):
-            fix_mode(self.path, FILE_MODE)
+        refuse_link(self.path, "the store")
+        fix_mode(self.path, FILE_MODE)
         try:
-            with open(self.path, encoding="utf-8") as fh:
-                text = fh.read()
+            data = read_json(self.path, "the store")
         except FileNotFoundError:
             return {"apiVersion": API_VERSION, "kind": LIST_KIND, "revision": 0, "items": []}
-        except OSError as exc:
-            raise JmoError(f"{self.path}: cannot read: {exc.strerror}") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise JmoError(
-                f"{self.path}:{exc.lineno}:{exc.colno}: the store is not valid JSON ({exc.msg}); "
-                "fix it or move it aside"
-            ) from None
         if not isinstance(data, dict) or not isinstance(data.get("items"), list):
             raise JmoError(f"{self.path}: not a jmo-schedule store (expected a ScanScheduleList with items)")
+        revision = data.get("revision", 0)
+        if type(revision) is not int or revision < 0:
+            raise JmoError(f"{self.path}: revision: expected a whole number of 0 or more, got {json.dumps(revision)[:40]}; "
+                           "fix it or move the store aside")
         return data
 
     def read(self) -> list[ScanSchedule]:
         data = self.read_raw()
-        self._revision = int(data.get("revision") or 0)
+        self._revision = data.get("revision", 0)
         self._extra = {k: v for k, v in data.items() if k not in ("apiVersion", "kind", "revision", "items")}
         out = []
         self._raw = {}
+        names: set[str] = set()
         for i, item in enumerate(data["items"]):
+            checker = Checker(self.path, None, committed=False)
+            if not check_schedule(checker, item, ("items", i), list_item=True):
+                problem = next(p for p in checker.problems if p.severity == "error")
+                raise JmoError(f"{problem}; fix or remove it")
             try:
                 schedule = ScanSchedule.from_dict(item)
             except (TypeError, KeyError, AttributeError, ValueError):
                 raise JmoError(f"{self.path}: items[{i}] is not a valid ScanSchedule; fix or remove it") from None
+            if schedule.name in names:
+                raise JmoError(f"{self.path}: items[{i}]: a second schedule named {schedule.name!r}; remove one")
+            names.add(schedule.name)
             out.append(schedule)
             self._raw[id(schedule)] = (schedule, item)
         return out

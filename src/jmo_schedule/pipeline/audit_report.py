@@ -16,6 +16,17 @@ from .workflow_commands import command
 
 MAX_SCHEDULES_PER_MESSAGE = 40  # Block Kit allows 50 blocks: a header, a context, one per schedule
 
+# Which channel event each state that is not Healthy is (docs/notifications.md, "Events"):
+# a schedule that did not, will not or may not have run is `missed`; failing runs are a
+# failure, which reaches every channel (their own messages may never have gone out).
+EVENT_OF_STATE = {
+    audit.MISSED_STATE: "missed",
+    audit.DISABLED: "missed",
+    audit.UNKNOWN: "missed",
+    audit.LATE: "missed",
+    audit.FAILING: "failure",
+}
+
 
 def as_json(audits: Sequence[Audit]) -> str:
     return json.dumps([a.as_dict() for a in audits], indent=2) + "\n"
@@ -85,7 +96,9 @@ Sender = Callable[[str, Mapping[str, Any]], Any]
 def notify(audits: Sequence[Audit], schedules: Mapping[str, Any], env: Mapping[str, str], *,
            where: str | None = None, send: Sender | None = None) -> list[str]:
     """Post one message to each channel of the schedules that are not Healthy, listing
-    only those schedules; nothing when all are. Returns one line per channel (never a URL)."""
+    only those schedules and only what the channel's events take (EVENT_OF_STATE: `missed`,
+    or a failure, which every channel takes); nothing when all are Healthy. Returns one line
+    per channel (never a URL)."""
     if send is None:
         send = post_webhook
     groups: dict[str, tuple[str, list[Audit]]] = {}
@@ -96,7 +109,12 @@ def notify(audits: Sequence[Audit], schedules: Mapping[str, Any], env: Mapping[s
         channels, note = resolve_channels(schedules.get(a.name), env=env)
         if not channels and note:
             lines.append(f"notify: {note}")
+        event = EVENT_OF_STATE.get(a.state, "missed")
         for ch in channels:
+            if event != "failure" and event not in ch.events:
+                lines.append(f"notify: {ch.label}: not told that {a.name} is {a.state}: its events "
+                             f"({', '.join(sorted(ch.events))}) do not include {event}")
+                continue
             if ch.url is None:
                 lines.append(f"notify: {ch.label}: {ch.problem}")
                 continue

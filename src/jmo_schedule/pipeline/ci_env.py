@@ -39,6 +39,19 @@ class RunContext:
     job_url: str | None = None
     started_at: datetime | None = None
     duration: timedelta | None = None
+    code_url: str | None = None  # the tree at this commit: code_url + "/" + path shows a file
+
+    def file_url(self, path: str | None, line: int | None = None) -> str | None:
+        """A link to `path` (relative to the repository) at this commit, at `line`; None when
+        the run has no code link or the path is not a plain relative one."""
+        from urllib.parse import quote
+
+        if not self.code_url or not path:
+            return None
+        clean = path.replace("\\", "/")
+        if clean.startswith("/") or ":" in clean or ".." in clean.split("/"):
+            return None  # absolute, a URL (DAST), or outside the repository
+        return f"{self.code_url}/{quote(clean)}" + (f"#L{line}" if line else "")
 
     @property
     def provider_name(self) -> str:
@@ -109,6 +122,7 @@ def _github(env: Mapping[str, str]) -> dict:
         "run_attempt": attempt,
         "commit_sha": sha[:7] if sha else None,
         "commit_url": f"{server}/{repo}/commit/{sha}" if repo and sha else None,
+        "code_url": f"{server}/{repo}/blob/{sha}" if repo and sha else None,
         "author": _get(env, "GITHUB_ACTOR"),
         "repository": repo,
         "workflow": _get(env, "GITHUB_WORKFLOW"),
@@ -131,6 +145,7 @@ def _gitlab(env: Mapping[str, str]) -> dict:
         "run_attempt": None,
         "commit_sha": short,
         "commit_url": f"{project_url}/-/commit/{sha}" if project_url and sha else None,
+        "code_url": f"{project_url}/-/blob/{sha}" if project_url and sha else None,
         "author": _get(env, "CI_COMMIT_AUTHOR"),
         "repository": _get(env, "CI_PROJECT_PATH"),
         "workflow": _get(env, "CI_PIPELINE_NAME"),

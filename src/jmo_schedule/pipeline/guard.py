@@ -340,10 +340,7 @@ def write_outputs(decision: Decision, *, github_output: str | None, dotenv: str 
         folder = os.path.dirname(os.path.abspath(dotenv))
         if not os.path.isdir(folder):
             raise JmoError(f"{dotenv}: folder {folder} does not exist")
-        try:
-            atomic_write(dotenv, dotenv_lines(decision), mode=0o644)
-        except OSError as exc:
-            raise JmoError(f"{dotenv}: cannot write: {exc.strerror}") from None
+        atomic_write(dotenv, dotenv_lines(decision), mode=0o644)
 
 
 def guard(

@@ -23,14 +23,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .._version import __version__
+from ..core import rules
 from ..core.masking import mask_url
-from ..core.model import ScanSchedule
 from ..errors import JmoError, NotifyError
 from ..platforms.slack import SendResult, check_webhook_url, post_webhook
 from .ci_env import RunContext
-from .findings import FindingsError, find_results_file, load_summary
+from .compare import Comparison, compare
+from .findings import SEVERITIES, FindingsError, FindingsSummary, find_results_file, load_findings
 from .slack_message import MessageFacts, STATUSES, build_payload
 from .workflow_commands import command
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # notify imports no model: a webhook and a results folder need no schedules file
+    from ..core.model import ScanSchedule
 
 
 ENV_VAR = "SLACK_WEBHOOK_URL"
@@ -43,13 +48,23 @@ _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 Sender = Callable[[str, Mapping[str, Any]], "SendResult"]
 
 
+EVENTS = frozenset(rules.EVENTS)
+DEFAULT_EVENTS = frozenset(rules.DEFAULT_EVENTS)
+
+
 @dataclass(frozen=True)
 class Channel:
-    """A webhook to post to. `label` is safe to print; `url` is the secret (None if unresolved)."""
+    """A webhook to post to. `label` is safe to print; `url` is the secret (None if unresolved).
+    `events` and `min_severity` say which messages it gets (see `reaches`)."""
 
     label: str
     url: str | None = field(repr=False)  # the secret: kept out of repr() and logs
     problem: str | None = None  # why there is no usable URL
+    events: frozenset[str] = DEFAULT_EVENTS
+    min_severity: str | None = None
+
+    def routed(self, events: frozenset[str], min_severity: str | None) -> Channel:
+        return Channel(self.label, self.url, self.problem, events, min_severity)
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,7 @@ class NotifyOutcome:
     results: tuple[ChannelResult, ...] = ()
     note: str | None = None  # why nothing was sent (disabled, no channel, dry run)
     channels: tuple[Channel, ...] = field(default=())
+    passed_over: tuple[str, ...] = ()  # channels this message is not for, and why (one line each)
 
     @property
     def ok(self) -> bool:
@@ -126,8 +142,8 @@ def resolve_channels(
     `$SLACK_WEBHOOK_URL`. Channels that resolve to the same URL are posted to once.
     """
     env = os.environ if env is None else env
-    if webhook:
-        return [resolve_reference(webhook, env, "--webhook")], None
+    if webhook:  # asked for by name: told of everything
+        return [resolve_reference(webhook, env, "--webhook").routed(EVENTS, None)], None
     channels: list[Channel] = []
     if schedule is not None:
         notif = schedule.spec.jobTemplate.notifications or {}
@@ -136,7 +152,11 @@ def resolve_channels(
         for i, ch in enumerate(notif.get("channels") or [], start=1):
             if not isinstance(ch, dict) or ch.get("type", "slack") != "slack":
                 continue
-            channels.append(resolve_reference(str(ch.get("url") or ""), env, f"channel {i}"))
+            events = ch.get("events")
+            severity = ch.get("minSeverity")
+            channels.append(resolve_reference(str(ch.get("url") or ""), env, f"channel {i}").routed(
+                frozenset(e for e in events if e in EVENTS) if isinstance(events, list) else DEFAULT_EVENTS,
+                severity.upper() if isinstance(severity, str) and severity else None))
     if not channels:
         if (env.get(ENV_VAR) or "").strip():
             channels.append(resolve_reference("${" + ENV_VAR + "}", env, "default channel"))
@@ -144,47 +164,96 @@ def resolve_channels(
             where = f"schedule {schedule.metadata.name} has no Slack channel, " if schedule is not None else ""
             return [], f"{where}no --webhook and {ENV_VAR} is not set: no Slack channel to notify"
     unique: list[Channel] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for ch in channels:
         if ch.url is not None:
-            if ch.url in seen:
+            if ch.url in seen:  # one message per webhook: what either channel asks for
+                n = seen[ch.url]
+                first = unique[n]
+                unique[n] = first.routed(first.events | ch.events, _lower(first.min_severity, ch.min_severity))
                 continue
-            seen.add(ch.url)
+            seen[ch.url] = len(unique)
         unique.append(ch)
     return unique, None
 
 
+def _lower(a: str | None, b: str | None) -> str | None:
+    if a is None or b is None:
+        return None
+    return max(a, b, key=SEVERITIES.index)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one run amounts to for routing: its status and, per minimum severity, how many
+    findings count as new (all of them on a first run)."""
+
+    status: str
+    changes: Comparison | None = None
+    summary: FindingsSummary | None = None
+
+    def new_findings(self, min_severity: str | None) -> int:
+        if self.changes is not None:
+            return int(self.changes.new_at_or_above(min_severity))
+        if self.summary is not None:
+            return int(self.summary.at_or_above(min_severity or "INFO"))
+        return 0
+
+
+def reaches(channel: Channel, verdict: Verdict) -> str | None:
+    """The event that takes this run's message to `channel`, or None. A failure reaches every
+    channel; a success goes to `success` channels, and to `new-findings` channels when a new
+    finding is at or above their `minSeverity`; a skip to `skipped` channels."""
+    if verdict.status == "failure":
+        return "failure"
+    if verdict.status == "skipped":
+        return "skipped" if "skipped" in channel.events else None
+    if "success" in channel.events:
+        return "success"
+    if "new-findings" in channel.events and verdict.new_findings(channel.min_severity) > 0:
+        return "new-findings"
+    return None
+
+
 def summarize_results(results_dir: str | os.PathLike[str] | None) -> tuple[Any, str | None]:
     """(FindingsSummary or None, a note saying why there is none)."""
+    findings, note = read_results(results_dir)
+    if findings is None:
+        return None, note
+    return FindingsSummary.from_findings(findings, source=str(find_results_file(os.fspath(results_dir or "")))), None
+
+
+def read_results(results_dir: str | os.PathLike[str] | None, what: str = "") -> tuple[list[Any] | None, str | None]:
+    """(the findings of a results folder, or None with a note saying why there are none)."""
     if results_dir is None:
         return None, None
     folder = os.fspath(results_dir)
     if find_results_file(folder) is None:
-        return None, f"no findings file in {folder} (summaries/findings.json or findings.sarif)"
+        return None, f"no findings file in {what}{folder} (summaries/findings.json or findings.sarif)"
     try:
-        return load_summary(folder), None
+        return load_findings(folder), None
     except FindingsError as exc:
-        return None, f"could not read: {exc}"
+        return None, f"could not read {what}: {exc}" if what else f"could not read: {exc}"
 
 
-def build_notification(
-    schedule: ScanSchedule | None,
-    status: str,
-    *,
-    results_dir: str | os.PathLike[str] | None = None,
-    message: str | None = None,
-    env: Mapping[str, str] | None = None,
-    now: datetime | None = None,
-    name: str | None = None,
-    notes: Sequence[str] = (),
-) -> dict[str, Any]:
-    """The Slack payload for one run of `schedule` (or of `name` when there is no schedule).
-
-    `notes` are one-line remarks on what went wrong without failing the scan."""
-    env = os.environ if env is None else env
+def _prepare(
+    schedule: ScanSchedule | None, status: str, *, results_dir: str | os.PathLike[str] | None,
+    baseline: str | os.PathLike[str] | None, message: str | None, env: Mapping[str, str], now: datetime | None,
+    name: str | None, notes: Sequence[str], no_baseline: str | None = None,
+) -> tuple[MessageFacts, Verdict]:
+    """The message's facts and what the run amounts to for routing."""
     if schedule is not None and results_dir is None:
         results_dir = schedule.spec.jobTemplate.results_dir
-    summary, note = summarize_results(results_dir)
+    summary = changes = note = None
+    first_run = no_baseline
+    if status != "skipped":  # a skipped run has no results of its own
+        findings, note = read_results(results_dir)
+        if findings is not None and results_dir is not None:  # findings come from a folder
+            summary = FindingsSummary.from_findings(findings, source=str(find_results_file(os.fspath(results_dir))))
+            if baseline is not None:
+                previous, first_run = read_results(baseline, "the baseline ")
+                if previous is not None:
+                    changes = compare(findings, previous)
     title = name or (schedule.metadata.name if schedule is not None else None)
     title = title or (env.get("JMO_SCHEDULE") or env.get("GITHUB_WORKFLOW") or env.get("CI_PROJECT_PATH") or "scan")
     facts = MessageFacts(
@@ -197,7 +266,31 @@ def build_notification(
         findings_note=note,
         tool_version=__version__,
         notes=tuple(notes),
+        changes=changes,
+        first_run=first_run,
     )
+    return facts, Verdict(status, changes, summary)
+
+
+def build_notification(
+    schedule: ScanSchedule | None,
+    status: str,
+    *,
+    results_dir: str | os.PathLike[str] | None = None,
+    message: str | None = None,
+    env: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+    name: str | None = None,
+    notes: Sequence[str] = (),
+    baseline: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """The Slack payload for one run of `schedule` (or of `name` when there is no schedule).
+
+    `notes` are one-line remarks on what went wrong without failing the scan; `baseline` is
+    the previous run's results folder (the message then says what is new, fixed and open)."""
+    env = os.environ if env is None else env
+    facts, _ = _prepare(schedule, status, results_dir=results_dir, baseline=baseline, message=message, env=env,
+                        now=now, name=name, notes=notes)
     return build_payload(facts)
 
 
@@ -215,26 +308,35 @@ def notify_schedule(
     name: str | None = None,
     send: Sender | None = None,
     notes: Sequence[str] = (),
+    baseline: str | os.PathLike[str] | None = None,
+    no_baseline: str | None = None,
 ) -> NotifyOutcome:
-    """Build the message for one run and post it to every channel.
+    """Build the message for one run and post it to every channel it reaches.
 
-    `status` is "success" or "failure". `results_dir` defaults to the schedule's results
-    folder. Returns a NotifyOutcome with one result per channel; never raises for a
+    `status` is "success", "failure" or "skipped" (the guard's skip; `message` its reason).
+    `results_dir` defaults to the schedule's results folder; `baseline` is the previous
+    run's (a missing or empty one makes this the first run; so does `no_baseline`, which
+    says why there is none). Each channel gets the message
+    when `reaches` says so (a failure reaches all); the others are listed in `passed_over`.
+    Returns a NotifyOutcome with one result per channel sent to; never raises for a
     delivery problem unless `strict`, then NotifyError lists every failed channel.
     `dry_run` resolves channels but sends nothing. `send(url, payload)` replaces the HTTP
     post (tests); by default slack.post_webhook. `notes` go into the message as warnings.
     """
     if status not in STATUSES:
-        raise JmoError(f"unknown status {status!r}: expected success or failure")
+        raise JmoError(f"unknown status {status!r}: expected success, failure or skipped")
     env = os.environ if env is None else env
-    payload = build_notification(
-        schedule, status, results_dir=results_dir, message=message, env=env, now=now, name=name, notes=notes
-    )
-    channels, note = resolve_channels(schedule, webhook=webhook, env=env)
+    facts, verdict = _prepare(schedule, status, results_dir=results_dir, baseline=baseline, message=message,
+                              env=env, now=now, name=name, notes=notes, no_baseline=no_baseline)
+    payload = build_payload(facts)
+    resolved, note = resolve_channels(schedule, webhook=webhook, env=env)
+    channels = [c for c in resolved if reaches(c, verdict)]
+    passed_over = tuple(f"{c.label}: not sent: its events ({', '.join(sorted(c.events))}) do not take "
+                        f"{_event_words(verdict, c)}" for c in resolved if not reaches(c, verdict))
     if dry_run:
-        return NotifyOutcome(status, payload, (), note or "dry run: nothing sent", tuple(channels))
+        return NotifyOutcome(status, payload, (), note or "dry run: nothing sent", tuple(channels), passed_over)
     if not channels:
-        outcome = NotifyOutcome(status, payload, (), note, ())
+        outcome = NotifyOutcome(status, payload, (), note, (), passed_over)
         if strict and note and "disabled" not in note:
             raise NotifyError(note)
         return outcome
@@ -247,10 +349,19 @@ def notify_schedule(
             continue
         r = send(ch.url, payload)
         results.append(ChannelResult(ch.label, r.ok, r.attempts, None if r.ok else _scrub(r.error or "failed", ch.url)))
-    outcome = NotifyOutcome(status, payload, tuple(results), None, tuple(channels))
+    outcome = NotifyOutcome(status, payload, tuple(results), None, tuple(channels), passed_over)
     if strict and not outcome.ok:
         raise NotifyError("; ".join(str(r) for r in outcome.failures))
     return outcome
+
+
+def _event_words(verdict: Verdict, channel: Channel) -> str:
+    if verdict.status == "skipped":
+        return "a skipped run"
+    new = verdict.new_findings(channel.min_severity)
+    if not new:
+        return "a success without new findings" + (f" at {channel.min_severity} or above" if channel.min_severity else "")
+    return f"a success with {new} new"
 
 
 def run_notes(sarif_upload: str | None) -> list[str]:

@@ -14,6 +14,7 @@ from ..core.plural import counted
 from ..core.timefmt import format_duration
 from ..errors import JmoError
 from .ci_env import RunContext
+from .compare import Comparison
 from .findings import FindingsSummary
 
 # Slack's documented limits (Block Kit reference, incoming webhooks).
@@ -30,7 +31,9 @@ TRUNCATED = "… (truncated)"
 
 SUCCESS = "success"
 FAILURE = "failure"
-STATUSES = (SUCCESS, FAILURE)
+SKIPPED = "skipped"  # the guard decided not to scan (suspended, deadline, concurrency)
+STATUSES = (SUCCESS, FAILURE, SKIPPED)
+MAX_NEW_LISTED = 20  # new findings listed by name; the rest are "and N more"
 
 SEVERITY_ICONS = {"CRITICAL": "🔴", "HIGH": "🟠", "MEDIUM": "🟡", "LOW": "🔵", "INFO": "⚪"}
 
@@ -85,6 +88,8 @@ class MessageFacts:
     findings_note: str | None = None  # why there is no summary
     tool_version: str | None = None
     notes: tuple[str, ...] = ()  # what else went wrong without failing the scan (one line each)
+    changes: Comparison | None = None  # against the previous run's results
+    first_run: str | None = None  # why there is nothing to compare with (then every finding is new)
 
 
 def build_payload(facts: MessageFacts) -> dict[str, Any]:
@@ -93,13 +98,14 @@ def build_payload(facts: MessageFacts) -> dict[str, Any]:
     Every user-controlled string is escaped; long texts end with "… (truncated)".
     """
     if facts.status not in STATUSES:
-        raise JmoError(f"unknown status {facts.status!r}: expected success or failure")
-    ok = facts.status == SUCCESS
-    icon, word = ("✅", "succeeded") if ok else ("❌", "failed")
+        raise JmoError(f"unknown status {facts.status!r}: expected success, failure or skipped")
+    ok = facts.status != FAILURE
+    icon, word, state = {SUCCESS: ("✅", "succeeded", "Success"), FAILURE: ("❌", "failed", "Failed"),
+                         SKIPPED: ("⏭️", "skipped", "Skipped")}[facts.status]
     title = f"{icon} Security scan {word}: {facts.schedule}"
     run = facts.run
 
-    fields = [f"*Status:*\n{icon} {'Success' if ok else 'Failed'}"]
+    fields = [f"*Status:*\n{icon} {state}"]
     run_label = run.run_label or "run"
     if run.run_url:
         fields.append(f"*Run:*\n{link(run.run_url, run_label)}")
@@ -127,6 +133,7 @@ def build_payload(facts: MessageFacts) -> dict[str, Any]:
         blocks.append(_section(escape(facts.message.strip())))
 
     blocks.extend(_findings_blocks(facts))
+    blocks.extend(_change_blocks(facts))
     if facts.notes:
         blocks.append(_section("\n".join(f":warning: {escape(n)}" for n in facts.notes)))
 
@@ -177,12 +184,55 @@ def _findings_blocks(facts: MessageFacts) -> list[dict[str, Any]]:
     return out
 
 
+def _change_blocks(facts: MessageFacts) -> list[dict[str, Any]]:
+    """"N new · N fixed · N open" and the worst new findings, linked to the code."""
+    changes = facts.changes
+    if facts.summary is None or (changes is None and facts.first_run is None):
+        return []
+    if changes is None:
+        reason = f" ({escape(facts.first_run)})" if facts.first_run else ""
+        return [_section(f"*Since the previous run:* first run{reason}: nothing to compare with, "
+                         "every finding counts as new")]
+    head = f"*Since the previous run:* {len(changes.new)} new · {len(changes.fixed)} fixed · {len(changes.open)} open"
+    if changes.changed:
+        head += f" ({len(changes.changed)} with a new severity)"
+    out = [_section(head)]
+    if changes.new:
+        lines = [_new_line(f, facts.run) for f in changes.new[:MAX_NEW_LISTED]]
+        out.append(_section(_fit("*New findings:*", lines, len(changes.new))))
+    return out
+
+
+def _new_line(f: Any, run: RunContext) -> str:
+    where = f.path or "(no file)"
+    if f.path and f.start_line:
+        where += f":{f.start_line}"
+    place = link(run.file_url(f.path, f.start_line), where) if f.path else escape(where)
+    return f"• {SEVERITY_ICONS[f.severity]} {f.severity} {code(f.rule_id)} {place}"
+
+
+def _fit(head: str, lines: list[str], total: int) -> str:
+    """`head` and as many of `lines` as fit in one section, then "and N more" for the rest of `total`."""
+    shown: list[str] = []
+    for n, line in enumerate(lines):
+        rest = total - n - 1
+        tail = f"\n… and {rest} more" if rest else ""
+        if len("\n".join([head, *shown, line])) + len(tail) > MAX_SECTION_TEXT:
+            break
+        shown.append(line)
+    rest = total - len(shown)
+    return "\n".join([head, *shown] + ([f"… and {rest} more"] if rest else []))
+
+
 def _fallback(facts: MessageFacts, title: str) -> str:
     parts = [title]
     if facts.summary is not None:
         s = facts.summary
         parts.append(f"{counted(s.total, 'finding')} ({', '.join(f'{k} {s.counts.get(k, 0)}' for k in SEVERITY_ICONS)})")
-    if facts.status == FAILURE and facts.message:
+    if facts.changes is not None:
+        c = facts.changes
+        parts.append(f"{len(c.new)} new, {len(c.fixed)} fixed, {len(c.open)} open")
+    if facts.status != SUCCESS and facts.message:
         parts.append(facts.message.strip().splitlines()[0] if facts.message.strip() else "")
     return escape(" — ".join(p for p in parts if p))
 

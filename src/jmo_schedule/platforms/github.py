@@ -77,10 +77,10 @@ class GitHub(Api):
     def default_branch(self) -> str:
         """The repository's default branch, where scheduled workflows run."""
         what = f"read repository {self.repository}"
-        data = self.json("GET", self.repo_url, what, hints={
+        data = self.object("GET", self.repo_url, what, hints={
             403: f"the token in ${self.token_variable} cannot read {self.repository} (it needs metadata: read)",
             404: f"no repository {self.repository}, or the token in ${self.token_variable} cannot see it"})
-        branch = data.get("default_branch") if isinstance(data, dict) else None
+        branch = data.get("default_branch")
         if not isinstance(branch, str) or not branch:
             raise GitHubError(f"GitHub API: {what}: no default_branch in the answer; pass --ref BRANCH")
         return branch
@@ -122,8 +122,7 @@ class GitHub(Api):
         return out
 
     def run(self, run_id: str, what: str) -> dict[str, Any]:
-        data = self.json("GET", f"{self.repo_url}/actions/runs/{quote(run_id)}", what)
-        return data if isinstance(data, dict) else {}
+        return self.object("GET", f"{self.repo_url}/actions/runs/{quote(run_id)}", what)
 
     def cancel_run(self, run_id: str, hints: Mapping[int, str] | None = None) -> bool:
         """Cancel a run (needs actions: write): True when GitHub accepted (202), False when

@@ -27,7 +27,7 @@ class GitLab(Api):
     status (429 may say `{wait}`: "in 60 seconds" from Retry-After, else "later")."""
 
     def __init__(self, api: str, project: str, token: str, *, token_variable: str | None = None,
-                 hints: Mapping[int, str] | None = None, timeout: float = TIMEOUT) -> None:
+                 hints: Mapping[int, str] | None = None, timeout: float = TIMEOUT, job_token: bool = False) -> None:
         if not api:
             raise JmoError("no GitLab API URL: pass --api-url or run inside GitLab CI ($CI_API_V4_URL)")
         if not project:
@@ -37,7 +37,9 @@ class GitLab(Api):
             raise JmoError(f"no GitLab token: set ${name} (a masked CI/CD variable) to a project access token "
                            "with the Maintainer role and the api scope")
         super().__init__(
-            api, service="GitLab API", error=GitLabError, timeout=timeout, credential={"PRIVATE-TOKEN": token},
+            api, service="GitLab API", error=GitLabError, timeout=timeout,
+            # A CI job's own token travels in JOB-TOKEN; access tokens in PRIVATE-TOKEN.
+            credential={"JOB-TOKEN" if job_token else "PRIVATE-TOKEN": token},
             hints={401: f"the token in ${name} is missing, expired or revoked",
                    403: f"the token in ${name} lacks the api scope or the Maintainer role this needs",
                    404: f"no such project or schedule, or the token in ${name} cannot see it",
@@ -46,11 +48,15 @@ class GitLab(Api):
         self.project_url = f"{self.base_url}/projects/{quote(str(project), safe='')}"
         self.schedules_url = f"{self.project_url}/pipeline_schedules"
 
-    def _list(self, url: str, what: str, params: Mapping[str, str] | None = None) -> Iterator[dict[str, Any]]:
+    def _list(self, url: str, what: str, params: Mapping[str, str] | None = None, key: str = "id") -> Iterator[dict[str, Any]]:
+        """Every item of a listing, each an object with an integer `key` (GitLab's ids are)."""
         for _, data in self.pages(url, what, {**(params or {}), "per_page": str(PER_PAGE), "page": "1"}):
             if not isinstance(data, list):
-                raise GitLabError(f"GitLab API: {what}: answer is not a list")
-            yield from (x for x in data if isinstance(x, dict))
+                raise GitLabError(f"GitLab API: {what}: the answer is not a list")
+            for item in data:
+                if not isinstance(item, dict) or type(item.get(key)) is not int:
+                    raise GitLabError(f"GitLab API: {what}: an item of the answer is not an object with an integer {key}")
+                yield item
 
     # -- pipeline schedules -----------------------------------------------------------
     def list_schedules(self) -> list[dict[str, Any]]:
@@ -59,14 +65,14 @@ class GitLab(Api):
 
     def get_schedule(self, schedule_id: int) -> dict[str, Any]:
         """One schedule, with its `variables` (only this GET has them)."""
-        return self.json("GET", f"{self.schedules_url}/{schedule_id}", f"get pipeline schedule {schedule_id}") or {}
+        return self.object("GET", f"{self.schedules_url}/{schedule_id}", f"get pipeline schedule {schedule_id}")
 
     def create_schedule(self, name: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-        return self.json("POST", self.schedules_url, f"create pipeline schedule {name!r}", data=_form(fields)) or {}
+        return self.object("POST", self.schedules_url, f"create pipeline schedule {name!r}", data=_form(fields))
 
     def update_schedule(self, schedule_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
-        return self.json("PUT", f"{self.schedules_url}/{schedule_id}", f"edit pipeline schedule {schedule_id}",
-                         data=_form(fields)) or {}
+        return self.object("PUT", f"{self.schedules_url}/{schedule_id}", f"edit pipeline schedule {schedule_id}",
+                           data=_form(fields))
 
     def take_ownership(self, schedule_id: int) -> None:
         self.send("POST", f"{self.schedules_url}/{schedule_id}/take_ownership",
@@ -98,8 +104,7 @@ class GitLab(Api):
         default, or newest first: `sort=desc`, which versions without it ignore)."""
         what = f"list pipelines of pipeline schedule {schedule_id}"
         params = {"sort": "desc"} if newest_first else None
-        yield from (p for p in self._list(f"{self.schedules_url}/{schedule_id}/pipelines", what, params)
-                    if p.get("id") is not None)
+        yield from self._list(f"{self.schedules_url}/{schedule_id}/pipelines", what, params)
 
     # -- pipelines --------------------------------------------------------------------
     def cancel_pipeline(self, pipeline_id: str) -> None:
@@ -129,16 +134,17 @@ class GitLab(Api):
     def open_merge_requests(self, source_branch: str, target_branch: str) -> list[dict[str, Any]]:
         """Open merge requests from `source_branch` into `target_branch`, across all pages."""
         return list(self._list(f"{self.project_url}/merge_requests", "list merge requests",
-                               {"state": "opened", "source_branch": source_branch, "target_branch": target_branch}))
+                               {"state": "opened", "source_branch": source_branch, "target_branch": target_branch},
+                               key="iid"))
 
     def edit_merge_request(self, iid: int, fields: Mapping[str, str]) -> dict[str, Any]:
         """PUT only `fields`; everything else (title, labels) stays as it is."""
-        return self.json("PUT", f"{self.project_url}/merge_requests/{iid}", f"edit merge request !{iid}",
-                         data=dict(fields)) or {}
+        return self.object("PUT", f"{self.project_url}/merge_requests/{iid}", f"edit merge request !{iid}",
+                           data=dict(fields))
 
     def add_note(self, iid: int, body: str) -> dict[str, Any]:
-        return self.json("POST", f"{self.project_url}/merge_requests/{iid}/notes",
-                         f"comment on merge request !{iid}", data={"body": body}) or {}
+        return self.object("POST", f"{self.project_url}/merge_requests/{iid}/notes",
+                           f"comment on merge request !{iid}", data={"body": body})
 
 
 def _form(fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,8 +3,11 @@ errors, timeouts, 5xx and 429 are retried with exponential backoff, 429 waits
 `Retry-After` seconds); any other 4xx is final, since Slack says exactly what is wrong
 (`invalid_payload`, `no_service`, ...). What the message says is pipeline/slack_message.py's.
 
-The webhook URL is a secret: it is never put in a message, an exception or a log line, and
-redirects are not followed. Callers name a channel with a `label` that is safe to print.
+Sending goes through the one HTTP layer (http.exchange: a time limit for each whole
+attempt, a bounded answer, no redirect followed).
+
+The webhook URL is a secret: it is never put in a message, an exception or a log line.
+Callers name a channel with a `label` that is safe to print.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
+from .http import Failure, exchange, new_session
 
 # What Slack's error strings mean, and what to do (api.slack.com/messaging/webhooks).
 SLACK_ERRORS = {
@@ -37,7 +40,8 @@ SLACK_ERRORS = {
 }
 
 Sleep = Callable[[float], None]
-DEFAULT_TIMEOUT = 10.0  # seconds, connect and read each
+DEFAULT_TIMEOUT = 10.0  # seconds for each whole attempt: connecting, the answer's headers and body
+MAX_ANSWER = 4096  # bytes of Slack's answer read ("ok" or an error string)
 
 
 def _sleep(seconds: float) -> None:
@@ -88,15 +92,16 @@ def post_webhook(
     backoff: float = 1.0,
     max_wait: float = 30.0,
     sleep: Sleep | None = None,
-    session: Any = None,
     user_agent: str = "jmo-schedule",
 ) -> SendResult:
     """POST `payload` to an incoming webhook; never raises for network or HTTP problems.
 
-    Tries up to `1 + retries` times. Retried: connection errors, timeouts, HTTP 5xx and 429.
-    Waits `backoff * 2**n` seconds between tries (n = 0, 1, ...), or for a 429 the
-    `Retry-After` seconds; a wait longer than `max_wait` ends the tries instead.
-    Redirects are not followed (the secret stays with the host it was meant for).
+    Tries up to `1 + retries` times, each within `timeout` seconds from its start to the
+    answer's last byte. Retried: connection errors, timeouts, HTTP 5xx and 429. Waits
+    `backoff * 2**n` seconds between tries (n = 0, 1, ...), or for a 429 the `Retry-After`
+    seconds; a wait longer than `max_wait` ends the tries instead. Redirects are not
+    followed (the secret and the message stay with the host they were meant for); at most
+    MAX_ANSWER bytes of the answer are read.
     """
     timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     sleep = sleep or _sleep
@@ -104,7 +109,7 @@ def post_webhook(
     if problem:
         return SendResult(False, 0, None, problem)
     with _redacted_logs(url):
-        return _post(url, payload, timeout, retries, backoff, max_wait, sleep, session, user_agent)
+        return _post(url, payload, timeout, retries, backoff, max_wait, sleep, user_agent)
 
 
 class _Redact:
@@ -141,54 +146,59 @@ class _redacted_logs:
 
 def _post(
     url: str, payload: Mapping[str, Any], timeout: float, retries: int, backoff: float, max_wait: float,
-    sleep: Sleep, session: Any, user_agent: str,
+    sleep: Sleep, user_agent: str,
 ) -> SendResult:
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": user_agent}
-    poster = session if session is not None else requests
     attempts = 0
     last = SendResult(False, 0, None, "not sent")
-    while True:
-        attempts += 1
-        wait: float | None = None
-        try:
-            resp = poster.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
-        except requests.exceptions.ConnectTimeout:
-            last = SendResult(False, attempts, None, f"could not connect within {timeout:g}s")
-        except requests.exceptions.ReadTimeout:
-            last = SendResult(False, attempts, None, f"no response within {timeout:g}s")
-        except requests.exceptions.ConnectionError as exc:
-            last = SendResult(False, attempts, None, _connection_problem(exc))
-        except requests.exceptions.RequestException as exc:
-            # Never str(exc): requests puts the URL in its messages.
-            return SendResult(False, attempts, None, f"request failed ({type(exc).__name__})")
-        else:
-            status = resp.status_code
-            text = _body_text(resp)
-            if 200 <= status < 300:
-                return SendResult(True, attempts, status, None)
-            last = SendResult(False, attempts, status, _http_problem(status, text))
-            if status == 429:
-                wait = _retry_after(resp.headers.get("Retry-After"))
-                if wait is None:
-                    wait = backoff * 2 ** (attempts - 1)
-                if wait > max_wait:
-                    return SendResult(
-                        False, attempts, status,
-                        f"HTTP 429 rate limited: Slack asks to wait {wait:g}s, more than the {max_wait:g}s limit",
-                    )
-            elif status < 500:
-                return last  # 4xx: Slack told us what is wrong; the same request fails again
-        if attempts > retries:
-            if attempts > 1:
-                last = SendResult(False, attempts, last.status, f"{last.error} (gave up after {attempts} attempts)")
-            return last
-        if wait is None:
-            wait = min(backoff * 2 ** (attempts - 1), max_wait)
-        sleep(wait)
+    with new_session() as session:
+        while True:
+            attempts += 1
+            wait: float | None = None
+            try:
+                answer = exchange(session, "POST", url, headers=headers, data=body, timeout=timeout,
+                                  max_body=MAX_ANSWER, cut=True)
+            except Failure as failure:
+                last = SendResult(False, attempts, None, _failure(failure, timeout))
+            else:
+                status = answer.status
+                text = " ".join(answer.body[:300].decode("utf-8", "replace").split())[:200]
+                if 200 <= status < 300:
+                    return SendResult(True, attempts, status, None)
+                last = SendResult(False, attempts, status, _http_problem(status, text))
+                if status == 429:
+                    wait = _retry_after(answer.headers.get("Retry-After"))
+                    if wait is None:
+                        wait = backoff * 2 ** (attempts - 1)
+                    if wait > max_wait:
+                        return SendResult(
+                            False, attempts, status,
+                            f"HTTP 429 rate limited: Slack asks to wait {wait:g}s, more than the {max_wait:g}s limit",
+                        )
+                elif status < 500:
+                    return last  # Slack told us what is wrong; the same request fails again
+            if attempts > retries:
+                if attempts > 1:
+                    last = SendResult(False, attempts, last.status, f"{last.error} (gave up after {attempts} attempts)")
+                return last
+            if wait is None:
+                wait = min(backoff * 2 ** (attempts - 1), max_wait)
+            sleep(wait)
 
 
-def _connection_problem(exc: Exception) -> str:
+def _failure(failure: Failure, timeout: float) -> str:
+    """One line for an attempt without a usable answer; never the URL."""
+    if failure.kind == "connect-timeout":
+        return f"could not connect within {timeout:g}s"
+    if failure.kind == "timeout":
+        return f"no complete response within {timeout:g}s"
+    if failure.kind == "network":
+        return _connection_problem(failure.cause)
+    return f"the response broke off ({type(failure.cause).__name__})"
+
+
+def _connection_problem(exc: BaseException | None) -> str:
     text = repr(exc)
     for marker, meaning in (
         ("RemoteDisconnected", "the server closed the connection without a response"),
@@ -205,15 +215,9 @@ def _connection_problem(exc: Exception) -> str:
     return "connection failed"
 
 
-def _body_text(resp: Any) -> str:
-    try:
-        text = resp.content[:300].decode("utf-8", "replace")
-    except Exception:  # an odd response object: the status code still says enough
-        return ""
-    return " ".join(text.split())[:200]
-
-
 def _http_problem(status: int, text: str) -> str:
+    if 300 <= status < 400:
+        return f"HTTP {status}: the webhook answered with a redirect, which is not followed; check the webhook URL"
     code_word = text.split()[0] if text else ""
     # Slack answers with a bare error string; anything else (an HTML page) is not worth echoing.
     if code_word and all(c.isalnum() or c == "_" for c in code_word) and len(code_word) <= 64:

@@ -37,7 +37,8 @@ from ..errors import JmoError, NotPushed
 from ..pipeline.ci_env import provider
 from ..pipeline.workflow_commands import command
 from ..platforms.github import api_url
-from .git_remote import BOT_EMAIL, BOT_NAME, COMMIT_MESSAGE, Git, reset_extraheader, token_env, without_credentials
+from .git_remote import (BOT_EMAIL, BOT_NAME, COMMIT_MESSAGE, Git, remote_url, reset_extraheader, token_env,
+                         without_credentials)
 from .github_pr import check_token
 from .gitlab_mr import default_remote as gitlab_remote
 from .plan import (
@@ -239,7 +240,8 @@ def push_regenerated(root: str, review: Review, remote: str, env: Mapping[str, s
     branch = review.branch or ""
     where = without_credentials(remote)
     with tempfile.TemporaryDirectory(prefix="jmo-schedule-check-") as tmp:
-        git = Git(root, token_env(env, tmp, review.token_env, _USERNAMES.get(review.platform)))
+        url = remote_url(Git(root, env), remote)
+        git = Git(root, token_env(env, tmp, review.token_env, _USERNAMES.get(review.platform), url))
         if git.run("check-ref-format", f"refs/heads/{branch}", check=False).returncode != 0:
             raise NotPushed(f"{branch!r} is not a branch name git accepts")
         auth = reset_extraheader(remote)

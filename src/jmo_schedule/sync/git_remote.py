@@ -3,7 +3,10 @@
 Used by the GitLab bot merge request (gitlab_mr.py) and by the pull/merge request check
 that commits regenerated files to the request's own branch (drift.py). The token is read
 from an environment variable by a GIT_ASKPASS program that holds only the variable's
-name, so it is never on a command line, in a URL, in .git/config or in the log.
+name, so it is never on a command line, in a URL, in .git/config or in the log. That
+program answers only git's prompts for the remote's own host (scheme, host and port), and
+git follows no HTTP redirect (http.followRedirects=false): a server that redirects a
+push elsewhere gets an error, never the token.
 """
 from __future__ import annotations
 
@@ -22,6 +25,8 @@ COMMIT_MESSAGE = "jmo-schedule: regenerate scheduled scan pipelines"
 
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _USERNAME = re.compile(r"[A-Za-z0-9._-]+")
+# What git puts in its prompt for an http(s) remote: the scheme and host[:port] (IPv6 in []).
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.:\[\]-]+")
 
 
 class Git:
@@ -63,29 +68,89 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def write_askpass(folder: str, variable: str, username: str | None = None) -> str:
-    """A GIT_ASKPASS program that answers a password prompt with the value of $variable and,
-    when `username` is given, a username prompt with it. It holds the variable's name, never
-    the token, so nothing secret is written to disk."""
+def http_origin(url: str) -> tuple[str, str | None] | None:
+    """(`scheme://host[:port]` as git names it in its prompts, the user the URL names or
+    None) of an http(s) URL; None for anything else (a remote name, a path, ssh)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return None
+    user, at, host = parts.netloc.rpartition("@")
+    origin = f"{parts.scheme}://{host}"
+    if not _ORIGIN.fullmatch(origin):
+        return None
+    user = user.partition(":")[0]
+    return origin, (user if at and _USERNAME.fullmatch(user) else None)
+
+
+def write_askpass(folder: str, variable: str, username: str | None = None, origin: str | None = None,
+                  url_user: str | None = None) -> str:
+    """A GIT_ASKPASS program that answers git's prompts for `origin` (`scheme://host[:port]`)
+    only: a password prompt with the value of $variable, a username prompt with `username`
+    (else with $variable). A prompt for another host (a redirect) gets no answer; without
+    `origin` no prompt does. The password prompt names the user: `username`, the remote
+    URL's `url_user`, or $variable itself when it answered the username prompt. The program
+    holds the variable's name, never the token, so nothing secret is written to disk."""
     if not _VARIABLE.fullmatch(variable):
         raise JmoError(f"{variable!r} is not a variable name")
-    if username is not None and not _USERNAME.fullmatch(username):
-        raise JmoError(f"{username!r} is not a user name git can be given")
+    for name in (username, url_user):
+        if name is not None and not _USERNAME.fullmatch(name):
+            raise JmoError(f"{name!r} is not a user name git can be given")
+    if origin is not None and not _ORIGIN.fullmatch(origin):
+        raise JmoError(f"{origin!r} is not an http(s) origin")
     path = os.path.join(folder, "askpass.sh")
-    user = f"  Username*) echo '{username}' ;;\n" if username else ""
     with open(path, "w") as fh:
-        fh.write(f'#!/bin/sh\ncase "$1" in\n{user}  *) printf "%s\\n" "${variable}" ;;\nesac\n')
+        fh.write(_askpass_script(variable, username, origin, url_user))
     os.chmod(path, 0o700)
     return path
 
 
-def token_env(base: Mapping[str, str], folder: str, variable: str, username: str | None = None) -> dict[str, str]:
+def _askpass_script(variable: str, username: str | None, origin: str | None, url_user: str | None) -> str:
+    if origin is None:
+        return "#!/bin/sh\nexit 1\n"
+    scheme, _, host = origin.partition("://")
+    token = f'printf "%s\\n" "${variable}"'
+    user = f"printf '%s\\n' '{username}'" if username else token
+
+    def prompt(kind: str, where: str) -> str:
+        return f'"{kind} for \'{where}\': "'  # double-quoted: nothing in it is a pattern
+
+    passwords = [prompt("Password", origin)]
+    passwords += [prompt("Password", f"{scheme}://{user}@{host}") for user in dict.fromkeys((username, url_user)) if user]
+    return "\n".join([
+        "#!/bin/sh",
+        "# Answers git's prompts for the remote's own host only; nothing for any other.",
+        'case "$1" in',
+        f"  {prompt('Username', origin)}) {user} ;;",
+        f"  {'|'.join(passwords)}) {token} ;;",
+        # Without a username git's next prompt names the token it got as the user.
+        f"  *) [ \"$1\" = {prompt('Password', f'{scheme}://${variable}@{host}')} ] && {token} ;;",
+        "esac",
+        "",
+    ])
+
+
+def token_env(base: Mapping[str, str], folder: str, variable: str, username: str | None = None,
+              remote: str | None = None) -> dict[str, str]:
     """`base` for git commands that authenticate with $variable through GIT_ASKPASS, never
-    prompting on a terminal. Without the variable set, git gets no askpass at all."""
-    env = {**base, "GIT_TERMINAL_PROMPT": "0"}
-    if base.get(variable):
-        env["GIT_ASKPASS"] = write_askpass(folder, variable, username)
+    prompting on a terminal and never following an HTTP redirect. The token goes only to
+    the origin of `remote` (an http(s) URL); without the variable set, or for a remote that
+    is not an http(s) URL, git gets no askpass at all."""
+    count = base.get("GIT_CONFIG_COUNT") or "0"
+    n = int(count) if count.isdigit() else 0
+    env = {**base, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_COUNT": str(n + 1),
+           f"GIT_CONFIG_KEY_{n}": "http.followRedirects", f"GIT_CONFIG_VALUE_{n}": "false"}
+    found = http_origin(remote) if remote else None
+    if base.get(variable) and found:
+        env["GIT_ASKPASS"] = write_askpass(folder, variable, username, *found)
     return env
+
+
+def remote_url(git: Git, remote: str) -> str:
+    """The URL of `remote`: itself when it is a URL or a path, else the URL of the named remote."""
+    if "://" in remote or os.sep in remote or remote.startswith("."):
+        return remote
+    proc = git.run("remote", "get-url", remote, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 and proc.stdout.strip() else remote
 
 
 def without_credentials(url: str) -> str:

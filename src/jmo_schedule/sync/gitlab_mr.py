@@ -28,7 +28,7 @@ from ..core.plural import counted
 from ..errors import GitLabError, JmoError
 from ..platforms.gitlab import GitLab
 from .core import summary, sync
-from .git_remote import BOT_EMAIL, BOT_NAME, COMMIT_MESSAGE, Git, one_line, token_env
+from .git_remote import BOT_EMAIL, BOT_NAME, COMMIT_MESSAGE, Git, one_line, remote_url, token_env
 from .plan import change_line, pr_body
 
 DEFAULT_BRANCH = "jmo-schedule/sync"
@@ -169,12 +169,13 @@ def open_merge_request(args: argparse.Namespace, env: Mapping[str, str], log: Ca
     files = [c.path for c in plan.changes]
     source = planned.source
     with tempfile.TemporaryDirectory(prefix="jmo-schedule-mr-") as tmp:
-        git = Git(root, token_env(env, tmp, args.token_variable or ""))
+        known = args.remote or (default_remote(env) if env.get("CI_SERVER_URL") and env.get("CI_PROJECT_PATH") else "")
+        git = Git(root, token_env(env, tmp, args.token_variable or "", remote=remote_url(Git(root, env), known)))
         if plan.in_sync:
             log("jmo-schedule: generated files are in sync; no merge request needed")
             _close_stale_merge_request(args, env, git, source, log, warn)
             return "in-sync"
-        remote = args.remote or default_remote(env)
+        remote = known or default_remote(env)
         identity = ["-c", f"user.name={args.author_name}", "-c", f"user.email={args.author_email}"]
         git.run("checkout", "-q", "-B", args.branch)
         git.run("add", "-A", "--", *files)
