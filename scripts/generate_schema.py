@@ -44,7 +44,7 @@ DOCS: dict[str, str] = {
     "metadata.generation": "Set by jmo-schedule; +1 on every spec change.",
     "metadata.resourceVersion": "Set by jmo-schedule; changes on every write.",
     "spec": "What to scan, when, and on which CI system.",
-    "spec.schedule": "5-field cron (minute hour day-of-month month day-of-week), names JAN-DEC/SUN-SAT, or @hourly/@daily/@weekly/@monthly/@yearly.",
+    "spec.schedule": "5-field cron (minute hour day-of-month month day-of-week), names JAN-DEC/SUN-SAT, or @hourly/@daily/@weekly/@monthly/@yearly. H, H(a-b), H/n, H(a-b)/n pick a stable, spread-out value per schedule (Jenkins' hash).",
     "spec.timezone": "IANA time zone the cron is read in, e.g. Europe/Berlin.",
     "spec.suspend": "true stops runs without deleting the schedule.",
     "spec.concurrencyPolicy": "Forbid: skip a run while one is active; Allow: run side by side; Replace: cancel the active run.",

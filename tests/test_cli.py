@@ -60,6 +60,7 @@ spec:
 
 def test_validate_ok(capsys: pytest.CaptureFixture[str], example_file: Path) -> None:
     code, out, err = run(capsys, "validate", "-f", str(example_file))
+    # Clean, the schedule lint included: a new user's first command prints no warning.
     assert (code, out, err) == (0, f"{example_file}: 4 schedules, valid\n", "")
 
 
@@ -155,7 +156,7 @@ def test_apply_then_unchanged_then_configured(capsys: pytest.CaptureFixture[str]
         "scanschedule/weekly-scan created", "scanschedule/nightly-scan created",
         "scanschedule/comprehensive-scan created", "scanschedule/prod-backend-scan created"]
     assert run(capsys, "apply", "-f", str(example_file))[1].count("unchanged") == 4
-    changed = write(tmp_path, example_file.read_text().replace('"0 2 * * 1"', '"0 4 * * 1"'))
+    changed = write(tmp_path, example_file.read_text().replace('"23 2 * * 1"', '"23 4 * * 1"'))
     assert run(capsys, "apply", "-f", changed)[1].splitlines()[0] == "scanschedule/weekly-scan configured"
 
 
@@ -179,7 +180,7 @@ def test_create_is_all_or_nothing(capsys: pytest.CaptureFixture[str], example_fi
 def test_get_yaml_and_json(capsys: pytest.CaptureFixture[str], stored: None) -> None:
     code, out, _ = run(capsys, "get", "weekly-scan")
     data = parse_documents(out)[0].value
-    assert code == 0 and data["spec"]["schedule"] == "0 2 * * 1" and data["metadata"]["generation"] == 1
+    assert code == 0 and data["spec"]["schedule"] == "23 2 * * 1" and data["metadata"]["generation"] == 1
     assert data["status"]["nextScheduleTime"] is not None
     code, out, _ = run(capsys, "get", "weekly-scan", "-o", "json")
     assert json.loads(out)["metadata"]["labels"] == {"team": "security", "environment": "production"}
@@ -215,7 +216,7 @@ def test_list_table_shows_next_run_in_each_zone(capsys: pytest.CaptureFixture[st
         "comprehensive-scan   0 3 * * 1    Europe/London      kubernetes       no          2026-03-09 03:00 GMT",
         "nightly-scan         17 2 * * *   America/New_York   github-actions   no          2026-03-08 03:00 EDT",
         "prod-backend-scan    0 1 * * *    UTC                local-cron       no          2026-03-08 01:00 UTC",
-        "weekly-scan          0 2 * * 1    UTC                gitlab-ci        no          2026-03-09 02:00 UTC",
+        "weekly-scan          23 2 * * 1   UTC                gitlab-ci        no          2026-03-09 02:23 UTC",
     ]
 
 
@@ -228,7 +229,7 @@ def test_list_wide_and_selector(capsys: pytest.CaptureFixture[str], stored: None
     assert [line.split()[0] for line in lines[1:]] == ["prod-backend-scan", "weekly-scan"]
     import re
 
-    assert re.split(r"\s{2,}", lines[2])[-2:] == ["environment=production,team=security", "At 02:00 on Monday (UTC)"]
+    assert re.split(r"\s{2,}", lines[2])[-2:] == ["environment=production,team=security", "At 02:23 on Monday (UTC)"]
 
 
 def test_list_json_yaml_and_empty(capsys: pytest.CaptureFixture[str], stored: None, jmo_home: Path) -> None:
@@ -289,8 +290,8 @@ def test_suspend_in_a_committed_file(capsys: pytest.CaptureFixture[str], tmp_pat
     assert text.startswith("# yaml-language-server: $schema=../schema/schedules.schema.json\n")
     # Only `suspend: true` is added, after weekly-scan's timezone (the model's order).
     assert text == example_file.read_text().replace(
-        "  schedule: \"0 2 * * 1\"   # every Monday at 02:00\n  timezone: UTC\n",
-        "  schedule: \"0 2 * * 1\"   # every Monday at 02:00\n  timezone: UTC\n  suspend: true\n", 1)
+        "  schedule: \"23 2 * * 1\"   # every Monday at 02:23\n  timezone: UTC\n",
+        "  schedule: \"23 2 * * 1\"   # every Monday at 02:23\n  timezone: UTC\n  suspend: true\n", 1)
 
 
 def test_next_of_a_stored_schedule(capsys: pytest.CaptureFixture[str], stored: None) -> None:

@@ -54,7 +54,8 @@ def test_wheel_contents_and_metadata(dists: Dists) -> None:
     assert [h.split(": ", 1)[1] for h in headers if h.startswith("Requires-Dist: ")] == [
         *DEPENDENCIES, 'pytest>=8; extra == "test"', 'hypothesis>=6.100; extra == "test"',
         'pytest-timeout>=2.3; extra == "test"', 'pytest-socket>=0.7; extra == "test"', 'mypy>=1.10; extra == "test"', 'types-PyYAML>=6.0.12; extra == "test"',
-        'types-requests>=2.31; extra == "test"', 'types-tzdata>=2025.2; extra == "test"']
+        'types-requests>=2.31; extra == "test"', 'types-tzdata>=2025.2; extra == "test"',
+        'icalendar>=6.0; extra == "test"']
     assert "Description-Content-Type: text/markdown" in headers
 
 

@@ -178,7 +178,7 @@ def test_hook_file_patterns(path: str, validate: bool, sync: bool) -> None:
 def test_validate_hook_runs_as_pre_commit_calls_it(tmp_path: Path) -> None:
     # pre-commit runs `entry [args] file...`.
     bad = tmp_path / "schedules.yaml"
-    bad.write_text(EXAMPLE.read_text().replace('"0 2 * * 1"', '"0 2 * * 8"'))
+    bad.write_text(EXAMPLE.read_text().replace('"23 2 * * 1"', '"23 2 * * 8"'))
     entry = hooks()["jmo-schedule-validate"]["entry"].split()
     ok = subprocess.run([tool(entry[0]), *entry[1:], str(EXAMPLE)], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr

@@ -46,6 +46,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("history", "history", "list the recorded local runs of a schedule"),
     ("gitlab-schedules", "gitlab_schedules", "create/update/remove GitLab pipeline schedules via the API"),
     ("prune", "prune", "delete old GitHub / GitLab runs beyond the schedules' history limits"),
+    ("calendar", "calendar", "every run in a window, DST moves and collisions marked (text, json, ics)"),
     ("gitlab-mr", "gitlab_mr", "GitLab sync job: regenerate, push the bot branch, open or update its merge request"),
     ("github-pr", "github_pr", "GitHub action: check the bot pull request's token, explain a failed push"),
 )

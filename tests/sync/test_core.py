@@ -45,7 +45,7 @@ def test_sync_applies_the_plan_and_returns_it(repo: Path) -> None:
 
 
 def test_sync_of_an_invalid_file_writes_nothing(repo: Path) -> None:
-    (repo / "ci" / "schedules.yaml").write_text(EXAMPLE.read_text().replace('"0 2 * * 1"', '"0 25 * * 1"'))
+    (repo / "ci" / "schedules.yaml").write_text(EXAMPLE.read_text().replace('"23 2 * * 1"', '"23 25 * * 1"'))
     with pytest.raises(ValidationError) as exc:
         sync(str(repo / "ci" / "schedules.yaml"), env={}, warn=lambda line: None)
     assert "hour 25 is outside 0-23" in str(exc.value)

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..core.cron import describe, next_runs
+from ..core.hcron import note
 from ..core.masking import mask_url
 from ..printable import printable
 from ..core.timefmt import local_time, rfc3339
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         lines.append(f"Generation:           {meta.generation}")
     deadline = f"{spec.startingDeadlineSeconds}s" if spec.startingDeadlineSeconds is not None else "<unset>"
     lines += [
-        f"Schedule:             {spec.schedule}",
+        f"Schedule:             {spec.schedule}{note(spec)}",
         f"Description:          {describe(spec.schedule, spec.timezone)}",
         f"Timezone:             {spec.timezone}",
         f"Suspend:              {str(spec.suspend).lower()}",

@@ -6,6 +6,7 @@ import sys
 from datetime import datetime, timezone
 
 from ..core.cron import describe, next_runs
+from ..core.hcron import note
 from ..core.timefmt import local_time, rfc3339
 from ..errors import NotFoundError, UsageError
 from ..local.resolve import schedules
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     blocks = []
     for s in found:
         spec = s.spec
-        lines = [f"{s.metadata.name}: {spec.schedule}  {describe(spec.schedule, spec.timezone)}"]
+        lines = [f"{s.metadata.name}: {spec.schedule}{note(spec)}  {describe(spec.schedule, spec.timezone)}"]
         if spec.suspend:
             lines.append("  suspended: no runs")
         else:

@@ -10,8 +10,9 @@ import os
 import sys
 from datetime import datetime, timezone
 
+from ..core import lint
 from ..core.check import check_file
-from ..core.files import atomic_write
+from ..core.files import atomic_write, jmo_home
 from ..errors import JmoError
 from ..pipeline import validate_report as vr
 from .options import DEFAULT_FILE, add_now
@@ -19,9 +20,13 @@ from .options import DEFAULT_FILE, add_now
 DESCRIPTION = """\
 Check committed schedules files: structure, every field, cron syntax, time zones, names,
 labels and secrets. Every problem is printed as FILE:LINE:COLUMN: FIELD: MESSAGE.
+The schedule lint adds warnings about valid schedules that will hurt once they run
+(round minutes, same-minute collisions, no deadline on kubernetes, scans longer than the
+gap between runs); --strict makes every warning an error.
 
 examples:
   jmo-schedule validate -f schedules.yaml
+  jmo-schedule validate --strict --explain               # warnings fail; what each H became
   jmo-schedule validate --format github                  # in GitHub Actions
   jmo-schedule validate --format codequality --output gl-code-quality.json   # GitLab MR widget
   jmo-schedule validate --format json | jq .valid"""
@@ -42,6 +47,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write the codequality/json report to FILE (github: the step summary; default $GITHUB_STEP_SUMMARY)",
     )
     add_now(parser)
+    # hook (issue 16): schedule lint options
+    parser.add_argument("--strict", action="store_true", help="make every warning (lint included) an error: exit 1")
+    parser.add_argument("--explain", action="store_true", help="also print what each H in a cron resolved to, and why")
+
+
+def recorded_runs(name: str) -> list[dict] | None:
+    """The recorded local runs of schedule `name` ($JMO_HOME/runs/NAME.json), None without any."""
+    if not os.path.isfile(os.path.join(jmo_home(), "runs", f"{name}.json")):
+        return None
+    from ..local import history  # only when a history exists: `validate` start-up time
+
+    try:
+        return list(history.read(name)["runs"])
+    except JmoError:
+        return None
+
+
+def _lint(report: vr.FileReport, args: argparse.Namespace) -> list[str]:
+    """Add the schedule lint to `report` (every warning an error with --strict); the
+    --explain lines. Issue 16's hook into validate."""
+    if report.result is None:
+        return []
+    now = args.now or datetime.now(timezone.utc)
+    report.problems = sorted([*report.problems, *lint.lint(report.result, now, runs=recorded_runs)],
+                             key=lambda p: (p.line or 0, p.column or 0))
+    if args.strict:
+        report.problems = lint.strict(report.problems)
+    return lint.explanations(report.result) if args.explain else []
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,10 +88,13 @@ def run(args: argparse.Namespace) -> int:
             if fmt == "text":
                 raise
             report = vr.FileReport.unreadable(path, str(exc))  # machine formats report it too
+        explained = _lint(report, args)  # hook (issue 16): schedule lint, --strict, --explain
         reports.append(report)
         if fmt in ("text", "github"):
             for problem in report.problems:
                 sys.stderr.write(f"{problem}\n")
+            for line in explained:
+                sys.stdout.write(line + "\n")
             if not args.quiet:
                 sys.stdout.write(vr.text_summary(report) + "\n")
     failed = any(not r.valid for r in reports)

@@ -10,6 +10,7 @@ import gc
 import os
 
 from ..errors import JmoError, Problem
+from . import hcron
 from .rules import LIST_KIND
 from .validate import Checker, check_document, check_duplicates, path_text
 from .yamltext import YamlSyntaxError, parse_documents
@@ -20,13 +21,15 @@ DEFAULT_FILE = "schedules.yaml"  # the schedules file a repository commits, wher
 
 # Plain classes, not dataclasses: the dataclasses module costs `validate` start-up time.
 class CheckedItem:
-    """One valid object of a file (a ScanSchedule as plain data) and where it sits."""
+    """One valid object of a file (a ScanSchedule as plain data, its H cron made concrete)
+    and where it sits; `hashed` is what an H cron was resolved from (hcron.HashedCron)."""
 
-    __slots__ = ("data", "file", "line", "column", "doc_index", "path")
+    __slots__ = ("data", "file", "line", "column", "doc_index", "path", "hashed")
 
     def __init__(self, data: dict, file: str, line: int | None, column: int | None, doc_index: int,
-                 path: tuple) -> None:
+                 path: tuple, hashed: hcron.HashedCron | None = None) -> None:
         self.data = data
+        self.hashed = hashed
         self.file = file
         self.line = line
         self.column = column
@@ -125,8 +128,10 @@ def _check_text(text: str, filename: str, committed: bool) -> CheckedFile:
         result.problems.append(Problem(filename, None, None, "", "file is empty; expected a ScanSchedule object"))
         return result
     found: list[tuple[str, int | None, int | None, str, str]] = []
+    resolver = hcron.Resolver(filename)  # hook (issue 16): H crons hash this file's repository
     for index, doc in docs_with_values:
         c = Checker(filename, doc, committed, lines)
+        c.resolver = resolver  # hook (issue 16)
         good = check_document(c, doc.value)
         result.problems.extend(c.problems)
         # Duplicates are judged on every object that has a usable name, valid or not.
@@ -144,6 +149,8 @@ def _check_text(text: str, filename: str, committed: bool) -> CheckedFile:
     for entry in found:
         seen[entry[4]] = seen.get(entry[4], 0) + 1
     result.items = [i for i in result.items if seen.get(i.name, 0) < 2]
+    for item in result.items:  # hook (issue 16): H crons become concrete here, once
+        item.data, item.hashed = hcron.resolve_data(item.data, resolver)
     result.problems.sort(key=lambda p: (p.line or 0, p.column or 0))
     return result
 

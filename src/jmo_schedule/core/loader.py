@@ -19,8 +19,9 @@ class Located(CheckedItem):
     __slots__ = ("schedule",)
 
     def __init__(self, item: CheckedItem) -> None:
-        super().__init__(item.data, item.file, item.line, item.column, item.doc_index, item.path)
+        super().__init__(item.data, item.file, item.line, item.column, item.doc_index, item.path, item.hashed)
         self.schedule = ScanSchedule.from_dict(item.data)
+        self.schedule.spec.hashed_from = item.hashed  # hook (issue 16): what an H cron was written as
 
 
 class LoadResult(CheckedFile):

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import JmoError, Problem, ValidationError
 from .check import check_text
+from .hcron import HashedCron
 from .rules import (
     API_VERSION,
     BACKEND_TYPES,
@@ -174,6 +175,8 @@ class ScheduleSpec:
     failedJobsHistoryLimit: int = SPEC_DEFAULTS["failedJobsHistoryLimit"]
     backend: BackendConfig = field(default_factory=BackendConfig)
     jobTemplate: JobTemplateSpec = field(default_factory=JobTemplateSpec)
+    # hook (issue 16): set when loading resolved an H cron into `schedule`; never serialized
+    hashed_from: HashedCron | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _fill_ellipsis(self)

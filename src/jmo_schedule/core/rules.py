@@ -145,6 +145,17 @@ LATE_START_BACKENDS: dict[str, str] = {
                  "(every 5 minutes on GitLab.com, every 10 by default on GitLab Self-Managed), later under load",
 }
 LATE_START_SECONDS = 15 * 60
+# What minute 0 costs on the schedulers where hand-written schedules pile onto round minutes.
+TOP_OF_HOUR: dict[str, str] = {
+    "github-actions": "GitHub Actions is busiest: scheduled runs start late or are dropped most then",
+    "gitlab-ci": "GitLab's pipeline schedules pile up: GitLab names top-of-the-hour schedules its biggest source of "
+                 "queue congestion",
+}
+# backend -> round minutes warned about: on every load, and by `validate`'s lint (core/lint.py).
+LOAD_ROUND_MINUTES: dict[str, tuple[int, ...]] = {"github-actions": (0,)}
+LINT_ROUND_MINUTES: dict[str, tuple[int, ...]] = {"github-actions": (0, 30), "gitlab-ci": (0, 30)}
+# Backends the lint wants a startingDeadlineSeconds on (the CronJob controller's catch-up).
+LINT_DEADLINE_BACKENDS = ("kubernetes",)
 
 # JSON Schema pieces for the strings the validator accepts: one line of text (no control
 # character or line separator; an annotation value may be empty), not empty elsewhere.

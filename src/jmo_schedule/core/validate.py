@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 
-from . import cron
 from ..errors import Problem
+from . import cron, hcron
 from .rules import (
     API_VERSION,
     BACKEND_CONFIG,
@@ -30,6 +30,7 @@ from .rules import (
     LABEL_NAME_RE,
     LATE_START_BACKENDS,
     LATE_START_SECONDS,
+    LOAD_ROUND_MINUTES,
     LIST_FIELDS,
     LIST_KIND,
     MAX_CRONJOB_NAME,
@@ -47,6 +48,7 @@ from .rules import (
     STATUS_FIELDS,
     TARGET_KINDS,
     TOP_FIELDS,
+    TOP_OF_HOUR,
     UID_RE,
 )
 from .yamltext import MAX_INT_BITS, Document
@@ -115,6 +117,8 @@ class Checker:
 
     type_name = staticmethod(type_name)  # for the Kinds in rules.py
     suggest = staticmethod(suggest)
+    # hook (issue 16): core/check.py sets it; an H cron is hashed for this file's repository
+    resolver: hcron.Resolver | None = None
 
     def __init__(self, filename: str, doc: Document | None, committed: bool, source_lines: list[str] | None = None):
         self.filename = filename
@@ -249,7 +253,8 @@ def check_schedule(c: Checker, obj: Any, base: tuple = (), list_item: bool = Fal
         c.error(base, "spec is required")
     else:
         backend = check_spec(c, top["spec"], base + ("spec",))
-        platform_warnings(c, top["spec"], base + ("spec",), backend)
+        # hook (issue 16): the platform warnings judge the concrete cron an H cron resolves to
+        platform_warnings(c, top["spec"], base + ("spec",), backend, resolved=hcron.concrete_cron(c.resolver, top))
         if backend == "kubernetes" and isinstance(top.get("metadata"), dict):
             check_cronjob_name(c, top["metadata"].get("name"), base + ("metadata", "name"))
     if "status" in top:
@@ -374,13 +379,17 @@ def check_spec(c: Checker, value: Any, path: tuple) -> str | None:
 
 
 def platform_warnings(c: Checker, spec: Any, path: tuple, backend: str | None,
-                      late_start: Mapping[str, str] = LATE_START_BACKENDS) -> None:
+                      late_start: Mapping[str, str] = LATE_START_BACKENDS, resolved: str | None = None,
+                      round_minutes: Mapping[str, tuple[int, ...]] = LOAD_ROUND_MINUTES,
+                      deadline_required: tuple[str, ...] = ()) -> None:
     """Warnings about what a backend's platform does to a valid spec (the line is the field's).
 
     On the backends in `late_start` (backend -> why its scheduler starts runs late), a
-    startingDeadlineSeconds under LATE_START_SECONDS. On github-actions also a cron firing
-    more often than every 5 minutes (GitHub's shortest interval) or at minute 0 (its
-    busiest time, when scheduled runs are delayed or dropped most).
+    startingDeadlineSeconds under LATE_START_SECONDS; on those in `deadline_required`, none
+    at all. On github-actions a cron firing more often than every 5 minutes (GitHub's
+    shortest interval). On the backends in `round_minutes` a cron at one of their round
+    minutes (minute 0 is the busiest), unless its minute was written as H, whose resolved
+    concrete cron is `resolved`. `validate`'s lint calls this again with its wider tables.
     """
     if not isinstance(spec, dict):
         return
@@ -390,23 +399,33 @@ def platform_warnings(c: Checker, spec: Any, path: tuple, backend: str | None,
         c.warn(path + ("startingDeadlineSeconds",),
                f"{deadline} is under {LATE_START_SECONDS // 60} minutes: {late_start[backend]}, so the guard would skip "
                f"runs that only started late; use {LATE_START_SECONDS} or more")
-    cron = spec.get("schedule")
-    if backend != "github-actions" or not isinstance(cron, str) or isinstance(_parse_cron(cron), Exception):
+    if backend in deadline_required and spec.get("startingDeadlineSeconds") is None:
+        c.error(path, "no startingDeadlineSeconds: a run the CronJob controller missed starts however late, and after "
+                      "more than 100 missed schedules it starts none; set one, such as 3600", key=True, severity="warning")
+    written = spec.get("schedule")
+    expr = resolved if resolved is not None else written
+    if not isinstance(expr, str) or isinstance(_parse_cron(expr), Exception):
         return
-    if _min_interval(cron) < 5:
+    if backend == "github-actions" and _min_interval(expr) < 5:
         c.warn(path + ("schedule",),
                "fires more often than every 5 minutes; GitHub Actions runs schedules at most every 5 minutes")
-    elif 0 in _parse_cron(cron).minutes:
+        return
+    hit = [m for m in round_minutes.get(backend or "", ()) if m in _parse_cron(expr).minutes]
+    if hit and not hcron.minute_hashed(written):
+        minute = hit[0]
+        why = f"when {TOP_OF_HOUR[backend or '']}" if minute == 0 else "a round minute where schedules pile up too"
+        example = hcron.suggest_minute(expr)
         c.warn(path + ("schedule",),
-               "fires at minute 0, when GitHub Actions is busiest: scheduled runs start late or are dropped most "
-               "then; pick another minute, such as 17")
+               f"fires at minute {minute}, {why}; write the minute as H{f' ({example})' if example else ''} "
+               "to spread it, or pick another minute such as 17")
 
 
 def check_cron(c: Checker, value: Any, path: tuple) -> None:
     if not isinstance(value, str):
         c.error(path, f"expected a cron expression string, got {type_name(value)}")
         return
-    parsed = _parse_cron(value)
+    # hook (issue 16): H items (Jenkins' hash) are checked by hcron, with their columns
+    parsed = hcron.check_for(value, c.resolver) if hcron.has_hash(value) else _parse_cron(value)
     if isinstance(parsed, Exception):
         c.error(path, parsed.message, offset=getattr(parsed, "offset", None))  # type: ignore[attr-defined]
 

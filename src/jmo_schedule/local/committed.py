@@ -29,6 +29,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import Comment, CommentedMap, CommentedSeq, Format
 
 from ..core.files import atomic_write, locked
+from ..core.hcron import as_written
 from ..core.loader import check_text, read_text
 from ..core.model import API_VERSION, LIST_KIND, ScanSchedule, ScheduleMetadata, ScheduleSpec
 from ..errors import NotFoundError, ValidationError
@@ -132,7 +133,8 @@ class CommittedFile:
             if field not in (target.get("metadata") or {}):
                 data["metadata"].pop(field, None)
         shared = _shared_nodes(docs)
-        container[key], edited = _update(target, data, shared)
+        # hook (issue 16): an unchanged H cron stays as written
+        container[key], edited = _update(target, as_written(data, changed.spec), shared)
         if edited:
             self._dump(fmt, docs)
         changed.metadata.resourceVersion = _content_version(ScanSchedule.from_dict(data).to_dict(include_status=False))

@@ -10,11 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+# The CI system is core's question too (the repository an H cron is hashed for); kept here by name.
+from ..core.ci_provider import GITHUB as GITHUB, GITLAB as GITLAB, LOCAL as LOCAL, provider as provider
 from ..core.timefmt import parse_timestamp
-
-GITHUB = "github"
-GITLAB = "gitlab"
-LOCAL = "local"
 
 # Optional, any provider: when the scan started (ISO 8601 or Unix seconds). GitHub has no
 # start-time variable, so a generated workflow records one here in its first step.
@@ -96,15 +94,6 @@ class RunContext:
             if now >= started:
                 duration = now - started
         return cls(started_at=started, duration=duration, **ctx)
-
-
-def provider(env: Mapping[str, str]) -> str:
-    """GITHUB, GITLAB or LOCAL: the CI system whose variables `env` holds."""
-    if env.get("GITHUB_ACTIONS") == "true" or (not env.get("GITLAB_CI") and env.get("GITHUB_RUN_ID")):
-        return GITHUB
-    if env.get("GITLAB_CI") == "true" or env.get("CI_PIPELINE_ID"):
-        return GITLAB
-    return LOCAL
 
 
 def _get(env: Mapping[str, str], key: str) -> str | None:
