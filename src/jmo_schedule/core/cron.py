@@ -17,9 +17,12 @@ from __future__ import annotations
 import functools
 import re
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import CronError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # zoneinfo is imported when a zone is loaded: `validate` only checks names
+    from zoneinfo import ZoneInfo
 
 TYPE_CHECKING = False  # typing is not imported at run time: CLI start-up time
 if TYPE_CHECKING:
@@ -313,13 +316,21 @@ _EXAMPLE_ZONE = "use an IANA name such as Europe/London"
 
 
 @functools.lru_cache(maxsize=1024)
-def get_zone(name: str) -> ZoneInfo:
-    """The IANA zone `name`; raises ValueError with a one-line message for anything else,
-    including names only some machines have (see `zone_names`)."""
+def check_zone_name(name: str) -> None:
+    """ValueError with a one-line message unless `name` is an IANA zone of the tzdata
+    package (see `zone_names`); loads nothing."""
     if not isinstance(name, str) or not name.strip():
         raise ValueError("time zone must be an IANA name such as UTC or Europe/London")
     if name not in zone_names():
         raise ValueError(_zone_problem(name))
+
+
+def get_zone(name: str) -> ZoneInfo:
+    """The IANA zone `name`; raises ValueError with a one-line message for anything else,
+    including names only some machines have (see `zone_names`)."""
+    check_zone_name(name)
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from ..errors import Problem
-from . import collisions, cron, hcron
+from . import cron, hcron
 from .check import CheckedFile, CheckedItem, read_text
 from .rules import DEFAULT_BACKEND, LINT_DEADLINE_BACKENDS, LINT_ROUND_MINUTES, SPEC_DEFAULTS
 from .timefmt import format_duration, parse_timestamp
@@ -154,6 +154,8 @@ def collision_problems(items: Sequence[CheckedItem], start: datetime, positions:
     for on, group in by_backend.items():
         if len(group) < 2:  # alone on its backend: nothing to meet (and a year of fire times not worked out)
             continue
+        from . import collisions  # only for schedules that share a backend: `validate` start-up time
+
         firings = [collisions.Firing(i, spec(i)["schedule"], spec(i)["timezone"], start, COLLISION_DAYS) for i in group]
         for later, earlier, minute in collisions.find(firings):
             this, other = later.key, earlier.key

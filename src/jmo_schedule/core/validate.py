@@ -101,7 +101,7 @@ def _parse_cron(expr: str) -> Any:
 @functools.lru_cache(maxsize=1024)
 def _zone_error(name: str) -> str | None:
     try:
-        cron.get_zone(name)
+        cron.check_zone_name(name)  # the name only: loading the zone costs `validate` its zoneinfo import
     except ValueError as exc:
         return str(exc)
     return None
