@@ -25,8 +25,6 @@ import tempfile
 from collections import Counter
 from typing import Any, ContextManager
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import Comment, CommentedMap, CommentedSeq, Format
 
 from ..core.files import atomic_write, locked
 from ..core.hcron import as_written
@@ -254,6 +252,8 @@ def _merged_keys(mapping: Any) -> set[Any]:
 def _private_copy(node: Any) -> Any:
     """A deep copy of `node` that shares nothing: no anchor, merge keys resolved into
     explicit keys, comments and flow style kept."""
+    from ruamel.yaml.comments import Comment, CommentedMap, CommentedSeq, Format  # see _Yaml
+
     if isinstance(node, CommentedMap):
         out: Any = CommentedMap()
         for key, value in node.items():
@@ -326,6 +326,10 @@ class _Yaml(_Format):
     """ruamel.yaml's round trip, with the indentation and `---` the file already uses."""
 
     def __init__(self, text: str) -> None:
+        # ruamel.yaml is imported for an edit only: every command that reads a committed
+        # file (notify --schedule in each scan job among them) reads it with PyYAML.
+        from ruamel.yaml import YAML
+
         super().__init__(text)
         self.yaml = YAML(typ="rt")
         self.yaml.preserve_quotes = True
