@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 import yaml
-from act_helpers import action_stubs, checkout_stub, copy_action
+from act_helpers import action_stubs, checkout_stub, copy_action, stub
 from conftest import OFFLINE_PIP, ROOT, tool
 from fakes.github import FakeGitHub
 from fakes.slack import FakeSlack
@@ -249,6 +249,7 @@ jobs:
           command: sync
           token: ${{{{ secrets.BOT_TOKEN }}}}
           pr-labels: security,automated
+          calendar-days: "30"
 
       - name: validate (now in sync)
         id: insync
@@ -292,6 +293,25 @@ jobs:
 
 
 
+# actions/upload-artifact's stand-in: keeps what it was given in the export folder.
+STUB_UPLOAD_ARTIFACT = """\
+name: upload-artifact stand-in
+description: copies the file to $JMO_TEST_EXPORT/artifacts/NAME/
+inputs:
+  name: {description: n}
+  path: {description: p}
+  if-no-files-found: {description: i}
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      env: {NAME: "${{ inputs.name }}", FILE: "${{ inputs.path }}", MISSING: "${{ inputs.if-no-files-found }}"}
+      run: |
+        test "$MISSING" = error && test -s "$FILE"
+        mkdir -p "$JMO_TEST_EXPORT/artifacts/$NAME" && cp "$FILE" "$JMO_TEST_EXPORT/artifacts/$NAME/"
+"""
+
+
 @pytest.fixture(scope="module")
 def act_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Run the workflow above once; every test below reads its results."""
@@ -314,6 +334,7 @@ def act_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     local = {
         CHECKOUT: checkout_stub(stubs, "action.yml"),
         **action_stubs(stubs),
+        PINS["actions/upload-artifact"].uses: stub(stubs, "upload-artifact", STUB_UPLOAD_ARTIFACT),
     }
     slack = FakeSlack().start()
     github = FakeGitHub("acme/app", "ghp_full", scopes={"ghp_full": "repo, workflow"}).start()
@@ -559,3 +580,22 @@ def test_prepare_step_resolves_the_interpreter_and_keys_the_cache(tmp_path: Path
         (runner_temp / "jmo-schedule-deps").mkdir(exist_ok=True)
         (runner_temp / "jmo-schedule-deps" / ".jmo-key").write_text(found["key"])
     assert installed == ["false", "true"]
+
+
+@pytest.mark.slow
+def test_act_sync_publishes_the_scan_calendar(act_run: dict[str, Any]) -> None:
+    """calendar-days: "30" on the sync step: the ICS of the next 30 days is uploaded as the
+    artifact jmo-schedule-calendar; the other sync steps (default 0) publish nothing."""
+    import icalendar
+
+    uploaded = sorted(p.relative_to(act_run["export"]).as_posix()
+                      for p in (act_run["export"] / "artifacts").rglob("*") if p.is_file())
+    assert uploaded == ["artifacts/jmo-schedule-calendar/jmo-schedule.ics"], _show(act_run)
+    ics = (act_run["export"] / "artifacts" / "jmo-schedule-calendar" / "jmo-schedule.ics").read_bytes()
+    calendar = icalendar.Calendar.from_ical(ics)
+    events = [c for c in calendar.walk("VEVENT")]
+    summaries = {str(e["SUMMARY"]) for e in events}
+    assert summaries == {"nightly scan (github-actions)", "weekly scan (kubernetes)"}
+    # 30 days: a nightly run each day and a weekly run each week, give or take the edges.
+    assert 29 <= sum(str(e["SUMMARY"]).startswith("nightly") for e in events) <= 31
+    assert 4 <= sum(str(e["SUMMARY"]).startswith("weekly") for e in events) <= 5

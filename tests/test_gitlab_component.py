@@ -218,6 +218,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, dists: Dists) -> Iterator[
             "pip-spec": str(dists.wheel),  # the session's one wheel, installed with no index (conftest)
             "push-url": str(remote),
             "mr-labels": "jmo-schedule,security",
+            "calendar-days": 14,
         }}],
     }, sort_keys=False))
     (work / ".gitignore").write_text(".gitlab-ci-local/\n")
@@ -318,6 +319,20 @@ def test_sync_job_pushes_one_merge_request_and_creates_pipeline_schedules(
     assert weekly["variables"] == []  # no pipeline variable: "No one allowed" groups would refuse the pipeline
     assert ours["jmo-schedule: paused-scan"]["active"] is False
     assert gitlab.schedules[project["other"]]["description"] == "Nightly build (someone else's)"
+
+
+@pytest.mark.slow
+def test_sync_job_publishes_the_scan_calendar(project: dict[str, Any],
+                                              first_sync: subprocess.CompletedProcess[str]) -> None:
+    """calendar-days: 14: the sync job's artifact jmo-schedule.ics holds the next 14 days'
+    runs, as an iCalendar reader sees them."""
+    import icalendar
+
+    assert first_sync.returncode == 0, first_sync.stdout[-5000:]
+    [ics] = list((project["work"] / ".gitlab-ci-local" / "artifacts").rglob("jmo-schedule.ics"))
+    events = list(icalendar.Calendar.from_ical(ics.read_bytes()).walk("VEVENT"))
+    assert {str(e["CATEGORIES"].cats[0]) for e in events} == {"gitlab-ci"}
+    assert 2 <= len(events) <= 3  # the weekly schedule, twice in 14 days (three when a run falls on both edges)
 
 
 @pytest.mark.slow

@@ -114,3 +114,24 @@ def test_errors_are_one_line(workdir: Path, capsys: pytest.CaptureFixture[str], 
         got = int(exc.code or 0)
     out, err = capsys.readouterr()
     assert (got, out, err) == (code, "", message)
+
+
+def test_days_sets_the_window_and_is_checked(tmp_path, capsys) -> None:
+    from jmo_schedule.cli import main
+
+    path = tmp_path / "schedules.yaml"
+    path.write_text('apiVersion: jmo.security/v1alpha1\nkind: ScanSchedule\nmetadata: {name: nightly}\n'
+                    'spec: {schedule: "30 1 * * *", backend: {type: local-cron}, jobTemplate: {targets: {repo: .}}}\n')
+    assert main(["calendar", "-f", str(path), "--days", "3", "--now", "2026-03-01T00:00:00Z", "-o", "json"]) == 0
+    import json
+    runs = json.loads(capsys.readouterr().out)
+    assert [r["time"] for r in runs] == ["2026-03-01T01:30:00Z", "2026-03-02T01:30:00Z", "2026-03-03T01:30:00Z"]
+    with pytest.raises(SystemExit) as exit_367:
+        main(["calendar", "-f", str(path), "--days", "367"])
+    assert exit_367.value.code == 2
+    assert capsys.readouterr().err == ("jmo-schedule calendar: error: argument --days: expected a whole number of days "
+                                       "from 1 to 366, got '367' (see 'jmo-schedule calendar --help')\n")
+    with pytest.raises(SystemExit) as exit_both:
+        main(["calendar", "-f", str(path), "--days", "2", "--to", "2026-03-05T00:00:00Z"])
+    assert exit_both.value.code == 2
+    assert "argument --to: not allowed with argument --days" in capsys.readouterr().err

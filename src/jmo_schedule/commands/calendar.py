@@ -46,8 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"schedules file (default: ./{DEFAULT_FILE} when it exists, else the local store)")
     parser.add_argument("--from", dest="start", type=iso_time, metavar="TIME",
                         help="start of the window, ISO 8601 (default: now)")
-    parser.add_argument("--to", dest="end", type=iso_time, metavar="TIME",
+    window = parser.add_mutually_exclusive_group()
+    window.add_argument("--to", dest="end", type=iso_time, metavar="TIME",
                         help=f"end of the window, ISO 8601 (default: {DEFAULT_DAYS} days after --from)")
+    window.add_argument("--days", type=_days, metavar="N",
+                        help=f"the window is N days from --from (1-{MAX_DAYS}; what a CI job publishes)")
     parser.add_argument("-o", "--output", choices=("text", "json", "ics"), default="text",
                         help="output format (default text)")
     parser.add_argument("--now", type=iso_time, metavar="ISO8601",
@@ -69,10 +72,16 @@ def load(names: list[str], path: str | None) -> tuple[list[ScanSchedule], str]:
     return found, source
 
 
+def _days(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days from 1 to {MAX_DAYS}, got {text!r}")
+    return int(text)
+
+
 def run(args: argparse.Namespace) -> int:
     now = args.now or datetime.now(timezone.utc)
     start = args.start or now
-    end = args.end or start + timedelta(days=DEFAULT_DAYS)
+    end = args.end or start + timedelta(days=args.days or DEFAULT_DAYS)
     if end <= start:
         raise UsageError("--to must be later than --from")
     if end - start > timedelta(days=MAX_DAYS):
