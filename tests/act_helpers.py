@@ -170,9 +170,31 @@ def stub(root: Path, name: str, text: str) -> Path:
     return d
 
 
+# actions/upload-artifact's stand-in: copies what it was given to $JMO_TEST_EXPORT/artifacts/NAME/
+# (act fetches every action a composite action names, even for a step that will be skipped).
+STUB_UPLOAD_ARTIFACT = """\
+name: upload-artifact stand-in
+description: copies the upload to $JMO_TEST_EXPORT/artifacts/NAME/
+inputs:
+  name: {description: n}
+  path: {description: p}
+  if-no-files-found: {description: i}
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      env: {NAME: "${{ inputs.name }}", UPLOAD: "${{ inputs.path }}"}
+      run: |
+        if [ -n "${JMO_TEST_EXPORT:-}" ] && [ -e "$UPLOAD" ]; then
+          mkdir -p "$JMO_TEST_EXPORT/artifacts/$NAME" && cp -R "$UPLOAD" "$JMO_TEST_EXPORT/artifacts/$NAME/"
+        fi
+"""
+
+
 def action_stubs(root: Path) -> dict[str, Path]:
     """`{uses: stub folder}` for every remote action action.yml uses."""
     return {
+        PINS["actions/upload-artifact"].uses: stub(root, "upload-artifact", STUB_UPLOAD_ARTIFACT),
         PINS["actions/setup-python"].uses: stub(root, "setup-python", STUB_SETUP_PYTHON),
         PINS["actions/cache"].uses: stub(root, "cache", STUB_CACHE),
         PINS["peter-evans/create-pull-request"].uses: stub(root, "cpr", STUB_CPR),

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 import yaml
-from act_helpers import action_stubs, checkout_stub, copy_action, stub
+from act_helpers import action_stubs, checkout_stub, copy_action
 from conftest import OFFLINE_PIP, ROOT, tool
 from fakes.github import FakeGitHub
 from fakes.slack import FakeSlack
@@ -293,25 +293,6 @@ jobs:
 
 
 
-# actions/upload-artifact's stand-in: keeps what it was given in the export folder.
-STUB_UPLOAD_ARTIFACT = """\
-name: upload-artifact stand-in
-description: copies the file to $JMO_TEST_EXPORT/artifacts/NAME/
-inputs:
-  name: {description: n}
-  path: {description: p}
-  if-no-files-found: {description: i}
-runs:
-  using: composite
-  steps:
-    - shell: bash
-      env: {NAME: "${{ inputs.name }}", FILE: "${{ inputs.path }}", MISSING: "${{ inputs.if-no-files-found }}"}
-      run: |
-        test "$MISSING" = error && test -s "$FILE"
-        mkdir -p "$JMO_TEST_EXPORT/artifacts/$NAME" && cp "$FILE" "$JMO_TEST_EXPORT/artifacts/$NAME/"
-"""
-
-
 @pytest.fixture(scope="module")
 def act_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Run the workflow above once; every test below reads its results."""
@@ -334,7 +315,6 @@ def act_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     local = {
         CHECKOUT: checkout_stub(stubs, "action.yml"),
         **action_stubs(stubs),
-        PINS["actions/upload-artifact"].uses: stub(stubs, "upload-artifact", STUB_UPLOAD_ARTIFACT),
     }
     slack = FakeSlack().start()
     github = FakeGitHub("acme/app", "ghp_full", scopes={"ghp_full": "repo, workflow"}).start()

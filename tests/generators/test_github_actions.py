@@ -510,12 +510,12 @@ def test_act_refused_sarif_upload_leaves_the_scan_green_and_says_so(tmp_path: Pa
     (repo / ".github" / "workflows" / "jmo-nightly.yml").write_text("".join(lines))
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     local = {
+        **action_stubs(stubs / "action"),  # first: the recorders below stand in for the workflow's own uses
         CHECKOUT.uses: checkout_stub(stubs),
         f"github/codeql-action@{UPLOAD_SARIF.sha}": stub(stubs / "codeql-action", "upload-sarif",
                                                          STUB_UPLOAD_SARIF_REFUSED).parent,
         UPLOAD_ARTIFACT.uses: _recorder(stubs, "upload-artifact", ["name", "path", "if-no-files-found"]),
         OWN_ACTION: copy_action(stubs / "own"),
-        **action_stubs(stubs / "action"),
     }
     slack = FakeSlack().start()
     cmd = [tool("act"), "workflow_dispatch", "-W", ".github/workflows/jmo-nightly.yml",
@@ -594,12 +594,12 @@ def test_act_second_run_fetches_the_previous_artifact_and_says_what_is_new(tmp_p
     github.add_artifact("jmo-results-nightly", 502, buffer.getvalue(), "2026-11-24T02:19:00Z")
     slack = FakeSlack().start()
     local = {
+        **action_stubs(stubs / "action"),  # first: the recorders below stand in for the workflow's own uses
         CHECKOUT.uses: checkout_stub(stubs),
         f"github/codeql-action@{UPLOAD_SARIF.sha}": _recorder(stubs / "codeql-action", "upload-sarif",
                                                               ["sarif_file", "category"]).parent,
         UPLOAD_ARTIFACT.uses: _recorder(stubs, "upload-artifact", ["name", "path", "if-no-files-found"]),
         OWN_ACTION: copy_action(stubs / "own"),
-        **action_stubs(stubs / "action"),
     }
     cmd = [tool("act"), "workflow_dispatch", "-W", ".github/workflows/jmo-nightly.yml",
            "-P", "ubuntu-latest=-self-hosted", "--no-cache-server", "--env", f"JMO_TEST_EXPORT={export}",
