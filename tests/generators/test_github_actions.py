@@ -492,10 +492,11 @@ runs:
 
 
 
-@pytest.mark.slow
-def test_act_refused_sarif_upload_leaves_the_scan_green_and_says_so(tmp_path: Path) -> None:
-    from act_helpers import PASSING_SCHEDULE, action_stubs, copy_action, stub
-    from fakes.slack import FakeSlack
+def _passing_repo(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """(repo, stubs, export): a git repository holding act_helpers.PASSING_SCHEDULE and its
+    generated workflow .github/workflows/jmo-nightly.yml, without `container:` (act would
+    need Docker for it; the host runs the steps)."""
+    from act_helpers import PASSING_SCHEDULE
 
     from jmo_schedule.core.loader import load_text
 
@@ -506,9 +507,40 @@ def test_act_refused_sarif_upload_leaves_the_scan_green_and_says_so(tmp_path: Pa
     (schedule,) = load_text(PASSING_SCHEDULE, "schedules.yaml")
     lines = GitHubActionsGenerator().generate(schedule).splitlines(keepends=True)
     start = next(i for i, line in enumerate(lines) if line.startswith("    container:"))
-    del lines[start:start + 3]  # act needs Docker for `container:`; the host runs the steps
+    del lines[start:start + 3]
     (repo / ".github" / "workflows" / "jmo-nightly.yml").write_text("".join(lines))
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    return repo, stubs, export
+
+
+def _act_nightly(tmp_path: Path, local: dict[str, Path], env_vars: list[str],
+                 secrets: list[str]) -> tuple[subprocess.CompletedProcess[str], str]:
+    """act's workflow_dispatch of _passing_repo's workflow, remote actions replaced by
+    `local`, the stub scanner on PATH; (the process, its log, also kept in act.log)."""
+    export = tmp_path / "export"
+    cmd = [tool("act"), "workflow_dispatch", "-W", ".github/workflows/jmo-nightly.yml",
+           "-P", "ubuntu-latest=-self-hosted", "--no-cache-server", "--env", f"JMO_TEST_EXPORT={export}",
+           "--env", f"JMO_STUB_LOG={export / 'stub.log'}"]
+    for variable in env_vars:
+        cmd += ["--env", variable]
+    for secret in secrets:
+        cmd += ["-s", secret]
+    for ref, path in local.items():
+        cmd += ["--local-repository", f"{ref}={path}"]
+    env = {**os.environ, "HOME": str(tmp_path / "home"),
+           "PATH": os.pathsep.join([str(STUB_SCANNER_DIR), os.environ["PATH"]])}
+    proc = subprocess.run(cmd, cwd=tmp_path / "repo", env=env, capture_output=True, text=True, timeout=600)
+    log = proc.stdout + proc.stderr
+    (tmp_path / "act.log").write_text(log)  # kept for debugging a failure
+    return proc, log
+
+
+@pytest.mark.slow
+def test_act_refused_sarif_upload_leaves_the_scan_green_and_says_so(tmp_path: Path) -> None:
+    from act_helpers import action_stubs, copy_action, stub
+    from fakes.slack import FakeSlack
+
+    _, stubs, _ = _passing_repo(tmp_path)
     local = {
         **action_stubs(stubs / "action"),  # first: the recorders below stand in for the workflow's own uses
         CHECKOUT.uses: checkout_stub(stubs),
@@ -518,20 +550,11 @@ def test_act_refused_sarif_upload_leaves_the_scan_green_and_says_so(tmp_path: Pa
         OWN_ACTION: copy_action(stubs / "own"),
     }
     slack = FakeSlack().start()
-    cmd = [tool("act"), "workflow_dispatch", "-W", ".github/workflows/jmo-nightly.yml",
-           "-P", "ubuntu-latest=-self-hosted", "--no-cache-server", "--env", f"JMO_TEST_EXPORT={export}",
-           "--env", f"JMO_STUB_LOG={export / 'stub.log'}",
-           "-s", f"TEAM_HOOK={slack.base}/services/T0/B0/sarif-secret", "-s", "GITHUB_TOKEN=ghs_token"]
-    for ref, path in local.items():
-        cmd += ["--local-repository", f"{ref}={path}"]
-    env = {**os.environ, "HOME": str(tmp_path / "home"),
-           "PATH": os.pathsep.join([str(STUB_SCANNER_DIR), os.environ["PATH"]])}
     try:
-        proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+        proc, log = _act_nightly(tmp_path, local, [], [f"TEAM_HOOK={slack.base}/services/T0/B0/sarif-secret",
+                                                      "GITHUB_TOKEN=ghs_token"])
     finally:
         slack.stop()
-    log = proc.stdout + proc.stderr
-    (tmp_path / "act.log").write_text(log)  # kept for debugging a failure
     assert proc.returncode == 0, log[-6000:]
     assert "Code Security must be enabled for this repository" in log  # the stand-in refused
     assert "::warning title=jmo-schedule::SARIF was not uploaded to code scanning" in log
@@ -556,23 +579,12 @@ def test_act_second_run_fetches_the_previous_artifact_and_says_what_is_new(tmp_p
     import io
     import zipfile
 
-    from act_helpers import PASSING_SCHEDULE, action_stubs, copy_action
+    from act_helpers import action_stubs, copy_action
     from fakes.github import FakeGitHub
     from fakes.slack import FakeSlack
     from jmo_fixtures import finding
 
-    from jmo_schedule.core.loader import load_text
-
-    repo, stubs, export = tmp_path / "repo", tmp_path / "stubs", tmp_path / "export"
-    (repo / ".github" / "workflows").mkdir(parents=True)
-    export.mkdir()
-    (repo / "schedules.yaml").write_text(PASSING_SCHEDULE)
-    (schedule,) = load_text(PASSING_SCHEDULE, "schedules.yaml")
-    lines = GitHubActionsGenerator().generate(schedule).splitlines(keepends=True)
-    start = next(i for i, line in enumerate(lines) if line.startswith("    container:"))
-    del lines[start:start + 3]  # act needs Docker for `container:`; the host runs the steps
-    (repo / ".github" / "workflows" / "jmo-nightly.yml").write_text("".join(lines))
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    _, stubs, _ = _passing_repo(tmp_path)
 
     # The previous run's artifact: what the scanner wrote then (one finding), as a zip of results/.
     before = [finding("gitleaks", "generic-api-key", "HIGH", "config/settings.py", 12, "Generic API key detected")]
@@ -601,22 +613,14 @@ def test_act_second_run_fetches_the_previous_artifact_and_says_what_is_new(tmp_p
         UPLOAD_ARTIFACT.uses: _recorder(stubs, "upload-artifact", ["name", "path", "if-no-files-found"]),
         OWN_ACTION: copy_action(stubs / "own"),
     }
-    cmd = [tool("act"), "workflow_dispatch", "-W", ".github/workflows/jmo-nightly.yml",
-           "-P", "ubuntu-latest=-self-hosted", "--no-cache-server", "--env", f"JMO_TEST_EXPORT={export}",
-           "--env", f"JMO_STUB_LOG={export / 'stub.log'}", "--env", f"JMO_STUB_FINDINGS={tmp_path / 'after.json'}",
-           "--env", f"GITHUB_API_URL={github.url}", "--env", "GITHUB_REPOSITORY=acme/app",
-           "-s", f"TEAM_HOOK={slack.base}/services/T0/B0/baseline-secret", "-s", "GITHUB_TOKEN=ghs_act_job_token"]
-    for ref, path in local.items():
-        cmd += ["--local-repository", f"{ref}={path}"]
-    env = {**os.environ, "HOME": str(tmp_path / "home"),
-           "PATH": os.pathsep.join([str(STUB_SCANNER_DIR), os.environ["PATH"]])}
     try:
-        proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+        proc, log = _act_nightly(
+            tmp_path, local,
+            [f"JMO_STUB_FINDINGS={tmp_path / 'after.json'}", f"GITHUB_API_URL={github.url}", "GITHUB_REPOSITORY=acme/app"],
+            [f"TEAM_HOOK={slack.base}/services/T0/B0/baseline-secret", "GITHUB_TOKEN=ghs_act_job_token"])
     finally:
         slack.stop()
         github.stop()
-    log = proc.stdout + proc.stderr
-    (tmp_path / "act.log").write_text(log)  # kept for debugging a failure
     assert proc.returncode == 0, log[-6000:]
     assert "baseline: artifact jmo-results-nightly of run 502" in log, log[-6000:]
     downloads = [r["path"] for r in github.requests if "/artifacts" in r["path"]]
